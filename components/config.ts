@@ -1,0 +1,411 @@
+/**
+ * The stack's configuration: every key is read here, once, typed, with its default. Everything downstream takes
+ * the typed {@link StackConfig}, never `pulumi.Config`.
+ *
+ * Pulumi.yaml declares the same keys and defaults for the CLI; `test/config.test.ts` proves the two agree.
+ * Defaults must live here too because `pulumi.runtime.setMocks` (tests, `npm run synth`) does not apply Pulumi.yaml.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { ManifestError, manifestBytes, parseManifest, type Manifest } from "../container/manifest";
+import { findL4Region, L4_REGIONS, weightsFit } from "./l4";
+import { MAX_COLD_START_SECONDS, PROBE_CAP_SECONDS } from "./startupProbe";
+import { buildWarmSchedule, isValidTimeZone, parseWarmWindows, WarmWindowsError, type WarmSchedule, type WarmWindow } from "./warmWindows";
+
+/** A value of a key's declared type, as Pulumi.yaml writes its default. */
+export type YamlValue = string | number | boolean | string[];
+
+/** Thrown by a key's parser; the message says what was expected. */
+class Invalid extends Error {}
+
+interface KeySpec<T> {
+  readonly type: "string" | "integer" | "boolean" | "array";
+  /** One line for Pulumi.yaml and the README: what the key changes. */
+  readonly description: string;
+  /** Undefined: the key has no default (it is required, or optional with no value). */
+  readonly default?: YamlValue;
+  readonly secret?: boolean;
+  /** Parses the raw config string (Pulumi passes every value as a string; arrays as JSON). */
+  readonly parse: (raw: string) => T;
+}
+
+function integer(min: number, max: number, description: string, def?: number): KeySpec<number> {
+  return {
+    type: "integer",
+    description,
+    default: def,
+    parse: (raw) => {
+      const t = raw.trim();
+      const n = Number(t);
+      if (!/^-?\d+$/.test(t) || n < min || n > max) throw new Invalid(`must be an integer ${min}..${max}`);
+      return n;
+    },
+  };
+}
+
+function boolean(description: string, def: boolean): KeySpec<boolean> {
+  return {
+    type: "boolean",
+    description,
+    default: def,
+    parse: (raw) => {
+      const t = raw.trim().toLowerCase();
+      if (t !== "true" && t !== "false") throw new Invalid("must be true or false");
+      return t === "true";
+    },
+  };
+}
+
+function string(description: string, def: string | undefined, check?: (v: string) => string | undefined): KeySpec<string> {
+  return {
+    type: "string",
+    description,
+    default: def,
+    parse: (raw) => {
+      const v = raw.trim();
+      const problem = check?.(v);
+      if (problem) throw new Invalid(problem);
+      return v;
+    },
+  };
+}
+
+function oneOf<const T extends string>(values: readonly T[], description: string, def: T): KeySpec<T> {
+  return string(description, def, (v) => (values.includes(v as T) ? undefined : `must be one of ${values.join(" | ")}`)) as KeySpec<T>;
+}
+
+/** A list: a JSON array of strings (as `pulumi config set --path` and Pulumi.yaml write it) or comma-separated. */
+function list(description: string, check: (item: string) => string | undefined): KeySpec<string[]> {
+  return {
+    type: "array",
+    description,
+    default: [],
+    parse: (raw) => {
+      const t = raw.trim();
+      let items: unknown[];
+      if (t.startsWith("[")) {
+        try {
+          items = JSON.parse(t) as unknown[];
+        } catch {
+          throw new Invalid("must be a JSON array of strings or a comma-separated list");
+        }
+        if (!Array.isArray(items) || items.some((i) => typeof i !== "string")) throw new Invalid("must be a list of strings");
+      } else {
+        items = t === "" ? [] : t.split(",");
+      }
+      const values = (items as string[]).map((i) => i.trim()).filter((i) => i !== "");
+      for (const item of values) {
+        const problem = check(item);
+        if (problem) throw new Invalid(`item "${item}" ${problem}`);
+      }
+      return values;
+    },
+  };
+}
+
+function secret(description: string): KeySpec<string> {
+  return {
+    type: "string",
+    description,
+    secret: true,
+    parse: (raw) => {
+      if (raw.trim() === "") throw new Invalid("must not be empty");
+      return raw;
+    },
+  };
+}
+
+const HOSTNAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const IMAGE_BY_DIGEST_RE = /^[a-z0-9.-]+(:\d+)?\/[a-z0-9._\/-]+@sha256:[0-9a-f]{64}$/;
+const IMAGE_RE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/;
+const IAM_MEMBER_RE = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
+const HEADER_NAME_RE = /^[A-Za-z0-9-]+$/;
+
+/**
+ * Every project key, in the order of Pulumi.yaml and the README's table. Provider keys (`gcp:project`,
+ * `gcp:region`) are read separately below.
+ */
+export const KEYS = {
+  serviceName: string("Cloud Run service name; also prefixes the stack's other resource names.", "warmstart", (v) =>
+    /^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/.test(v) ? undefined : "must be 1-49 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen",
+  ),
+  warmWindows: string('When the service is kept warm, e.g. "weekdays 09:00-21:00; sat,sun 12:00-18:00 x2". Empty: never.', ""),
+  timezone: string("IANA time zone the warm windows are read in, e.g. Europe/London.", "UTC", (v) =>
+    isValidTimeZone(v) && v !== "" ? undefined : "must be an IANA time zone name such as UTC or America/Chicago",
+  ),
+  warmMinInstances: integer(1, 100, "Min instances inside a warm window that names no count (xN).", 1),
+  idleMinInstances: integer(0, 100, "Min instances outside every warm window.", 0),
+  warmLeadMinutes: integer(0, 240, "Minutes before a window opens at which instances are raised, so they are warm at its start.", 5),
+  cpu: integer(4, 8, "vCPUs per instance (4, 6 or 8; Cloud Run needs at least 4 with a GPU).", 8),
+  memory: string("Memory per instance, 16Gi..32Gi (Cloud Run: at most 4 GiB per vCPU).", "32Gi"),
+  concurrency: integer(1, 1000, "Requests one instance serves at once. 1 keeps one job per GPU (the API's own default is 80).", 1),
+  requestTimeoutSeconds: integer(1, 3600, "Longest a request may run, in seconds.", 600),
+  maxInstances: integer(1, 100, "Most instances (GPUs) at once; keep it within your L4 quota.", 2),
+  maxColdStartSeconds: integer(10, 3600, "How long the startup probe waits for the model to load and warm, 10..480 s.", 300),
+  gpuZonalRedundancy: boolean("Reserve GPU capacity in another zone for failover (costs ~56% more per GPU-second).", false),
+  invokers: list("IAM members allowed to call the service, e.g. [\"serviceAccount:app@p.iam.gserviceaccount.com\"].", (m) =>
+    m === "allUsers" || m === "allAuthenticatedUsers"
+      ? 'is not allowed here; set warmstart:public true to open the service to everyone'
+      : IAM_MEMBER_RE.test(m)
+        ? undefined
+        : "must be an IAM member such as user:a@b.com, group:g@b.com or serviceAccount:x@p.iam.gserviceaccount.com",
+  ),
+  public: boolean("Let anyone on the internet call the service (grants run.invoker to allUsers).", false),
+  deletionProtection: boolean("Refuse to delete the Cloud Run service (the provider's own default is also true).", true),
+  imageBuild: oneOf(["cloudbuild", "local", "none"] as const, "How the image is made: cloudbuild (remote, for big images), local (Docker), none (use warmstart:image).", "cloudbuild"),
+  image: string("Prebuilt image by digest (registry/repo@sha256:...), used when imageBuild is none.", "", (v) =>
+    v === "" || IMAGE_BY_DIGEST_RE.test(v) ? undefined : "must be an image reference by digest, e.g. us-docker.pkg.dev/p/r/img@sha256:<64 hex>",
+  ),
+  baseImage: string("The model server image the weights are added to (e.g. a ComfyUI on CUDA image).", "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", (v) =>
+    IMAGE_RE.test(v) ? undefined : "must be an image reference such as docker.io/library/python:3.12 (registry host first)",
+  ),
+  modelsManifest: string("Path of the models manifest, relative to the project root.", "container/models.json"),
+  imageRetention: integer(1, 100, "Images kept in Artifact Registry; older ones are cleaned up.", 3),
+  buildMachineType: oneOf(["E2_HIGHCPU_8", "E2_HIGHCPU_32", "N1_HIGHCPU_8", "N1_HIGHCPU_32"] as const, "Cloud Build machine type for the image build.", "E2_HIGHCPU_32"),
+  buildTimeoutMinutes: integer(10, 1440, "Longest the image build may run, in minutes.", 120),
+  modelsDomain: string("Host name the weights are served from (the R2 bucket's custom domain), e.g. models.example.com.", "", (v) =>
+    v === "" || HOSTNAME_RE.test(v) ? undefined : "must be a host name such as models.example.com (no scheme, no path)",
+  ),
+  modelsAccessHeader: string("Name of the header that carries the models access key.", "X-Warmstart-Models-Key", (v) =>
+    HEADER_NAME_RE.test(v) ? undefined : "must be an HTTP header name (letters, digits and hyphens)",
+  ),
+  modelsAccessKey: secret("Secret the image build sends in modelsAccessHeader to read the weights. Set with --secret."),
+} satisfies Record<string, KeySpec<unknown>>;
+
+export type KeyName = keyof typeof KEYS;
+
+/** Default values keyed by full config key, as Pulumi.yaml declares them. */
+export function declaredDefaults(): Record<string, YamlValue | undefined> {
+  return Object.fromEntries(Object.entries(KEYS).map(([k, spec]) => [`warmstart:${k}`, (spec as KeySpec<unknown>).default]));
+}
+
+/** The string form Pulumi hands a program for a Pulumi.yaml value. */
+export function yamlValueToConfigString(v: YamlValue): string {
+  return Array.isArray(v) ? JSON.stringify(v) : String(v);
+}
+
+export interface ServiceConfig {
+  readonly name: string;
+  readonly project: string;
+  readonly region: string;
+  readonly cpu: number;
+  /** Cloud Run memory limit, e.g. "32Gi". */
+  readonly memory: string;
+  readonly memoryGiB: number;
+  readonly concurrency: number;
+  readonly requestTimeoutSeconds: number;
+  readonly maxInstances: number;
+  readonly maxColdStartSeconds: number;
+  readonly gpuZonalRedundancy: boolean;
+  readonly invokers: readonly string[];
+  readonly public: boolean;
+  readonly deletionProtection: boolean;
+}
+
+export type ImageBuildMode = "cloudbuild" | "local" | "none";
+
+export interface ImageConfig {
+  readonly mode: ImageBuildMode;
+  /** The prebuilt image by digest when mode is none. */
+  readonly image: string | undefined;
+  readonly baseImage: string;
+  readonly manifestPath: string;
+  readonly manifest: Manifest;
+  readonly retention: number;
+  readonly buildMachineType: string;
+  readonly buildTimeoutMinutes: number;
+  /** `https://<modelsDomain>`, the base URL the build fetches weights from. */
+  readonly modelsBaseUrl: string | undefined;
+  readonly modelsAccessHeader: string;
+  readonly modelsAccessKey: pulumi.Output<string> | undefined;
+}
+
+export interface WarmConfig {
+  readonly windowsText: string;
+  readonly schedule: WarmSchedule;
+  readonly warmMinInstances: number;
+  readonly idleMinInstances: number;
+  readonly leadMinutes: number;
+}
+
+export interface StackConfig {
+  readonly service: ServiceConfig;
+  readonly image: ImageConfig;
+  readonly warm: WarmConfig;
+}
+
+export interface ConfigProblem {
+  readonly key: string;
+  readonly reason: string;
+  /** The raw value received, or undefined when the key was missing. */
+  readonly got: string | undefined;
+  readonly secret?: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(
+      `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  ${p.key}: ${p.reason}${p.got === undefined ? "" : `, got ${p.secret ? "[secret]" : JSON.stringify(p.got)}`}`).join("\n") +
+        "\nFix with `pulumi config set <key> <value>` (add --secret for credentials), then run again.",
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads a raw config value by full key ("warmstart:cpu"); undefined when unset. */
+export type RawConfig = (fullKey: string) => string | undefined;
+
+export interface ParseOptions {
+  /** Project root, to resolve the manifest path. */
+  readonly rootDir: string;
+}
+
+/**
+ * Parses and cross-checks the whole configuration. Throws one {@link ConfigError} that lists every problem, so a
+ * user fixes them all in one go and no resource is registered from a half-valid config.
+ */
+export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfig {
+  const problems: ConfigProblem[] = [];
+  const values: Partial<Record<KeyName, unknown>> = {};
+  for (const [name, spec] of Object.entries(KEYS) as [KeyName, KeySpec<unknown>][]) {
+    const full = `warmstart:${name}`;
+    const given = raw(full);
+    const text = given ?? (spec.default === undefined ? undefined : yamlValueToConfigString(spec.default));
+    if (text === undefined) continue;
+    try {
+      values[name] = spec.parse(text);
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      problems.push({ key: full, reason: err.message, got: text, secret: spec.secret });
+    }
+  }
+  const v = values as { [K in KeyName]: ReturnType<(typeof KEYS)[K]["parse"]> | undefined };
+  const problem = (key: string, reason: string, got?: string) => problems.push({ key, reason, got });
+
+  const project = raw("gcp:project")?.trim();
+  if (!project) problem("gcp:project", "is required: the Google Cloud project id to deploy to (pulumi config set gcp:project my-project)");
+  else if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) problem("gcp:project", "must be a project id: 6-30 lowercase letters, digits or hyphens", project);
+  const region = raw("gcp:region")?.trim();
+  if (!region) problem("gcp:region", `is required: one of the regions with Cloud Run L4 GPUs (${L4_REGIONS.map((r) => r.region).join(", ")})`);
+  else if (!findL4Region(region)) problem("gcp:region", `has no Cloud Run L4 GPUs; use one of ${L4_REGIONS.map((r) => r.region).join(", ")}`, region);
+
+  // Memory: Cloud Run with a GPU needs 16 GiB at least, and allows at most 4 GiB per vCPU.
+  let memoryGiB: number | undefined;
+  if (v.memory !== undefined) {
+    const m = /^(\d+)(Gi|Mi)$/.exec(v.memory);
+    if (!m) problem("warmstart:memory", 'must be a size like "32Gi" or "24576Mi"', v.memory);
+    else {
+      memoryGiB = m[2] === "Gi" ? Number(m[1]) : Number(m[1]) / 1024;
+      if (memoryGiB < 16 || memoryGiB > 32) problem("warmstart:memory", "must be 16Gi..32Gi (Cloud Run's range with an L4 GPU)", v.memory);
+      else if (v.cpu !== undefined && memoryGiB > v.cpu * 4) problem("warmstart:memory", `is more than ${v.cpu} vCPUs allow (4 GiB per vCPU); raise warmstart:cpu or lower memory`, v.memory);
+    }
+  }
+  if (v.cpu !== undefined && ![4, 6, 8].includes(v.cpu)) problem("warmstart:cpu", "must be 4, 6 or 8 (Cloud Run allows whole vCPUs 4, 6 or 8 with a GPU)", String(v.cpu));
+
+  if (v.maxColdStartSeconds !== undefined && v.maxColdStartSeconds > MAX_COLD_START_SECONDS) {
+    problem(
+      "warmstart:maxColdStartSeconds",
+      `must be at most ${MAX_COLD_START_SECONDS}: Cloud Run caps a startup probe's initial delay at ${PROBE_CAP_SECONDS} s and period × failure threshold at ${PROBE_CAP_SECONDS} s; make the model load faster instead`,
+      String(v.maxColdStartSeconds),
+    );
+  }
+  for (const k of ["warmMinInstances", "idleMinInstances"] as const) {
+    if (v[k] !== undefined && v.maxInstances !== undefined && v[k] > v.maxInstances) {
+      problem(`warmstart:${k}`, `must not exceed warmstart:maxInstances (${v.maxInstances})`, String(v[k]));
+    }
+  }
+
+  let windows: WarmWindow[] | undefined;
+  if (v.warmWindows !== undefined) {
+    try {
+      windows = parseWarmWindows(v.warmWindows, v.maxInstances ?? 100);
+    } catch (err) {
+      if (!(err instanceof WarmWindowsError)) throw err;
+      problem("warmstart:warmWindows", err.message, v.warmWindows);
+    }
+  }
+
+  if (v.imageBuild === "none" && !v.image) {
+    problem("warmstart:image", 'is required when warmstart:imageBuild is "none": a prebuilt image by digest');
+  }
+  const building = v.imageBuild !== undefined && v.imageBuild !== "none";
+  if (building && !v.modelsDomain) {
+    problem("warmstart:modelsDomain", `is required when warmstart:imageBuild is "${v.imageBuild}": the host the build fetches weights from`);
+  }
+  if (building && v.modelsAccessKey === undefined && !problems.some((p) => p.key === "warmstart:modelsAccessKey")) {
+    problem("warmstart:modelsAccessKey", `is required when warmstart:imageBuild is "${v.imageBuild}"; set it with pulumi config set --secret warmstart:modelsAccessKey <value>`);
+  }
+
+  let manifest: Manifest | undefined;
+  if (v.modelsManifest !== undefined) {
+    const file = path.resolve(opts.rootDir, v.modelsManifest);
+    let text: string | undefined;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch {
+      problem("warmstart:modelsManifest", `cannot read ${file}`, v.modelsManifest);
+    }
+    if (text !== undefined) {
+      try {
+        manifest = parseManifest(text, v.modelsManifest);
+      } catch (err) {
+        if (!(err instanceof ManifestError)) throw err;
+        problem("warmstart:modelsManifest", err.message.replace(/\n/g, "\n    "), v.modelsManifest);
+      }
+    }
+  }
+
+  if (manifest && memoryGiB !== undefined) {
+    const fit = weightsFit(manifestBytes(manifest), memoryGiB, v.modelsManifest!);
+    if (fit.kind === "too-big") problem("warmstart:modelsManifest", fit.message, v.modelsManifest);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  // Every value below is present: a missing one would have been reported above.
+  const c = v as { [K in KeyName]: ReturnType<(typeof KEYS)[K]["parse"]> };
+  const opts2 = { warmMinInstances: c.warmMinInstances, idleMinInstances: c.idleMinInstances, leadMinutes: c.warmLeadMinutes };
+  return {
+    service: {
+      name: c.serviceName,
+      project: project!,
+      region: region!,
+      cpu: c.cpu,
+      memory: c.memory,
+      memoryGiB: memoryGiB!,
+      concurrency: c.concurrency,
+      requestTimeoutSeconds: c.requestTimeoutSeconds,
+      maxInstances: c.maxInstances,
+      maxColdStartSeconds: c.maxColdStartSeconds,
+      gpuZonalRedundancy: c.gpuZonalRedundancy,
+      invokers: c.invokers,
+      public: c.public,
+      deletionProtection: c.deletionProtection,
+    },
+    image: {
+      mode: c.imageBuild,
+      image: c.image || undefined,
+      baseImage: c.baseImage,
+      manifestPath: c.modelsManifest,
+      manifest: manifest!,
+      retention: c.imageRetention,
+      buildMachineType: c.buildMachineType,
+      buildTimeoutMinutes: c.buildTimeoutMinutes,
+      modelsBaseUrl: c.modelsDomain ? `https://${c.modelsDomain}` : undefined,
+      modelsAccessHeader: c.modelsAccessHeader,
+      modelsAccessKey: v.modelsAccessKey === undefined ? undefined : pulumi.secret(v.modelsAccessKey),
+    },
+    warm: {
+      windowsText: c.warmWindows,
+      schedule: buildWarmSchedule(windows!, c.timezone, opts2),
+      ...opts2,
+    },
+  };
+}
+
+/** Reads the stack's configuration from the Pulumi runtime. */
+export function loadStackConfig(rootDir = process.cwd()): StackConfig {
+  return parseStackConfig((key) => pulumi.runtime.getConfig(key), { rootDir });
+}

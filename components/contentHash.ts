@@ -1,0 +1,45 @@
+/**
+ * A content hash of what goes into the image, so the remote build re-runs only when one of those inputs changed.
+ * Pure (node:fs and node:crypto only).
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** Files in the build context that never reach the image (local test artefacts). */
+const IGNORED = [/^\.node-bin$/, /(^|\/)node_modules\//, /(^|\/)\.DS_Store$/, /^bench\/out\//];
+
+function listFiles(dir: string, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (IGNORED.some((re) => re.test(rel) || re.test(`${rel}/`))) continue;
+    if (entry.isDirectory()) out.push(...listFiles(dir, rel));
+    else if (entry.isFile()) out.push(rel);
+  }
+  return out.sort();
+}
+
+export interface ImageInputs {
+  /** The build context directory (`container/`). */
+  readonly contextDir: string;
+  /** The manifest's path; hashed even when it lies outside the context. */
+  readonly manifestPath: string;
+  readonly baseImage: string;
+  /** Anything else that changes the image (the models base URL, the build config). */
+  readonly extra?: readonly string[];
+}
+
+/** `sha256:<hex>` over every file's path and bytes, the manifest, the base image and the extras. */
+export function imageContentHash(inputs: ImageInputs): string {
+  const h = createHash("sha256");
+  const add = (label: string, data: string | Buffer) => {
+    h.update(`${label}\0${data.length}\0`);
+    h.update(data);
+  };
+  for (const rel of listFiles(inputs.contextDir)) add(`file:${rel}`, fs.readFileSync(path.join(inputs.contextDir, rel)));
+  add("manifest", fs.readFileSync(inputs.manifestPath));
+  add("base", inputs.baseImage);
+  for (const e of inputs.extra ?? []) add("extra", e);
+  return `sha256:${h.digest("hex")}`;
+}

@@ -1,0 +1,162 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { manifestBytes } from "../container/manifest";
+import type { ImageConfig, ServiceConfig } from "./config";
+import { weightsFit } from "./l4";
+import { ModelImage } from "./modelImage";
+import { accountId } from "./names";
+import { startupProbeTiming } from "./startupProbe";
+
+export interface GpuServiceArgs {
+  /** Service shape and access: CPU, memory, concurrency, probes, invokers (`warmstart:cpu`, `memory`, ...). */
+  readonly service: ServiceConfig;
+  /** How the image is built and what goes into it (`warmstart:imageBuild`, `baseImage`, `modelsManifest`, ...). */
+  readonly image: ImageConfig;
+  /**
+   * Service-level min instances to deploy with: what the warm schedule wants at deploy time, so a deploy inside a
+   * window is warm at once and `pulumi up` never undoes what the scheduler set.
+   * @example 1
+   */
+  readonly minInstanceCount: number;
+  /** Project root (where Pulumi runs). */
+  readonly rootDir: string;
+}
+
+/** The port the warm-start supervisor listens on (Cloud Run sets PORT to it). */
+export const CONTAINER_PORT = 8080;
+export const HEALTH_PATH = "/healthz";
+
+/**
+ * A Cloud Run service on one NVIDIA L4, running the model image by digest, reachable only by the invokers named
+ * in config, with a startup probe that passes only once the model is loaded and warm.
+ */
+export class GpuService extends pulumi.ComponentResource {
+  public readonly serviceName: pulumi.Output<string>;
+  public readonly location: pulumi.Output<string>;
+  public readonly project: pulumi.Output<string>;
+  public readonly url: pulumi.Output<string>;
+  /** Runtime identity of the container; it holds no project-wide role. */
+  public readonly runtimeServiceAccount: gcp.serviceaccount.Account;
+  /** May only invoke this service; used by warmup calls. */
+  public readonly invokerServiceAccount: gcp.serviceaccount.Account;
+  public readonly imageRef: pulumi.Output<string>;
+  public readonly imageDigest: pulumi.Output<string>;
+  public readonly service: gcp.cloudrunv2.Service;
+
+  constructor(name: string, args: GpuServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("warmstart:service:GpuService", name, {}, opts);
+    const parent = { parent: this };
+    const svc = args.service;
+
+    const fit = weightsFit(manifestBytes(args.image.manifest), svc.memoryGiB, args.image.manifestPath);
+    if (fit.kind === "offload") pulumi.log.warn(fit.message, this);
+    if (svc.public) pulumi.log.warn(`warmstart:public is true: anyone on the internet can call ${svc.name} and spend GPU time`, this);
+
+    this.runtimeServiceAccount = new gcp.serviceaccount.Account(
+      `${name}-runtime`,
+      { accountId: accountId(svc.name, "run"), displayName: `warmstart ${svc.name} runtime`, project: svc.project },
+      parent,
+    );
+    this.invokerServiceAccount = new gcp.serviceaccount.Account(
+      `${name}-invoker`,
+      { accountId: accountId(svc.name, "invoke"), displayName: `warmstart ${svc.name} warmup caller`, project: svc.project },
+      parent,
+    );
+
+    const repository =
+      args.image.mode === "none"
+        ? undefined
+        : new gcp.artifactregistry.Repository(
+            `${name}-images`,
+            {
+              repositoryId: `${svc.name}-images`,
+              project: svc.project,
+              location: svc.region,
+              format: "DOCKER",
+              description: "warmstart model images (weights baked in)",
+              cleanupPolicyDryRun: false,
+              // Images are ~30 GB each: keep the last few for rollback and delete the rest.
+              cleanupPolicies: [
+                { id: "keep-recent", action: "KEEP", mostRecentVersions: { keepCount: args.image.retention } },
+                { id: "delete-older", action: "DELETE", condition: { tagState: "ANY" } },
+              ],
+            },
+            parent,
+          );
+    const image = new ModelImage(
+      `${svc.name}-image`,
+      { image: args.image, project: svc.project, region: svc.region, repository, rootDir: args.rootDir },
+      parent,
+    );
+    this.imageRef = image.imageRef;
+    this.imageDigest = image.digest;
+
+    const probe = startupProbeTiming(svc.maxColdStartSeconds);
+    this.service = new gcp.cloudrunv2.Service(
+      `${name}-service`,
+      {
+        name: svc.name,
+        project: svc.project,
+        location: svc.region,
+        ingress: "INGRESS_TRAFFIC_ALL",
+        // The provider defaults this to true; it is explicit so the config key is the one place to change it.
+        deletionProtection: svc.deletionProtection,
+        // Owned by the warm schedule. Declared in full: the API returns a zeroed block, and providers have shown a
+        // perpetual diff on min_instance_count = 0 when it was left implicit (terraform-provider-google#25457).
+        scaling: { minInstanceCount: args.minInstanceCount, scalingMode: "AUTOMATIC" },
+        labels: { "managed-by": "warmstart" },
+        template: {
+          serviceAccount: this.runtimeServiceAccount.email,
+          // The API default is 80 requests per instance, which would pile image jobs onto one GPU.
+          maxInstanceRequestConcurrency: svc.concurrency,
+          timeout: `${svc.requestTimeoutSeconds}s`,
+          gpuZonalRedundancyDisabled: !svc.gpuZonalRedundancy,
+          nodeSelector: { accelerator: "nvidia-l4" },
+          scaling: { minInstanceCount: 0, maxInstanceCount: svc.maxInstances },
+          containers: [
+            {
+              image: this.imageRef,
+              ports: { containerPort: CONTAINER_PORT },
+              resources: {
+                limits: { cpu: String(svc.cpu), memory: svc.memory, "nvidia.com/gpu": "1" },
+                // GPU services require CPU always allocated.
+                cpuIdle: false,
+                startupCpuBoost: true,
+              },
+              startupProbe: { httpGet: { path: HEALTH_PATH, port: CONTAINER_PORT }, ...probe },
+              livenessProbe: {
+                httpGet: { path: HEALTH_PATH, port: CONTAINER_PORT },
+                periodSeconds: 30,
+                timeoutSeconds: 5,
+                failureThreshold: 3,
+              },
+            },
+          ],
+        },
+      },
+      parent,
+    );
+    this.serviceName = this.service.name;
+    this.location = this.service.location;
+    this.project = this.service.project;
+    this.url = this.service.uri;
+
+    const invoke = (id: string, member: pulumi.Input<string>) =>
+      new gcp.cloudrunv2.ServiceIamMember(
+        `${name}-invoker-${id}`,
+        { project: svc.project, location: svc.region, name: this.service.name, role: "roles/run.invoker", member },
+        parent,
+      );
+    invoke("warmup", pulumi.interpolate`serviceAccount:${this.invokerServiceAccount.email}`);
+    for (const member of svc.invokers) invoke(member.replace(/[^a-zA-Z0-9]+/g, "-").toLowerCase(), member);
+    if (svc.public) invoke("public", "allUsers");
+
+    this.registerOutputs({
+      serviceName: this.serviceName,
+      url: this.url,
+      imageRef: this.imageRef,
+      runtimeServiceAccount: this.runtimeServiceAccount.email,
+      invokerServiceAccount: this.invokerServiceAccount.email,
+    });
+  }
+}

@@ -1,0 +1,182 @@
+import * as path from "node:path";
+import * as command from "@pulumi/command";
+import * as dockerBuild from "@pulumi/docker-build";
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { unsyncedFiles, manifestBytes } from "../container/manifest";
+import { buildDiskSizeGb, cloudBuildConfig } from "./cloudBuild";
+import type { ImageConfig } from "./config";
+import { imageContentHash } from "./contentHash";
+import { accountId } from "./names";
+
+export interface ModelImageArgs {
+  /** How the image is made and what goes into it (`warmstart:imageBuild`, `baseImage`, `modelsManifest`, ...). */
+  readonly image: ImageConfig;
+  readonly project: string;
+  readonly region: string;
+  /** Docker repository the build pushes to; unused when the image is prebuilt (`imageBuild: none`). */
+  readonly repository?: gcp.artifactregistry.Repository;
+  /** Project root (where Pulumi runs); the build context is `container/` under it. */
+  readonly rootDir: string;
+}
+
+/**
+ * The build context, relative to the project root where Pulumi runs commands. Relative on purpose: an absolute path
+ * would differ between a laptop and CI and make every `pulumi up` on the other machine rebuild the image.
+ */
+const CONTEXT_DIR = "container";
+
+/** The image name inside the repository. */
+const IMAGE_NAME = "model-server";
+
+/**
+ * The container image with the weights baked in, referenced by digest.
+ *
+ * - `cloudbuild`: `gcloud builds submit` on `container/` (the image is ~30 GB: too big for a laptop or a GitHub
+ *   runner). The models access key lives in Secret Manager and reaches the build step as a secret env var, then
+ *   BuildKit as a secret mount; it is never a build arg and never in a layer.
+ * - `local`: docker-build on this machine, for small images and development. (@pulumi/docker v4 cannot pass build
+ *   secrets; @pulumi/docker-build can, which is why it is used.)
+ * - `none`: `warmstart:image`, already built, by digest.
+ *
+ * The build re-runs only when {@link contentHash} changes: the files of `container/`, the manifest, the base image.
+ */
+export class ModelImage extends pulumi.ComponentResource {
+  /** `REGISTRY/REPO/IMAGE@sha256:...`: what the service deploys. */
+  public readonly imageRef: pulumi.Output<string>;
+  public readonly digest: pulumi.Output<string>;
+  /** Content hash of the image's inputs; undefined for a prebuilt image. */
+  public readonly contentHash: string | undefined;
+
+  constructor(name: string, args: ModelImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("warmstart:image:ModelImage", name, {}, opts);
+    const parent = { parent: this };
+    const cfg = args.image;
+
+    if (cfg.mode === "none") {
+      // Config validation guarantees a digest reference here.
+      this.imageRef = pulumi.output(cfg.image!);
+      this.digest = pulumi.output(cfg.image!.split("@")[1]);
+      this.contentHash = undefined;
+      this.registerOutputs({ imageRef: this.imageRef, digest: this.digest });
+      return;
+    }
+
+    const repository = args.repository!;
+    const unsynced = unsyncedFiles(cfg.manifest);
+    if (unsynced.length > 0) {
+      const names = unsynced.map((f) => f.path).join(", ");
+      const advice = `record each file's size and sha256 in the manifest (\`stat -c %s\` and \`sha256sum\` on the file you uploaded to the bucket)`;
+      // A preview may show the plan; an update would start a 30 GB build that the fetcher refuses, so stop first.
+      if (!pulumi.runtime.isDryRun()) throw new Error(`${cfg.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); ${advice}`);
+      pulumi.log.warn(`${cfg.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); the image build will refuse them: ${advice}.`, this);
+    }
+
+    this.contentHash = imageContentHash({
+      contextDir: path.join(args.rootDir, CONTEXT_DIR),
+      manifestPath: path.resolve(args.rootDir, cfg.manifestPath),
+      baseImage: cfg.baseImage,
+      extra: [cfg.modelsBaseUrl ?? "", cfg.modelsAccessHeader],
+    });
+    const tag = this.contentHash.slice("sha256:".length, "sha256:".length + 16);
+    const repoUrl = pulumi.interpolate`${repository.location}-docker.pkg.dev/${repository.project}/${repository.repositoryId}/${IMAGE_NAME}`;
+    const headerLine = pulumi.secret(pulumi.interpolate`${cfg.modelsAccessHeader}: ${cfg.modelsAccessKey!}`);
+
+    if (cfg.mode === "local") {
+      const image = new dockerBuild.Image(
+        `${name}-local`,
+        {
+          context: { location: CONTEXT_DIR },
+          dockerfile: { location: `${CONTEXT_DIR}/Dockerfile` },
+          buildArgs: { BASE_IMAGE: cfg.baseImage, MODELS_BASE_URL: cfg.modelsBaseUrl! },
+          secrets: { "models-header": headerLine },
+          platforms: ["linux/amd64"],
+          tags: [pulumi.interpolate`${repoUrl}:${tag}`],
+          push: true,
+          // Rebuild only when what goes into the image changed, not on every `pulumi up`.
+          buildOnPreview: false,
+        },
+        parent,
+      );
+      this.digest = image.digest;
+    } else {
+      const secret = new gcp.secretmanager.Secret(
+        `${name}-models-key`,
+        { secretId: `${name}-models-key`, project: args.project, replication: { auto: {} } },
+        parent,
+      );
+      const secretVersion = new gcp.secretmanager.SecretVersion(`${name}-models-key`, { secret: secret.id, secretData: cfg.modelsAccessKey! }, parent);
+
+      // The build runs as its own account: it may push to this repository, read this one secret, read its source
+      // and write logs, nothing else.
+      const builder = new gcp.serviceaccount.Account(
+        `${name}-builder`,
+        { accountId: accountId(name, "build"), displayName: "warmstart image build (Cloud Build)", project: args.project },
+        parent,
+      );
+      const builderMember = pulumi.interpolate`serviceAccount:${builder.email}`;
+      const grants: pulumi.Resource[] = [
+        new gcp.artifactregistry.RepositoryIamMember(
+          `${name}-builder-push`,
+          { project: repository.project, location: repository.location, repository: repository.name, role: "roles/artifactregistry.writer", member: builderMember },
+          parent,
+        ),
+        new gcp.secretmanager.SecretIamMember(`${name}-builder-secret`, { secretId: secret.id, role: "roles/secretmanager.secretAccessor", member: builderMember }, parent),
+        new gcp.projects.IAMMember(`${name}-builder-logs`, { project: args.project, role: "roles/logging.logWriter", member: builderMember }, parent),
+      ];
+      const staging = new gcp.storage.Bucket(
+        `${name}-build-source`,
+        {
+          name: `${args.project}-${name}-src`.slice(0, 63),
+          project: args.project,
+          location: args.region,
+          uniformBucketLevelAccess: true,
+          publicAccessPrevention: "enforced",
+          forceDestroy: true,
+          // Uploaded build contexts are only needed while the build runs.
+          lifecycleRules: [{ action: { type: "Delete" }, condition: { age: 7 } }],
+        },
+        parent,
+      );
+      grants.push(
+        new gcp.storage.BucketIAMMember(`${name}-builder-source`, { bucket: staging.name, role: "roles/storage.objectViewer", member: builderMember }, parent),
+      );
+
+      const buildConfig = pulumi.all([repoUrl, secret.id]).apply(([imageRepo, secretId]) =>
+        JSON.stringify(
+          cloudBuildConfig({
+            imageRepo,
+            tag,
+            baseImage: cfg.baseImage,
+            modelsBaseUrl: cfg.modelsBaseUrl!,
+            modelsAccessHeader: cfg.modelsAccessHeader,
+            // `latest`, not the version number: rotating the key must not rebuild a 30 GB image.
+            accessKeySecretVersion: `${secretId}/versions/latest`,
+            machineType: cfg.buildMachineType,
+            diskSizeGb: buildDiskSizeGb(manifestBytes(cfg.manifest)),
+            timeoutMinutes: cfg.buildTimeoutMinutes,
+          }),
+        ),
+      );
+      const build = new command.local.Command(
+        `${name}-cloudbuild`,
+        {
+          create: "bash scripts/submit-build.sh",
+          environment: {
+            BUILD_CONFIG: buildConfig,
+            CONTEXT_DIR,
+            PROJECT: args.project,
+            REGION: args.region,
+            BUILD_SERVICE_ACCOUNT: builder.email,
+            SOURCE_STAGING_DIR: pulumi.interpolate`gs://${staging.name}/source`,
+          },
+          triggers: [this.contentHash],
+        },
+        { ...parent, dependsOn: [secretVersion, ...grants] },
+      );
+      this.digest = build.stdout.apply((s) => s.trim());
+    }
+    this.imageRef = pulumi.interpolate`${repoUrl}@${this.digest}`;
+    this.registerOutputs({ imageRef: this.imageRef, digest: this.digest, contentHash: this.contentHash });
+  }
+}

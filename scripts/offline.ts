@@ -1,0 +1,179 @@
+/**
+ * Runs the Pulumi program offline under `pulumi.runtime.setMocks`: no engine, no credentials, no cloud. Used by
+ * `npm run synth` and by the tests (through test/harness.ts). Records every registered resource with its parent
+ * and its inputs fully resolved, and the stack outputs.
+ */
+import * as crypto from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { NOW_ENV } from "../components/clock";
+
+export interface RecordedResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  /** URN of the parent; undefined for the stack's top-level resources. */
+  readonly parent: string | undefined;
+  readonly custom: boolean;
+  /** Inputs with secret values replaced by "[secret]", as `pulumi preview` shows them. */
+  readonly inputs: Record<string, unknown>;
+  /** Inputs with secrets revealed, for tests that check where a secret goes. */
+  readonly plainInputs: Record<string, unknown>;
+}
+
+export const SECRET_MASK = "[secret]";
+
+/** Walks a deserialized value; `onSecret` decides what a secret becomes. */
+function mapSecrets(value: unknown, onSecret: (v: unknown) => unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => mapSecrets(v, onSecret));
+  if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if (o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return onSecret(mapSecrets(o.value, onSecret));
+    if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) return value;
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, mapSecrets(v, onSecret)]));
+  }
+  return value;
+}
+
+export interface OfflineRunOptions {
+  readonly project: string;
+  readonly stack: string;
+  /** Full keys ("warmstart:cpu", "gcp:region") to raw string values, as the Pulumi engine passes them. */
+  readonly config: Record<string, string>;
+  readonly secretKeys?: readonly string[];
+  /** Pins the deploy clock (`--now`). */
+  readonly now?: string;
+  /** True (default): behave as `pulumi preview`; false: as `pulumi up`. */
+  readonly preview?: boolean;
+  /** Imports the program; called after the mocks and config are in place. */
+  readonly importProgram: () => Promise<Record<string, unknown>>;
+}
+
+export interface OfflineRun {
+  readonly resources: RecordedResource[];
+  /** Stack outputs, resolved; secret outputs read "[secret]". */
+  readonly outputs: Record<string, unknown>;
+  /** Lines the program logged with pulumi.log.warn. */
+  readonly warnings: string[];
+}
+
+const fakeHex = (seed: string, n: number) => crypto.createHash("sha256").update(seed).digest("hex").slice(0, n);
+
+/** Output properties a real provider would compute, so downstream values look like the real thing. */
+function computedState(args: pulumi.runtime.MockResourceArgs, project: string): Record<string, unknown> {
+  const i = args.inputs as Record<string, any>;
+  switch (args.type) {
+    case "gcp:serviceaccount/account:Account": {
+      const email = `${i.accountId}@${i.project ?? project}.iam.gserviceaccount.com`;
+      return { email, member: `serviceAccount:${email}`, name: `projects/${i.project ?? project}/serviceAccounts/${email}`, uniqueId: fakeHex(email, 21) };
+    }
+    case "gcp:cloudrunv2/service:Service":
+      return { uri: `https://${i.name}-${fakeHex(i.name, 10)}-uc.a.run.app`, name: i.name };
+    case "gcp:artifactregistry/repository:Repository":
+      return { name: i.repositoryId, id: `projects/${i.project}/locations/${i.location}/repositories/${i.repositoryId}` };
+    case "gcp:secretmanager/secret:Secret":
+      return { id: `projects/${i.project ?? project}/secrets/${i.secretId}`, name: `projects/${i.project ?? project}/secrets/${i.secretId}` };
+    case "command:local:Command":
+      // The image build prints the pushed digest.
+      return { stdout: `sha256:${fakeHex(JSON.stringify(i.triggers ?? i.create), 64)}`, stderr: "" };
+    case "docker-build:index:Image":
+      return { digest: `sha256:${fakeHex(JSON.stringify(i.tags), 64)}` };
+    default:
+      return {};
+  }
+}
+
+function resolveCall(args: pulumi.runtime.MockCallArgs, project: string): Record<string, unknown> {
+  if (args.token === "gcp:organizations/getProject:getProject") {
+    const id = (args.inputs as { projectId?: string }).projectId ?? project;
+    return { projectId: id, number: String(parseInt(fakeHex(id, 8), 16)), name: id };
+  }
+  return args.inputs as Record<string, unknown>;
+}
+
+/** Resolves an exported value: Outputs awaited, secrets masked, nested arrays and objects walked. */
+async function resolveOutput(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    if (await pulumi.isSecret(value as pulumi.Output<unknown>)) return SECRET_MASK;
+    return resolveOutput(await new Promise((resolve) => (value as pulumi.Output<unknown>).apply(resolve)));
+  }
+  if (Array.isArray(value)) return Promise.all(value.map(resolveOutput));
+  if (value && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
+    return Object.fromEntries(await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveOutput(v)])));
+  }
+  return value;
+}
+
+/** Runs the program and returns what it registered. Throws what the program throws (e.g. a ConfigError). */
+export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
+  const gcpProject = opts.config["gcp:project"] ?? "mock-project";
+  const resources: RecordedResource[] = [];
+  const pending = new Set<Promise<void>>();
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const state = { ...args.inputs, ...computedState(args, gcpProject) };
+        return { id: (state.id as string | undefined) ?? `${args.name}-id`, state };
+      },
+      call: (args) => resolveCall(args, gcpProject),
+    },
+    opts.project,
+    opts.stack,
+    opts.preview ?? true,
+  );
+  // MockResourceArgs carries no parent; the register request does, so record from there.
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
+    const done = new Promise<void>((resolve) => {
+      void register(req, (err: any, resp: any) => {
+        if (!err) {
+          const raw = Object.fromEntries(
+            Object.entries(req.getObject().toJavaScript() as Record<string, unknown>).map(([k, v]) => [k, pulumi.runtime.deserializeProperty(v)]),
+          );
+          resources.push({
+            urn: resp.getUrn(),
+            type: req.getType(),
+            name: req.getName(),
+            parent: req.getParent() || undefined,
+            custom: req.getCustom(),
+            inputs: mapSecrets(raw, () => SECRET_MASK) as Record<string, unknown>,
+            plainInputs: mapSecrets(raw, (v) => v) as Record<string, unknown>,
+          });
+        }
+        callback(err, resp);
+        resolve();
+      });
+    });
+    pending.add(done);
+    return done;
+  };
+
+  pulumi.runtime.setAllConfig({ ...opts.config }, [...(opts.secretKeys ?? [])]);
+  const warnings: string[] = [];
+  const warn = console.warn;
+  const previousNow = process.env[NOW_ENV];
+  if (opts.now !== undefined) process.env[NOW_ENV] = opts.now;
+  else delete process.env[NOW_ENV];
+  console.warn = (...args: unknown[]) => {
+    const line = args.map(String).join(" ");
+    if (line.startsWith("warning: [runtime] ")) warnings.push(line.slice("warning: [runtime] ".length));
+    else warn(...args);
+  };
+  try {
+    const exports = await opts.importProgram();
+    const outputs = (await resolveOutput({ ...exports })) as Record<string, unknown>;
+    // Registrations chain on each other's outputs: wait until no new one appears.
+    for (let seen = -1; seen !== pending.size; ) {
+      seen = pending.size;
+      await Promise.all(pending);
+      await new Promise((r) => setImmediate(r));
+    }
+    return { resources, outputs, warnings };
+  } finally {
+    console.warn = warn;
+    if (previousNow === undefined) delete process.env[NOW_ENV];
+    else process.env[NOW_ENV] = previousNow;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the Pulumi CLI would hand them to the program: project
+ * defaults overlaid by the stack's values, every value a string (lists and objects as JSON).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+export interface ProjectKey {
+  readonly type?: string;
+  readonly description?: string;
+  readonly default?: unknown;
+  readonly secret?: boolean;
+}
+
+export interface ProjectFile {
+  readonly name: string;
+  /** Declared keys, fully qualified ("warmstart:cpu"). */
+  readonly config: Record<string, ProjectKey>;
+}
+
+export function readProjectFile(rootDir: string): ProjectFile {
+  const doc = parse(fs.readFileSync(path.join(rootDir, "Pulumi.yaml"), "utf8")) as { name: string; config?: Record<string, ProjectKey> };
+  const config: Record<string, ProjectKey> = {};
+  for (const [key, spec] of Object.entries(doc.config ?? {})) config[key.includes(":") ? key : `${doc.name}:${key}`] = spec ?? {};
+  return { name: doc.name, config };
+}
+
+/** The marker synth puts where a secret would be decrypted by the CLI. */
+export const SECRET_PLACEHOLDER = "placeholder-secret-for-synth";
+
+export interface StackConfigFiles {
+  readonly config: Record<string, string>;
+  readonly secretKeys: string[];
+}
+
+const toConfigString = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+
+/**
+ * Project defaults overlaid by the stack file. Encrypted values (`secure:`) and declared secrets the stack has not
+ * set become {@link SECRET_PLACEHOLDER}, so the plan can be seen without the stack's secrets provider.
+ */
+export function readStackConfig(rootDir: string, stack: string): StackConfigFiles {
+  const project = readProjectFile(rootDir);
+  const stackFile = path.join(rootDir, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(stackFile)) {
+    throw new Error(`no stack file ${path.basename(stackFile)}; create it with \`pulumi stack init ${stack}\` and \`pulumi config set ...\``);
+  }
+  const doc = (parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, spec] of Object.entries(project.config)) {
+    if (spec.default !== undefined) config[key] = toConfigString(spec.default);
+    else if (spec.secret) {
+      config[key] = SECRET_PLACEHOLDER;
+      secretKeys.push(key);
+    }
+  }
+  for (const [rawKey, value] of Object.entries(doc.config ?? {})) {
+    const key = rawKey.includes(":") ? rawKey : `${project.name}:${rawKey}`;
+    if (value && typeof value === "object" && "secure" in (value as object)) {
+      config[key] = SECRET_PLACEHOLDER;
+      if (!secretKeys.includes(key)) secretKeys.push(key);
+    } else {
+      config[key] = toConfigString(value);
+    }
+  }
+  return { config, secretKeys };
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Submits the model image build to Cloud Build and prints the pushed image's digest (sha256:...) on stdout, alone.
+# Run by the ModelImage component (@pulumi/command); the build log goes to stderr so Pulumi shows it.
+# Env: BUILD_CONFIG (JSON), CONTEXT_DIR, PROJECT, REGION, BUILD_SERVICE_ACCOUNT, SOURCE_STAGING_DIR (gs://...).
+set -euo pipefail
+for v in BUILD_CONFIG CONTEXT_DIR PROJECT REGION BUILD_SERVICE_ACCOUNT SOURCE_STAGING_DIR; do
+  if [ -z "${!v:-}" ]; then echo "submit-build: $v is not set" >&2; exit 2; fi
+done
+command -v gcloud >/dev/null || { echo "submit-build: gcloud not found; install the Google Cloud CLI (README, Deploy)" >&2; exit 2; }
+config=$(mktemp --suffix=.json)
+trap 'rm -f "$config"' EXIT
+printf '%s' "$BUILD_CONFIG" > "$config"
+# --async returns the build id at once; streaming its log separately keeps stdout clean for the digest.
+id=$(gcloud builds submit "$CONTEXT_DIR" --async --config="$config" --project="$PROJECT" --region="$REGION" \
+  --service-account="projects/$PROJECT/serviceAccounts/$BUILD_SERVICE_ACCOUNT" \
+  --gcs-source-staging-dir="$SOURCE_STAGING_DIR" --format='value(id)')
+echo "submit-build: Cloud Build $id in $REGION" >&2
+gcloud builds log "$id" --stream --project="$PROJECT" --region="$REGION" >&2 || true
+read -r status digest < <(gcloud builds describe "$id" --project="$PROJECT" --region="$REGION" \
+  --format='value(status,results.images[0].digest)')
+if [ "$status" != "SUCCESS" ]; then
+  echo "submit-build: build $id ended $status; see: gcloud builds log $id --region=$REGION" >&2
+  exit 1
+fi
+case "${digest:-}" in
+  sha256:*) printf '%s' "$digest" ;;
+  *) echo "submit-build: build $id succeeded but reported no image digest" >&2; exit 1 ;;
+esac

@@ -1,0 +1,100 @@
+/**
+ * The readable plan `npm run synth` prints: resources grouped by component with their key settings, stack outputs,
+ * warnings, and the weekly warm schedule. Pure formatting.
+ */
+import type { StackConfig } from "../components/config";
+import { DAY_NAMES, MINUTES_PER_DAY, weeklyEdges, type WarmSchedule } from "../components/warmWindows";
+import type { OfflineRun, RecordedResource } from "./offline";
+
+type Inputs = Record<string, any>;
+
+/** The settings worth a glance for each resource type; the full inputs are in `--json`. */
+const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
+  "gcp:cloudrunv2/service:Service": (i) => {
+    const c = i.template?.containers?.[0] ?? {};
+    const lim = c.resources?.limits ?? {};
+    const p = c.startupProbe ?? {};
+    return [
+      `${i.location} gpu=${i.template?.nodeSelector?.accelerator} x${lim["nvidia.com/gpu"]} cpu=${lim.cpu} memory=${lim.memory}`,
+      `concurrency=${i.template?.maxInstanceRequestConcurrency} timeout=${i.template?.timeout} instances=${i.scaling?.minInstanceCount}..${i.template?.scaling?.maxInstanceCount}`,
+      `zonalRedundancy=${!i.template?.gpuZonalRedundancyDisabled} cpuIdle=${c.resources?.cpuIdle} startupCpuBoost=${c.resources?.startupCpuBoost} deletionProtection=${i.deletionProtection}`,
+      `startupProbe=${p.httpGet?.path} delay ${p.initialDelaySeconds}s + ${p.periodSeconds}s x ${p.failureThreshold}`,
+      `image=${c.image}`,
+    ].join("\n");
+  },
+  "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": (i) => `${i.role} -> ${i.member}`,
+  "gcp:serviceaccount/iAMMember:IAMMember": (i) => `${i.role} -> ${i.member}`,
+  "gcp:projects/iAMMember:IAMMember": (i) => `${i.role} -> ${i.member} (project ${i.project})`,
+  "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": (i) => `${i.role} -> ${i.member}`,
+  "gcp:secretmanager/secretIamMember:SecretIamMember": (i) => `${i.role} -> ${i.member}`,
+  "gcp:storage/bucketIAMMember:BucketIAMMember": (i) => `${i.role} -> ${i.member}`,
+  "gcp:serviceaccount/account:Account": (i) => `${i.accountId} (${i.displayName})`,
+  "gcp:artifactregistry/repository:Repository": (i) =>
+    `${i.location}/${i.repositoryId} keeps ${i.cleanupPolicies?.find((p: Inputs) => p.mostRecentVersions)?.mostRecentVersions?.keepCount} images`,
+  "gcp:cloudscheduler/job:Job": (i) =>
+    `${i.schedule} ${i.timeZone}: ${i.httpTarget?.httpMethod} ${i.httpTarget?.uri}${i.httpTarget?.body ? ` ${Buffer.from(i.httpTarget.body, "base64").toString()}` : ""}`,
+  "command:local:Command": (i) => `${i.create} (re-runs when ${JSON.stringify(i.triggers)} changes)`,
+  "gcp:storage/bucket:Bucket": (i) => `gs://${i.name} (${i.location})`,
+  "gcp:secretmanager/secret:Secret": (i) => `${i.secretId}`,
+};
+
+function shortType(type: string): string {
+  const parts = type.split(":");
+  return `${parts[0]}:${parts[parts.length - 1]}`;
+}
+
+export function renderResources(run: OfflineRun): string {
+  const byParent = new Map<string | undefined, RecordedResource[]>();
+  for (const r of run.resources) byParent.set(r.parent, [...(byParent.get(r.parent) ?? []), r]);
+  const lines: string[] = [];
+  const walk = (parent: string | undefined, depth: number) => {
+    for (const r of byParent.get(parent) ?? []) {
+      const indent = "  ".repeat(depth);
+      if (!r.custom) {
+        lines.push(`${indent}${r.type}  ${r.name}`);
+      } else {
+        lines.push(`${indent}- ${shortType(r.type)}  ${r.name}`);
+        const settings = KEY_SETTINGS[r.type]?.(r.inputs);
+        if (settings) for (const l of settings.split("\n")) lines.push(`${indent}    ${l}`);
+      }
+      walk(r.urn, depth + 1);
+    }
+  };
+  walk(undefined, 0);
+  return lines.join("\n");
+}
+
+const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+
+/** One row per day: the edges that day with the level each sets, and the level in force at 00:00. */
+export function renderSchedule(schedule: WarmSchedule, leadMinutes: number): string {
+  const edges = weeklyEdges(schedule.levels);
+  const lines = [`Warm schedule (${schedule.timeZone}; idle ${schedule.idleMinInstances}, raised ${leadMinutes} min before each window)`];
+  if (schedule.windows.length === 0) lines.push("  no warm windows: min instances stay at the idle level all week");
+  for (let d = 0; d < 7; d++) {
+    const today = edges.filter((e) => Math.floor(e.minuteOfWeek / MINUTES_PER_DAY) === d);
+    const atMidnight = schedule.levels[d * MINUTES_PER_DAY];
+    const cells = today.map((e) => `${hhmm(e.minuteOfWeek % MINUTES_PER_DAY)}→${e.level}`);
+    lines.push(`  ${DAY_NAMES[d]}  from 00:00: ${atMidnight}${cells.length ? "   " + cells.join("  ") : ""}`);
+  }
+  lines.push(`Scheduler jobs (${schedule.jobs.length} min-instance, ${schedule.warmups.length} warmup):`);
+  for (const j of schedule.jobs) lines.push(`  ${j.name.padEnd(34)} ${j.cron.padEnd(18)} min instances → ${j.level}`);
+  for (const j of schedule.warmups) lines.push(`  ${j.name.padEnd(34)} ${j.cron.padEnd(18)} POST /warmup`);
+  return lines.join("\n");
+}
+
+export function renderReport(run: OfflineRun, config: StackConfig, stack: string): string {
+  const sections = [
+    `warmstart plan for stack "${stack}" (offline; nothing was deployed)`,
+    "",
+    `Resources (${run.resources.filter((r) => r.custom).length}):`,
+    renderResources(run),
+    "",
+    renderSchedule(config.warm.schedule, config.warm.leadMinutes),
+    "",
+    "Outputs:",
+    ...Object.entries(run.outputs).map(([k, v]) => `  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`),
+  ];
+  if (run.warnings.length > 0) sections.push("", "Warnings:", ...run.warnings.map((w) => `  ! ${w}`));
+  return sections.join("\n");
+}
