@@ -117,7 +117,7 @@ function secret(description: string): KeySpec<string> {
 }
 
 const HOSTNAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-const IMAGE_BY_DIGEST_RE = /^[a-z0-9.-]+(:\d+)?\/[a-z0-9._\/-]+@sha256:[0-9a-f]{64}$/;
+const IMAGE_BY_DIGEST_RE = /^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$/;
 const IMAGE_RE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/;
 const IAM_MEMBER_RE = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
 const HEADER_NAME_RE = /^[A-Za-z0-9-]+$/;

@@ -49,8 +49,8 @@ export class GpuService extends pulumi.ComponentResource {
     const svc = args.service;
 
     const fit = weightsFit(manifestBytes(args.image.manifest), svc.memoryGiB, args.image.manifestPath);
-    if (fit.kind === "offload") pulumi.log.warn(fit.message, this);
-    if (svc.public) pulumi.log.warn(`warmstart:public is true: anyone on the internet can call ${svc.name} and spend GPU time`, this);
+    if (fit.kind === "offload") void pulumi.log.warn(fit.message, this);
+    if (svc.public) void pulumi.log.warn(`warmstart:public is true: anyone on the internet can call ${svc.name} and spend GPU time`, this);
 
     this.runtimeServiceAccount = new gcp.serviceaccount.Account(
       `${name}-runtime`,

@@ -69,7 +69,7 @@ export class ModelImage extends pulumi.ComponentResource {
       const advice = `record each file's size and sha256 in the manifest (\`stat -c %s\` and \`sha256sum\` on the file you uploaded to the bucket)`;
       // A preview may show the plan; an update would start a 30 GB build that the fetcher refuses, so stop first.
       if (!pulumi.runtime.isDryRun()) throw new Error(`${cfg.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); ${advice}`);
-      pulumi.log.warn(`${cfg.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); the image build will refuse them: ${advice}.`, this);
+      void pulumi.log.warn(`${cfg.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); the image build will refuse them: ${advice}.`, this);
     }
 
     this.contentHash = imageContentHash({

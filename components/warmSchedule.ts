@@ -42,7 +42,7 @@ export class WarmSchedule extends pulumi.ComponentResource {
     const parent = { parent: this };
     const s = args.schedule;
 
-    for (const w of dstWarnings([...s.jobs, ...s.warmups], s.timeZone, args.now)) pulumi.log.warn(w.message, this);
+    for (const w of dstWarnings([...s.jobs, ...s.warmups], s.timeZone, args.now)) void pulumi.log.warn(w.message, this);
 
     this.schedulerServiceAccount = new gcp.serviceaccount.Account(
       `${name}-scheduler`,

@@ -45,6 +45,8 @@ export interface OfflineRunOptions {
   readonly now?: string;
   /** True (default): behave as `pulumi preview`; false: as `pulumi up`. */
   readonly preview?: boolean;
+  /** Called as each resource registers (the run's result is lost when the program throws). */
+  readonly onResource?: (r: RecordedResource) => void;
   /** Imports the program; called after the mocks and config are in place. */
   readonly importProgram: () => Promise<Record<string, unknown>>;
 }
@@ -132,7 +134,7 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
           const raw = Object.fromEntries(
             Object.entries(req.getObject().toJavaScript() as Record<string, unknown>).map(([k, v]) => [k, pulumi.runtime.deserializeProperty(v)]),
           );
-          resources.push({
+          const record: RecordedResource = {
             urn: resp.getUrn(),
             type: req.getType(),
             name: req.getName(),
@@ -140,7 +142,9 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
             custom: req.getCustom(),
             inputs: mapSecrets(raw, () => SECRET_MASK) as Record<string, unknown>,
             plainInputs: mapSecrets(raw, (v) => v) as Record<string, unknown>,
-          });
+          };
+          resources.push(record);
+          opts.onResource?.(record);
         }
         callback(err, resp);
         resolve();
@@ -148,6 +152,19 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
     });
     pending.add(done);
     return done;
+  };
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req: any, callback: (err: any, resp: any) => void) => {
+    pending.add(new Promise<void>((resolve) => registerOutputs(req, (err: any, resp: any) => (callback(err, resp), resolve()))));
+  };
+  // Registrations chain on each other's outputs: wait until no new one appears, also when the program threw, so that
+  // nothing from this run reaches the monitor of the next one.
+  const settle = async () => {
+    for (let seen = -1; seen !== pending.size; ) {
+      seen = pending.size;
+      await Promise.all(pending);
+      await new Promise((r) => setImmediate(r));
+    }
   };
 
   pulumi.runtime.setAllConfig({ ...opts.config }, [...(opts.secretKeys ?? [])]);
@@ -164,13 +181,11 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
   try {
     const exports = await opts.importProgram();
     const outputs = (await resolveOutput({ ...exports })) as Record<string, unknown>;
-    // Registrations chain on each other's outputs: wait until no new one appears.
-    for (let seen = -1; seen !== pending.size; ) {
-      seen = pending.size;
-      await Promise.all(pending);
-      await new Promise((r) => setImmediate(r));
-    }
+    await settle();
     return { resources, outputs, warnings };
+  } catch (err) {
+    await settle();
+    throw err;
   } finally {
     console.warn = warn;
     if (previousNow === undefined) delete process.env[NOW_ENV];

@@ -1,0 +1,116 @@
+import * as path from "node:path";
+import { describe, expect, test } from "vitest";
+import { ConfigError, KEYS, parseStackConfig, yamlValueToConfigString } from "../components/config";
+import { readProjectFile } from "../scripts/stackFiles";
+import { BASE_CONFIG, lastResources, runStack } from "./harness";
+
+const ROOT = path.resolve(__dirname, "..");
+
+describe("Pulumi.yaml and components/config.ts", () => {
+  const project = readProjectFile(ROOT);
+
+  test("declare the same keys", () => {
+    expect(Object.keys(project.config).sort()).toEqual(Object.keys(KEYS).map((k) => `warmstart:${k}`).sort());
+  });
+
+  test.each(Object.entries(KEYS))("agree on %s: type, default and secrecy", (name, spec) => {
+    const declared = project.config[`warmstart:${name}`];
+    expect(declared.type).toBe(spec.type);
+    expect(declared.default).toEqual(spec.default);
+    expect(Boolean(declared.secret)).toBe(Boolean("secret" in spec && spec.secret));
+    expect(declared.description).toBe(spec.description);
+  });
+
+  test("every default parses as a valid value of its key", () => {
+    for (const [name, spec] of Object.entries(KEYS)) {
+      if (spec.default === undefined) continue;
+      const def = spec.default;
+      expect(() => spec.parse(yamlValueToConfigString(def)), name).not.toThrow();
+    }
+  });
+});
+
+describe("parsed defaults", () => {
+  const config = parseStackConfig((k) => BASE_CONFIG[k], { rootDir: ROOT });
+
+  test("give an 8 vCPU / 32 GiB L4 service with one request at a time and 2 instances at most", () => {
+    expect(config.service).toMatchObject({ cpu: 8, memory: "32Gi", memoryGiB: 32, concurrency: 1, maxInstances: 2, gpuZonalRedundancy: false, public: false, deletionProtection: true, invokers: [] });
+  });
+
+  test("never keep the service warm when no window is set", () => {
+    expect(config.warm.schedule.jobs).toEqual([]);
+    expect(config.warm.schedule.levels.every((l) => l === 0)).toBe(true);
+  });
+
+  test("build the image remotely and wrap the models key as a secret", () => {
+    expect(config.image.mode).toBe("cloudbuild");
+    expect(config.image.modelsBaseUrl).toBe("https://models.example.com");
+    expect(config.image.modelsAccessKey).toBeDefined();
+  });
+});
+
+// Each bad value: [key, value, what the message must say]. The run must fail with the key named and register nothing.
+const BAD_VALUES: [string, string, RegExp][] = [
+  ["warmstart:maxInstances", "lots", /must be an integer 1\.\.100, got "lots"/],
+  ["warmstart:maxInstances", "0", /must be an integer 1\.\.100/],
+  ["warmstart:maxInstances", "2.5", /must be an integer/],
+  ["warmstart:cpu", "2", /must be an integer 4\.\.8/],
+  ["warmstart:cpu", "5", /must be 4, 6 or 8/],
+  ["warmstart:memory", "8Gi", /16Gi\.\.32Gi/],
+  ["warmstart:memory", "32GB", /size like "32Gi"/],
+  ["warmstart:concurrency", "0", /integer 1\.\.1000/],
+  ["warmstart:requestTimeoutSeconds", "7200", /integer 1\.\.3600/],
+  ["warmstart:maxColdStartSeconds", "600", /at most 480: Cloud Run caps a startup probe/],
+  ["warmstart:gpuZonalRedundancy", "yes", /must be true or false/],
+  ["warmstart:public", "1", /must be true or false/],
+  ["warmstart:invokers", '["allUsers"]', /set warmstart:public true/],
+  ["warmstart:invokers", "alice@example.com", /must be an IAM member/],
+  ["warmstart:invokers", "[1, 2]", /list of strings/],
+  ["warmstart:imageBuild", "kaniko", /one of cloudbuild \| local \| none/],
+  ["warmstart:image", "myimage:latest", /by digest/],
+  ["warmstart:timezone", "Mars/Olympus", /IANA time zone/],
+  ["warmstart:warmWindows", "mon 25:00-26:00", /time 25:00 is not a valid time/],
+  ["warmstart:warmWindows", "funday 09:00-10:00", /unknown day "funday"/],
+  ["warmstart:warmLeadMinutes", "300", /integer 0\.\.240/],
+  ["warmstart:idleMinInstances", "5", /must not exceed warmstart:maxInstances \(2\)/],
+  ["warmstart:serviceName", "My_Service", /lowercase letters/],
+  ["warmstart:modelsDomain", "https://models.example.com/", /host name/],
+  ["warmstart:modelsManifest", "no/such/file.json", /cannot read/],
+  ["gcp:region", "us-west1", /no Cloud Run L4 GPUs; use one of .*us-central1/],
+  ["warmstart:modelsAccessHeader", "X Key", /HTTP header name/],
+];
+
+describe("invalid config", () => {
+  test.each(BAD_VALUES)("%s = %j is rejected with the key named and no resource registered", async (key, value, message) => {
+    const error = await runStack({ [key]: value }).catch((e: unknown) => e);
+    // The program is re-imported per run, so its ConfigError is another class object than ours: compare by name.
+    expect((error as Error).name).toBe("ConfigError");
+    const line = (error as ConfigError).message.split("\n").find((l) => l.trim().startsWith(`${key}:`));
+    expect(line, (error as Error).message).toMatch(message);
+    expect(lastResources).toEqual([]);
+  });
+
+  test("lists every offending key in one error, so all can be fixed at once", async () => {
+    const error = (await runStack({ "warmstart:cpu": "3", "warmstart:maxInstances": "lots", "warmstart:timezone": "Nowhere" }).catch((e: unknown) => e)) as ConfigError;
+    expect(error.problems.map((p) => p.key).sort()).toEqual(["warmstart:cpu", "warmstart:maxInstances", "warmstart:timezone"]);
+    expect(error.message).toMatch(/^Invalid stack configuration \(3 problems\):/);
+  });
+
+  test("names required keys that are missing", async () => {
+    const error = (await runStack({}, { unset: ["gcp:project", "warmstart:modelsAccessKey"] }).catch((e: unknown) => e)) as ConfigError;
+    expect(error.problems.map((p) => p.key).sort()).toEqual(["gcp:project", "warmstart:modelsAccessKey"]);
+    expect(error.message).toMatch(/pulumi config set --secret warmstart:modelsAccessKey/);
+    expect(lastResources).toEqual([]);
+  });
+
+  test("never prints a secret's value in an error", async () => {
+    const error = (await runStack({ "warmstart:modelsAccessKey": "   " }).catch((e: unknown) => e)) as ConfigError;
+    expect(error.message).toMatch(/warmstart:modelsAccessKey: must not be empty, got \[secret\]/);
+  });
+
+  test("a prebuilt image needs no models domain or key", async () => {
+    const image = `us-docker.pkg.dev/p/r/img@sha256:${"e".repeat(64)}`;
+    const run = await runStack({ "warmstart:imageBuild": "none", "warmstart:image": image }, { unset: ["warmstart:modelsDomain", "warmstart:modelsAccessKey"] });
+    expect(run.one("gcp:cloudrunv2/service:Service").inputs.template).toMatchObject({ containers: [{ image }] });
+  });
+});

@@ -1,0 +1,273 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, test } from "vitest";
+import { imageContentHash } from "../components/contentHash";
+import { buildDiskSizeGb, cloudBuildConfig } from "../components/cloudBuild";
+import { L4_REGIONS, weightsFit } from "../components/l4";
+import { probeBudgetSeconds, startupProbeTiming } from "../components/startupProbe";
+import { SECRET_MASK } from "../scripts/offline";
+import { BASE_CONFIG, lastResources, runStack } from "./harness";
+
+const SERVICE = "gcp:cloudrunv2/service:Service";
+const INVOKER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember";
+const GIB = 1024 ** 3;
+
+describe("the Cloud Run service", () => {
+  test("runs on one L4 with the configured CPU and memory, CPU always allocated and boosted at startup", async () => {
+    const svc = (await runStack({ "warmstart:cpu": "6", "warmstart:memory": "24Gi" })).one(SERVICE).inputs as any;
+    expect(svc.template.nodeSelector).toEqual({ accelerator: "nvidia-l4" });
+    expect(svc.template.containers[0].resources).toEqual({
+      limits: { cpu: "6", memory: "24Gi", "nvidia.com/gpu": "1" },
+      cpuIdle: false,
+      startupCpuBoost: true,
+    });
+  });
+
+  test("serves one request per instance by default, not the API's 80, and caps instances and request time", async () => {
+    const svc = (await runStack()).one(SERVICE).inputs as any;
+    expect(svc.template.maxInstanceRequestConcurrency).toBe(1);
+    expect(svc.template.scaling).toEqual({ minInstanceCount: 0, maxInstanceCount: 2 });
+    expect(svc.template.timeout).toBe("600s");
+    const custom = (await runStack({ "warmstart:concurrency": "4", "warmstart:maxInstances": "5", "warmstart:requestTimeoutSeconds": "3600" })).one(SERVICE).inputs as any;
+    expect([custom.template.maxInstanceRequestConcurrency, custom.template.scaling.maxInstanceCount, custom.template.timeout]).toEqual([4, 5, "3600s"]);
+  });
+
+  test("disables GPU zonal redundancy unless asked, and keeps deletion protection on by default", async () => {
+    const svc = (await runStack()).one(SERVICE).inputs as any;
+    expect(svc.template.gpuZonalRedundancyDisabled).toBe(true);
+    expect(svc.deletionProtection).toBe(true);
+    const redundant = (await runStack({ "warmstart:gpuZonalRedundancy": "true", "warmstart:deletionProtection": "false" })).one(SERVICE).inputs as any;
+    expect([redundant.template.gpuZonalRedundancyDisabled, redundant.deletionProtection]).toEqual([false, false]);
+  });
+
+  test("has a startup probe on /healthz that waits maxColdStartSeconds, and a liveness probe", async () => {
+    const c = ((await runStack({ "warmstart:maxColdStartSeconds": "420" })).one(SERVICE).inputs as any).template.containers[0];
+    expect(c.startupProbe).toMatchObject({ httpGet: { path: "/healthz", port: 8080 }, initialDelaySeconds: 180, periodSeconds: 10, failureThreshold: 24 });
+    expect(c.livenessProbe.httpGet.path).toBe("/healthz");
+  });
+
+  test("references the image by digest, in the service's own Artifact Registry repository", async () => {
+    const run = await runStack();
+    const image = (run.one(SERVICE).inputs as any).template.containers[0].image as string;
+    expect(image).toMatch(/^us-central1-docker\.pkg\.dev\/acme-test-123\/warmstart-images\/model-server@sha256:[0-9a-f]{64}$/);
+    expect(run.outputs.imageRef).toBe(image);
+    expect(run.outputs.imageDigest).toBe(image.split("@")[1]);
+  });
+
+  test("declares the service-level scaling block explicitly", async () => {
+    const svc = (await runStack()).one(SERVICE).inputs as any;
+    expect(svc.scaling).toEqual({ minInstanceCount: 0, scalingMode: "AUTOMATIC" });
+  });
+
+  test("runs as its own service account with no project-wide role", async () => {
+    const run = await runStack();
+    const runtime = run.ofType("gcp:serviceaccount/account:Account").find((a) => a.inputs.accountId === "warmstart-run")!;
+    expect(runtime).toBeDefined();
+    expect((run.one(SERVICE).inputs as any).template.serviceAccount).toBe("warmstart-run@acme-test-123.iam.gserviceaccount.com");
+    const projectRoles = run.ofType("gcp:projects/iAMMember:IAMMember").filter((m) => String(m.inputs.member).includes("warmstart-run@"));
+    expect(projectRoles).toEqual([]);
+    expect(run.outputs.runtimeServiceAccount).toBe("warmstart-run@acme-test-123.iam.gserviceaccount.com");
+  });
+});
+
+describe("who may call the service", () => {
+  test("only the configured invokers and the warmup account, never allUsers by default", async () => {
+    const run = await runStack({ "warmstart:invokers": '["user:ana@example.com","serviceAccount:api@p.iam.gserviceaccount.com"]' });
+    const members = run.ofType(INVOKER).filter((m) => m.inputs.role === "roles/run.invoker").map((m) => m.inputs.member).sort();
+    expect(members).toEqual(["serviceAccount:api@p.iam.gserviceaccount.com", "serviceAccount:warmstart-invoke@acme-test-123.iam.gserviceaccount.com", "user:ana@example.com"]);
+    expect(run.warnings.some((w) => /public/.test(w))).toBe(false);
+  });
+
+  test("public: true adds allUsers and warns", async () => {
+    const run = await runStack({ "warmstart:public": "true" });
+    expect(run.ofType(INVOKER).map((m) => m.inputs.member)).toContain("allUsers");
+    expect(run.warnings).toContainEqual(expect.stringMatching(/warmstart:public is true: anyone on the internet can call warmstart/));
+  });
+});
+
+describe("the weights", () => {
+  const manifest = (bytes: number[]) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-manifest-"));
+    const file = path.join(dir, "models.json");
+    fs.writeFileSync(file, JSON.stringify({ files: bytes.map((size, i) => ({ path: `unet/m${i}.safetensors`, size, sha256: "f".repeat(64) })) }));
+    return file;
+  };
+
+  test("above the L4's 24 GB warn that the server must offload", async () => {
+    const run = await runStack({ "warmstart:modelsManifest": manifest([20 * GIB, 6 * GIB]) });
+    expect(run.warnings).toContainEqual(expect.stringMatching(/weights total 26\.0 GiB, more than the L4's 24\.0 GiB; the model server will have to offload/));
+  });
+
+  test("above GPU plus instance memory are an error naming the manifest and the sizes, with nothing registered", async () => {
+    const file = manifest([40 * GIB, 20 * GIB]);
+    const error = (await runStack({ "warmstart:modelsManifest": file, "warmstart:memory": "32Gi" }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain(`warmstart:modelsManifest: ${file}: the weights total 60.0 GiB, more than the L4's 24.0 GiB plus the instance's 32 GiB can hold`);
+    expect(lastResources).toEqual([]);
+  });
+
+  test("an invalid manifest is a config error naming the entry", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-manifest-"));
+    const file = path.join(dir, "models.json");
+    fs.writeFileSync(file, JSON.stringify({ files: [{ path: "../etc/passwd", size: 1, sha256: "f".repeat(64) }] }));
+    const error = (await runStack({ "warmstart:modelsManifest": file }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/files\[0\] \(\.\.\/etc\/passwd\): "path" must not contain "\.\."/);
+  });
+
+  test("files without size and sha256 warn on preview and stop a real update before the build starts", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-manifest-"));
+    const file = path.join(dir, "models.json");
+    fs.writeFileSync(file, JSON.stringify({ files: [{ path: "unet/a.safetensors", source: "https://huggingface.co/x/y/resolve/main/a.safetensors" }] }));
+    const preview = await runStack({ "warmstart:modelsManifest": file });
+    expect(preview.warnings).toContainEqual(expect.stringMatching(/1 file\(s\) have no size\/sha256 yet \(unet\/a\.safetensors\)/));
+    const update = await runStack({ "warmstart:modelsManifest": file }, { preview: false }).catch((e: unknown) => e);
+    expect(String(update)).toMatch(/have no size\/sha256 yet/);
+    expect(lastResources.some((r) => r.type === "command:local:Command")).toBe(false);
+  });
+});
+
+describe("the remote image build", () => {
+  test("runs gcloud builds submit with a generated config, sized from the manifest, re-run by a content hash", async () => {
+    const run = await runStack({ "warmstart:buildTimeoutMinutes": "90", "warmstart:buildMachineType": "E2_HIGHCPU_8" });
+    const build = run.one("command:local:Command").inputs as any;
+    expect(build.create).toBe("bash scripts/submit-build.sh");
+    expect(build.triggers).toEqual([expect.stringMatching(/^sha256:[0-9a-f]{64}$/)]);
+    const config = JSON.parse(build.environment.BUILD_CONFIG);
+    expect(config.options).toEqual({ machineType: "E2_HIGHCPU_8", diskSizeGb: buildDiskSizeGb(17_376_909_332), logging: "CLOUD_LOGGING_ONLY" });
+    expect(config.timeout).toBe("5400s");
+    expect(config.images).toEqual([expect.stringMatching(/^us-central1-docker\.pkg\.dev\/acme-test-123\/warmstart-images\/model-server:[0-9a-f]{16}$/)]);
+    expect(build.environment).toMatchObject({ CONTEXT_DIR: "container", PROJECT: "acme-test-123", REGION: "us-central1" });
+  });
+
+  test("passes the models key only through Secret Manager: never in build args, the command or plain inputs", async () => {
+    const run = await runStack();
+    const key = BASE_CONFIG["warmstart:modelsAccessKey"];
+    for (const r of run.resources) expect(JSON.stringify(r.inputs), r.name).not.toContain(key);
+    expect(run.one("gcp:secretmanager/secretVersion:SecretVersion").inputs.secretData).toBe(SECRET_MASK);
+    expect(run.one("gcp:secretmanager/secretVersion:SecretVersion").plainInputs.secretData).toBe(key);
+    const build = JSON.parse((run.one("command:local:Command").plainInputs as any).environment.BUILD_CONFIG);
+    expect(JSON.stringify(build)).not.toContain(key);
+    expect(build.steps[0].args[1]).not.toMatch(/--build-arg \S*KEY/i);
+    expect(build.availableSecrets.secretManager[0]).toEqual({ versionName: "projects/acme-test-123/secrets/warmstart-image-models-key/versions/latest", env: "WARMSTART_MODELS_KEY" });
+    for (const v of Object.values(run.outputs)) expect(JSON.stringify(v)).not.toContain(key);
+  });
+
+  test("the build account may push to the repository, read the one secret and its source, and write logs", async () => {
+    const run = await runStack();
+    const builder = "serviceAccount:warmstart-image-build@acme-test-123.iam.gserviceaccount.com";
+    const roles = run.resources.filter((r) => r.inputs.member === builder).map((r) => `${r.type.split(":").pop()} ${r.inputs.role}`).sort();
+    expect(roles).toEqual([
+      "BucketIAMMember roles/storage.objectViewer",
+      "IAMMember roles/logging.logWriter",
+      "RepositoryIamMember roles/artifactregistry.writer",
+      "SecretIamMember roles/secretmanager.secretAccessor",
+    ]);
+  });
+
+  test("local builds use docker-build with the key as a BuildKit secret", async () => {
+    const run = await runStack({ "warmstart:imageBuild": "local" });
+    const image = run.one("docker-build:index:Image");
+    expect(image.inputs.secrets).toBe(SECRET_MASK);
+    expect((image.plainInputs as any).secrets["models-header"]).toBe(`X-Warmstart-Models-Key: ${BASE_CONFIG["warmstart:modelsAccessKey"]}`);
+    expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", MODELS_BASE_URL: "https://models.example.com" });
+    expect(run.ofType("command:local:Command")).toEqual([]);
+  });
+
+  test("a prebuilt image builds nothing and creates no repository", async () => {
+    const image = `europe-docker.pkg.dev/p/r/img@sha256:${"1".repeat(64)}`;
+    const run = await runStack({ "warmstart:imageBuild": "none", "warmstart:image": image });
+    expect(run.ofType("command:local:Command")).toEqual([]);
+    expect(run.ofType("gcp:artifactregistry/repository:Repository")).toEqual([]);
+    expect(run.outputs.imageDigest).toBe(`sha256:${"1".repeat(64)}`);
+  });
+
+  test("keeps the last imageRetention images and deletes older ones", async () => {
+    const repo = (await runStack({ "warmstart:imageRetention": "5" })).one("gcp:artifactregistry/repository:Repository").inputs as any;
+    expect(repo.cleanupPolicies).toEqual([
+      { id: "keep-recent", action: "KEEP", mostRecentVersions: { keepCount: 5 } },
+      { id: "delete-older", action: "DELETE", condition: { tagState: "ANY" } },
+    ]);
+    expect(repo.location).toBe("us-central1");
+  });
+});
+
+describe("content hash (the build trigger)", () => {
+  const setup = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-ctx-"));
+    fs.mkdirSync(path.join(dir, "container"));
+    fs.writeFileSync(path.join(dir, "container", "Dockerfile"), "FROM x\n");
+    const manifest = path.join(dir, "container", "models.json");
+    fs.writeFileSync(manifest, JSON.stringify({ files: [{ path: "a/b.safetensors", size: 1, sha256: "0".repeat(64) }] }, null, 2));
+    const hash = () => imageContentHash({ contextDir: path.join(dir, "container"), manifestPath: manifest, baseImage: "docker.io/x/y:1" });
+    return { dir, manifest, hash };
+  };
+
+  test("changes when a manifest line changes", () => {
+    const { manifest, hash } = setup();
+    const before = hash();
+    fs.writeFileSync(manifest, fs.readFileSync(manifest, "utf8").replace('"size": 1', '"size": 2'));
+    expect(hash()).not.toBe(before);
+  });
+
+  test("does not change when nothing that goes into the image changed", () => {
+    const { dir, hash } = setup();
+    const before = hash();
+    fs.writeFileSync(path.join(dir, "container", ".node-bin"), "local test artefact");
+    fs.writeFileSync(path.join(dir, "README.md"), "outside the context");
+    expect(hash()).toBe(before);
+  });
+
+  test("changes with the Dockerfile and with the base image", () => {
+    const { dir, manifest, hash } = setup();
+    const before = hash();
+    expect(imageContentHash({ contextDir: path.join(dir, "container"), manifestPath: manifest, baseImage: "docker.io/x/y:2" })).not.toBe(before);
+    fs.writeFileSync(path.join(dir, "container", "Dockerfile"), "FROM x\nRUN true\n");
+    expect(hash()).not.toBe(before);
+  });
+});
+
+describe("pure limits", () => {
+  test.each([10, 60, 240, 241, 300, 480])("a startup probe for %i s covers it within Cloud Run's caps", (seconds) => {
+    const t = startupProbeTiming(seconds);
+    expect(probeBudgetSeconds(t)).toBeGreaterThanOrEqual(seconds);
+    expect(probeBudgetSeconds(t)).toBeLessThan(seconds + t.periodSeconds);
+    expect(t.initialDelaySeconds).toBeLessThanOrEqual(240);
+    expect(t.periodSeconds * t.failureThreshold).toBeLessThanOrEqual(240);
+    expect(t.timeoutSeconds).toBeLessThan(t.periodSeconds);
+  });
+
+  test("the L4 region list is the documented six, with asia-south1 by invitation", () => {
+    expect(L4_REGIONS.map((r) => r.region).sort()).toEqual(["asia-south1", "asia-southeast1", "europe-west1", "europe-west4", "us-central1", "us-east4"]);
+    expect(L4_REGIONS.filter((r) => r.invitationOnly).map((r) => r.region)).toEqual(["asia-south1"]);
+  });
+
+  test("weights fit, need offload, or are too big", () => {
+    expect(weightsFit(20 * GIB, 32, "m.json").kind).toBe("fits");
+    expect(weightsFit(30 * GIB, 32, "m.json").kind).toBe("offload");
+    expect(weightsFit(57 * GIB, 32, "m.json").kind).toBe("too-big");
+  });
+
+  test("the build disk holds 2.5x the weights plus headroom, at least 100 GB", () => {
+    expect(buildDiskSizeGb(1 * GIB)).toBe(100);
+    expect(buildDiskSizeGb(23 * GIB)).toBe(108);
+  });
+
+  test("the build config hands the key to BuildKit as a secret file, not a build arg", () => {
+    const c = cloudBuildConfig({
+      imageRepo: "r/p/i",
+      tag: "t",
+      baseImage: "b",
+      modelsBaseUrl: "https://m",
+      modelsAccessHeader: "X-K",
+      accessKeySecretVersion: "projects/p/secrets/s/versions/latest",
+      machineType: "E2_HIGHCPU_32",
+      diskSizeGb: 100,
+      timeoutMinutes: 10,
+    }) as any;
+    const script = c.steps[0].args[1] as string;
+    expect(script).toContain("--secret id=models-header,src=/tmp/models-header");
+    expect(script).toContain("printf '%s: %s' 'X-K' \"$$WARMSTART_MODELS_KEY\"");
+    expect(script).not.toMatch(/--build-arg [A-Z_]*=\$\$WARMSTART_MODELS_KEY/);
+    expect(c.steps[0].secretEnv).toEqual(["WARMSTART_MODELS_KEY"]);
+  });
+});

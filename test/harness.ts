@@ -1,0 +1,63 @@
+/**
+ * Runs index.ts under Pulumi mocks with a given config and returns every registered resource, so component tests
+ * stay short. Each call re-imports the program (vi.resetModules) so one test file can run many configs.
+ */
+import { vi } from "vitest";
+import * as path from "node:path";
+import { runOffline, type OfflineRun, type RecordedResource } from "../scripts/offline";
+
+const PROGRAM = path.resolve(__dirname, "../index.ts");
+
+/** A minimal valid stack: what `pulumi config set` would hold for a first deploy. */
+export const BASE_CONFIG: Readonly<Record<string, string>> = {
+  "gcp:project": "acme-test-123",
+  "gcp:region": "us-central1",
+  "warmstart:modelsDomain": "models.example.com",
+  "warmstart:modelsAccessKey": "s3cr3t-models-key-value",
+  "warmstart:modelsManifest": "test/fixtures/models.json",
+};
+export const BASE_SECRET_KEYS = ["warmstart:modelsAccessKey"];
+
+export interface StackRun extends OfflineRun {
+  /** Resources of a type (full token, e.g. "gcp:cloudrunv2/service:Service"). */
+  ofType(type: string): RecordedResource[];
+  /** The one resource of a type; fails the test when there are none or several. */
+  one(type: string): RecordedResource;
+}
+
+export interface RunOptions {
+  /** Keys to unset from BASE_CONFIG. */
+  readonly unset?: readonly string[];
+  readonly now?: string;
+  readonly preview?: boolean;
+}
+
+/** Registered resources of the last run, also when the program threw (to prove nothing was registered). */
+export let lastResources: RecordedResource[] = [];
+
+export async function runStack(overrides: Record<string, string> = {}, opts: RunOptions = {}): Promise<StackRun> {
+  const config: Record<string, string> = { ...BASE_CONFIG, ...overrides };
+  for (const k of opts.unset ?? []) delete config[k];
+  vi.resetModules();
+  const resources: RecordedResource[] = [];
+  lastResources = resources;
+  const run = await runOffline({
+    project: "warmstart",
+    stack: "test",
+    config,
+    secretKeys: BASE_SECRET_KEYS.filter((k) => k in config),
+    now: opts.now ?? "2026-11-23T12:00:00Z",
+    preview: opts.preview,
+    importProgram: () => import(PROGRAM),
+    onResource: (r) => resources.push(r),
+  });
+  return {
+    ...run,
+    ofType: (type) => run.resources.filter((r) => r.type === type),
+    one: (type) => {
+      const found = run.resources.filter((r) => r.type === type);
+      if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+      return found[0];
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+
+const ROOT = path.resolve(__dirname, "..");
+const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
+const synth = (...args: string[]) => spawnSync(TSX, ["scripts/synth.ts", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-synth-"));
+const tempStacks: string[] = [];
+const writeStack = (name: string, yaml: string) => {
+  const file = path.join(ROOT, `Pulumi.${name}.yaml`);
+  fs.writeFileSync(file, yaml);
+  tempStacks.push(file);
+};
+afterAll(() => tempStacks.forEach((f) => fs.rmSync(f, { force: true })));
+
+describe("npm run synth", () => {
+  const jsonFile = path.join(tmp, "plan.json");
+  const result = synth("--stack", "prod", "--json", jsonFile, "--now", "2026-11-27T19:00:00Z");
+
+  test("prints the plan of the prod stack offline and exits 0", () => {
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^warmstart plan for stack "prod"/);
+    expect(result.stdout).toContain("warmstart:service:GpuService  imagegen");
+    expect(result.stdout).toMatch(/gpu=nvidia-l4 x1 cpu=8 memory=32Gi/);
+    expect(result.stdout).toContain("Warm schedule (America/Chicago");
+    expect(result.stdout).toMatch(/fri {2}from 00:00: 0 {3}08:55→1 {2}17:55→2 {2}23:30→0/);
+  });
+
+  test("--now pins the clock: Friday 13:00 in Chicago deploys with 1 min instance", () => {
+    expect(result.stdout).toMatch(/minInstancesAtDeploy: 1/);
+    const night = synth("--stack", "prod", "--now", "2026-11-28T08:00:00Z");
+    expect(night.stdout).toMatch(/minInstancesAtDeploy: 0/);
+  });
+
+  test("--json writes every resource with urn, type, name, parent and resolved inputs, and the outputs", () => {
+    const doc = JSON.parse(fs.readFileSync(jsonFile, "utf8"));
+    expect(Object.keys(doc).sort()).toEqual(["outputs", "resources"]);
+    for (const r of doc.resources) {
+      expect(Object.keys(r).sort()).toEqual(["inputs", "name", "parent", "type", "urn"]);
+      expect(r.urn).toMatch(/^urn:pulumi:prod::warmstart::/);
+    }
+    const service = doc.resources.find((r: any) => r.type === "gcp:cloudrunv2/service:Service");
+    expect(service.parent).toBe("urn:pulumi:prod::warmstart::warmstart:service:GpuService::imagegen");
+    expect(service.inputs.template.containers[0].image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    expect(doc.outputs.serviceUrl).toMatch(/^https:\/\/imagegen-/);
+    const secretVersion = doc.resources.find((r: any) => r.type === "gcp:secretmanager/secretVersion:SecretVersion");
+    expect(secretVersion.inputs.secretData).toBe("[secret]");
+  });
+
+  test("invalid config: exit 1 with the configuration error alone", () => {
+    writeStack("synthtest-bad", "config:\n  gcp:project: acme-test-123\n  gcp:region: us-central1\n  warmstart:modelsDomain: m.example.com\n  warmstart:maxInstances: lots\n  warmstart:cpu: 3\n");
+    const bad = synth("--stack", "synthtest-bad");
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toMatch(/^Invalid stack configuration \(2 problems\):\n {2}warmstart:cpu: must be an integer 4\.\.8, got "3"\n {2}warmstart:maxInstances: must be an integer 1\.\.100, got "lots"\n/);
+  });
+
+  test("a stack without a file, or a bad --now, is a usage error that says what to do", () => {
+    const missing = synth("--stack", "nope");
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/no stack file Pulumi\.nope\.yaml; create it with `pulumi stack init nope`/);
+    const now = synth("--stack", "prod", "--now", "tomorrow");
+    expect(now.status).toBe(2);
+    expect(now.stderr).toMatch(/--now must be an ISO 8601 instant/);
+  });
+});
