@@ -1,0 +1,515 @@
+/**
+ * warmstart-fetch: downloads the manifest's weight files fast and verified.
+ *
+ * One connection to R2 (or any CDN) is capped, and one file usually dominates, so every file is split into ranged
+ * GETs served by one shared pool of connections, largest file first. Bodies stream to disk at their offsets (memory
+ * stays bounded whatever the sizes), the sha256 is computed as the file's prefix completes, and a file appears at
+ * its final path only once verified. A re-run skips verified files and keeps the completed chunks of partial ones.
+ *
+ * Exit codes: 0 all files verified; 1 a download or checksum failed; 2 bad usage or manifest.
+ */
+import { createHash, type Hash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { SingleBar } from "cli-progress";
+import { Agent, request } from "undici";
+import {
+  backoffMs,
+  chunkCount,
+  chunkOf,
+  DEFAULT_CHUNK_BYTES,
+  MIB,
+  parseContentRange,
+  planChunks,
+  resumableChunks,
+  type PartialState,
+  type SyncedFile,
+} from "./fetchPlan";
+import { ManifestError, parseManifest, unsyncedFiles, type Manifest } from "./manifest";
+
+/** A failure the run cannot recover from; `exitCode` says which kind. */
+export class FetchError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 1,
+  ) {
+    super(message);
+    this.name = "FetchError";
+  }
+}
+
+/** A failure worth another attempt (reset, 5xx, timeout, short body). */
+class RetryableError extends Error {}
+
+export interface FetchOptions {
+  readonly manifest: Manifest;
+  /** Base URL the manifest paths are relative to, e.g. https://models.example.com. */
+  readonly source: string;
+  readonly outDir: string;
+  readonly connections: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly chunkBytes?: number;
+  /** Attempts per request after the first. */
+  readonly retries?: number;
+  /** Called with (bytes done, bytes total) as data lands. */
+  readonly onProgress?: (done: number, total: number) => void;
+  readonly log?: (line: string) => void;
+  /** Headers and body idle timeouts, ms. */
+  readonly timeoutMs?: number;
+  /** First retry's backoff, ms (doubles per attempt). */
+  readonly backoffFirstMs?: number;
+}
+
+export interface FetchResult {
+  readonly fetched: string[];
+  readonly skipped: string[];
+  readonly bytesDownloaded: number;
+  readonly seconds: number;
+}
+
+const WRITE_BUFFER_BYTES = 1 * MIB;
+
+/** Sees a single-stream download's bytes in order, to hash them as they land. */
+interface StreamSink {
+  data(b: Buffer): void;
+  /** The stream starts over from byte 0 (after a failure, without Range). */
+  restart(): void;
+}
+const HASH_READ_BYTES = 8 * MIB;
+
+/** One file being downloaded: its partial file, its completed chunks, and its running hash. */
+class FileJob {
+  readonly finalPath: string;
+  readonly partialPath: string;
+  readonly statePath: string;
+  done = new Set<number>();
+  hashedChunks = 0;
+  hash: Hash = createHash("sha256");
+  hashing: Promise<void> = Promise.resolve();
+  ranged = true;
+  fh!: fs.promises.FileHandle;
+  stateWrite: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly file: SyncedFile,
+    outDir: string,
+    readonly chunkBytes: number,
+  ) {
+    this.finalPath = path.join(outDir, file.path);
+    this.partialPath = `${this.finalPath}.partial`;
+    this.statePath = `${this.finalPath}.partial.json`;
+  }
+
+  get chunks(): number {
+    return chunkCount(this.file.size, this.chunkBytes);
+  }
+
+  /** Records a completed chunk (atomically, so a kill mid-write leaves the previous state) and hashes what is contiguous. */
+  completeChunk(index: number): void {
+    this.done.add(index);
+    const state: PartialState = { size: this.file.size, sha256: this.file.sha256, chunkBytes: this.chunkBytes, done: [...this.done].sort((a, b) => a - b) };
+    this.stateWrite = this.stateWrite.then(async () => {
+      await fs.promises.writeFile(`${this.statePath}.tmp`, JSON.stringify(state));
+      await fs.promises.rename(`${this.statePath}.tmp`, this.statePath);
+    });
+    this.advanceHash();
+  }
+
+  /** Feeds the hash with every chunk from the frontier on that is complete, in order, read back from the page cache. */
+  advanceHash(): void {
+    this.hashing = this.hashing.then(async () => {
+      const buf = Buffer.allocUnsafe(HASH_READ_BYTES);
+      while (this.done.has(this.hashedChunks)) {
+        const c = chunkOf(this.file, this.hashedChunks, this.chunkBytes);
+        for (let pos = c.start; pos <= c.end; ) {
+          const { bytesRead } = await this.fh.read(buf, 0, Math.min(buf.length, c.end + 1 - pos), pos);
+          if (bytesRead === 0) throw new FetchError(`${this.file.path}: partial file is shorter than its completed chunks`);
+          this.hash.update(buf.subarray(0, bytesRead));
+          pos += bytesRead;
+        }
+        this.hashedChunks++;
+      }
+    });
+  }
+}
+
+function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408;
+}
+
+function describeStatus(status: number, file: string): string {
+  if (status === 403) return `${file}: HTTP 403 from the models host; check the access header (warmstart:modelsAccessHeader / modelsAccessKey)`;
+  if (status === 404) return `${file}: HTTP 404: not on the models host; upload it first (npm run models:sync)`;
+  return `${file}: HTTP ${status} from the models host`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Downloads and verifies every file of the manifest into `outDir`. Throws a {@link FetchError} on failure. */
+export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
+  const started = Date.now();
+  const log = opts.log ?? (() => undefined);
+  const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const retries = opts.retries ?? 8;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const unsynced = unsyncedFiles(opts.manifest);
+  if (unsynced.length > 0) {
+    throw new FetchError(
+      `manifest entries without size or sha256 cannot be verified: ${unsynced.map((f) => f.path).join(", ")}; run npm run models:sync (or record them by hand) first`,
+      2,
+    );
+  }
+  const files = opts.manifest.files as SyncedFile[];
+  const base = opts.source.replace(/\/+$/, "");
+  const urlOf = (f: SyncedFile) => `${base}/${f.path.split("/").map(encodeURIComponent).join("/")}`;
+
+  const skipped: string[] = [];
+  const jobs: FileJob[] = [];
+  for (const file of files) {
+    const job = new FileJob(file, opts.outDir, chunkBytes);
+    // Only verified files are ever renamed to their final path, so one there with the right size is done.
+    const st = await fs.promises.stat(job.finalPath).catch(() => undefined);
+    if (st?.isFile() && st.size === file.size) {
+      skipped.push(file.path);
+      continue;
+    }
+    jobs.push(job);
+  }
+  const total = jobs.reduce((s, j) => s + j.file.size, 0);
+  let landed = 0;
+  let downloaded = 0;
+  const progress = (delta: number) => {
+    landed += delta;
+    opts.onProgress?.(landed, total);
+  };
+
+  const dispatcher = new Agent({ connections: opts.connections, pipelining: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const abort = new AbortController();
+  try {
+    for (const job of jobs) {
+      await fs.promises.mkdir(path.dirname(job.finalPath), { recursive: true });
+      const state = await fs.promises
+        .readFile(job.statePath, "utf8")
+        .then((t) => JSON.parse(t) as unknown)
+        .catch(() => undefined);
+      const partialExists = await fs.promises.stat(job.partialPath).then(
+        (s) => s.size === job.file.size,
+        () => false,
+      );
+      job.done = partialExists ? resumableChunks(state, job.file, chunkBytes) : new Set();
+      job.fh = await fs.promises.open(job.partialPath, partialExists ? "r+" : "w+");
+      if (!partialExists) await job.fh.truncate(job.file.size);
+      for (const i of job.done) progress(Math.min(chunkBytes, job.file.size - i * chunkBytes));
+      if (job.done.size > 0) log(`${job.file.path}: resuming, ${job.done.size}/${job.chunks} chunks already here`);
+      job.advanceHash();
+    }
+
+    /** One GET of [from, end] of a file into its partial file; retried from where it stopped. */
+    const fetchRange = async (job: FileJob, start: number, end: number, ranged: boolean, sink?: StreamSink): Promise<void> => {
+      let pos = start;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const headers: Record<string, string> = { ...opts.headers };
+          if (ranged) headers.range = `bytes=${pos}-${end}`;
+          const res = await request(urlOf(job.file), { dispatcher, headers, signal: abort.signal });
+          if (res.statusCode === 206 && ranged) {
+            const cr = parseContentRange(res.headers["content-range"] as string | undefined);
+            if (!cr || cr.start !== pos || cr.end !== end) {
+              await res.body.dump();
+              throw new RetryableError(`${job.file.path}: asked for bytes ${pos}-${end}, got Content-Range ${res.headers["content-range"]}`);
+            }
+            if (cr.total !== undefined && cr.total !== job.file.size) {
+              await res.body.dump();
+              throw new FetchError(`${job.file.path}: the manifest says ${job.file.size} bytes, the models host has ${cr.total}; re-run models:sync`);
+            }
+          } else if (res.statusCode === 200 && !ranged) {
+            const length = Number(res.headers["content-length"] ?? job.file.size);
+            if (length !== job.file.size) {
+              await res.body.dump();
+              throw new FetchError(`${job.file.path}: the manifest says ${job.file.size} bytes, the models host sends ${length}; re-run models:sync`);
+            }
+          } else {
+            await res.body.dump();
+            if (res.statusCode === 200) throw new RetryableError(`${job.file.path}: server ignored the Range header mid-download`);
+            if (isRetryableStatus(res.statusCode) || (res.statusCode === 403 && attempt < 3)) throw new RetryableError(describeStatus(res.statusCode, job.file.path));
+            throw new FetchError(describeStatus(res.statusCode, job.file.path));
+          }
+          // Coalesce the socket's small reads into 1 MiB positional writes.
+          let pending: Buffer[] = [];
+          let pendingBytes = 0;
+          const flush = async () => {
+            if (pendingBytes === 0) return;
+            const data = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+            await job.fh.write(data, 0, data.length, pos);
+            sink?.data(data);
+            pos += data.length;
+            downloaded += data.length;
+            progress(data.length);
+            pending = [];
+            pendingBytes = 0;
+          };
+          for await (const data of res.body as AsyncIterable<Buffer>) {
+            if (pos + pendingBytes + data.length > end + 1) throw new RetryableError(`${job.file.path}: body longer than the range ${start}-${end}`);
+            pending.push(data);
+            pendingBytes += data.length;
+            if (pendingBytes >= WRITE_BUFFER_BYTES) await flush();
+          }
+          await flush();
+          if (pos !== end + 1) throw new RetryableError(`${job.file.path}: body ended at byte ${pos} of ${end + 1} (short body)`);
+          return;
+        } catch (err) {
+          if (err instanceof FetchError || abort.signal.aborted) throw err;
+          if (attempt >= retries) throw new FetchError(`${job.file.path}: gave up after ${retries + 1} attempts: ${(err as Error).message}`);
+          log(`${job.file.path}: ${(err as Error).message}; retrying (${attempt + 1}/${retries})`);
+          if (!ranged) {
+            // Without ranges the only way on is from the start.
+            progress(start - pos);
+            pos = start;
+            sink?.restart();
+          }
+          await sleep(backoffMs(attempt + 1, opts.backoffFirstMs));
+        }
+      }
+    };
+
+    // Does the server honour Range for this file? One byte tells.
+    const probe = async (job: FileJob) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const res = await request(urlOf(job.file), { dispatcher, headers: { ...opts.headers, range: "bytes=0-0" }, signal: abort.signal });
+          await res.body.dump();
+          if (res.statusCode === 206) return;
+          if (res.statusCode === 200) {
+            job.ranged = false;
+            log(`${job.file.path}: the server ignores Range; fetching it as one stream`);
+            // Chunks kept from an earlier run cannot be used without ranges: the stream starts over.
+            for (const i of job.done) progress(-Math.min(chunkBytes, job.file.size - i * chunkBytes));
+            job.done.clear();
+            return;
+          }
+          if (isRetryableStatus(res.statusCode) || (res.statusCode === 403 && attempt < 3)) throw new RetryableError(describeStatus(res.statusCode, job.file.path));
+          throw new FetchError(describeStatus(res.statusCode, job.file.path));
+        } catch (err) {
+          if (err instanceof FetchError || abort.signal.aborted) throw err;
+          if (attempt >= retries) throw new FetchError(`${job.file.path}: gave up after ${retries + 1} attempts: ${(err as Error).message}`);
+          await sleep(backoffMs(attempt + 1, opts.backoffFirstMs));
+        }
+      }
+    };
+
+    const finish = async (job: FileJob) => {
+      await job.hashing;
+      await job.stateWrite;
+      const digest = job.hash.digest("hex");
+      await job.fh.close();
+      if (digest !== job.file.sha256) {
+        await fs.promises.rm(job.partialPath, { force: true });
+        await fs.promises.rm(job.statePath, { force: true });
+        throw new FetchError(`${job.file.path}: sha256 mismatch: expected ${job.file.sha256}, got ${digest}; the file was removed`);
+      }
+      await fs.promises.rename(job.partialPath, job.finalPath);
+      await fs.promises.rm(job.statePath, { force: true });
+      log(`${job.file.path}: verified (${job.file.size} bytes)`);
+    };
+
+    // The queue: probes first, then every chunk (largest file first), single streams as one task each.
+    await runPool(opts.connections, jobs.map((j) => () => probe(j)), abort);
+    const byFile = new Map(jobs.map((j) => [j.file.path, j]));
+    const remaining = new Map(jobs.map((j) => [j, j.chunks - j.done.size]));
+    const tasks: (() => Promise<void>)[] = [];
+    const ranged = jobs.filter((j) => j.ranged);
+    for (const c of planChunks(
+      ranged.map((j) => j.file),
+      chunkBytes,
+      (f) => byFile.get(f.path)!.done,
+    )) {
+      const job = byFile.get(c.file.path)!;
+      tasks.push(async () => {
+        await fetchRange(job, c.start, c.end, true);
+        job.completeChunk(c.index);
+        remaining.set(job, remaining.get(job)! - 1);
+        if (remaining.get(job) === 0) await finish(job);
+      });
+    }
+    for (const job of ranged.filter((j) => remaining.get(j) === 0)) tasks.unshift(() => finish(job));
+    for (const job of jobs.filter((j) => !j.ranged)) {
+      tasks.push(async () => {
+        await job.hashing;
+        job.hash = createHash("sha256");
+        await fetchRange(job, 0, job.file.size - 1, false, {
+          data: (b) => job.hash.update(b),
+          restart: () => (job.hash = createHash("sha256")),
+        });
+        await finish(job);
+      });
+    }
+    await runPool(opts.connections, tasks, abort);
+  } catch (err) {
+    abort.abort();
+    await Promise.all(jobs.map((j) => j.stateWrite.catch(() => undefined)));
+    await Promise.all(jobs.map((j) => j.fh?.close().catch(() => undefined)));
+    if (err instanceof FetchError) throw err;
+    throw new FetchError((err as Error).message);
+  } finally {
+    await dispatcher.close().catch(() => undefined);
+  }
+  return { fetched: jobs.map((j) => j.file.path), skipped, bytesDownloaded: downloaded, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Runs tasks with at most `width` at once; the first failure aborts the rest. */
+async function runPool(width: number, tasks: (() => Promise<void>)[], abort: AbortController): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (failure === undefined && next < tasks.length) {
+      const task = tasks[next++];
+      try {
+        await task();
+      } catch (err) {
+        if (failure === undefined) failure = err;
+        abort.abort();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, worker));
+  if (failure !== undefined) throw failure;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Command line
+
+const USAGE = `usage: warmstart-fetch --manifest FILE --source BASE_URL --out DIR [--connections N] [--header "K: V"]...
+                       [--header-file FILE] [--chunk-mib N] [--retries N] [--progress auto|bar|lines|none]
+
+Downloads every file of the manifest from BASE_URL/<path> into DIR/<path>, verified by sha256.
+  --connections N   parallel connections shared by all files (default 16)
+  --header "K: V"   extra request header, e.g. the models access header; may repeat
+  --header-file F   read headers ("K: V" lines) from F, e.g. a BuildKit secret mount
+  --chunk-mib N     size of each ranged request in MiB (default 64)
+  --retries N       retries per request on resets, 5xx, timeouts and short bodies (default 8)
+  --progress MODE   bar on a terminal, one line every 10 s otherwise (default auto)
+Exit codes: 0 verified, 1 download or checksum failure, 2 bad usage or manifest.`;
+
+function parseHeader(line: string, where: string): [string, string] {
+  const i = line.indexOf(":");
+  if (i <= 0) throw new FetchError(`${where}: header "${line}" must look like "Name: value"`, 2);
+  return [line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim()];
+}
+
+function formatBytes(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        manifest: { type: "string" },
+        source: { type: "string" },
+        out: { type: "string" },
+        connections: { type: "string", default: "16" },
+        header: { type: "string", multiple: true, default: [] },
+        "header-file": { type: "string" },
+        "chunk-mib": { type: "string", default: "64" },
+        retries: { type: "string", default: "8" },
+        progress: { type: "string", default: "auto" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`warmstart-fetch: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    for (const k of ["manifest", "source", "out"] as const) if (!values[k]) throw new FetchError(`--${k} is required`, 2);
+    const int = (name: string, v: string, min: number, max: number) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) throw new FetchError(`--${name} must be an integer ${min}..${max}, got "${v}"`, 2);
+      return n;
+    };
+    const connections = int("connections", values.connections!, 1, 256);
+    const chunkBytes = int("chunk-mib", values["chunk-mib"]!, 1, 4096) * MIB;
+    const retries = int("retries", values.retries!, 0, 100);
+    if (!/^https?:\/\/[^\s/]+/.test(values.source!)) throw new FetchError(`--source must be an http(s) URL, got "${values.source}"`, 2);
+    const headers: Record<string, string> = {};
+    for (const h of values.header!) {
+      const [k, v] = parseHeader(h, "--header");
+      headers[k] = v;
+    }
+    if (values["header-file"]) {
+      const text = fs.readFileSync(values["header-file"], "utf8");
+      for (const line of text.split(/\r?\n/).filter((l) => l.trim() !== "")) {
+        const [k, v] = parseHeader(line, values["header-file"]);
+        headers[k] = v;
+      }
+    }
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(fs.readFileSync(values.manifest!, "utf8"), values.manifest!);
+    } catch (err) {
+      throw new FetchError(err instanceof ManifestError ? err.message : `${values.manifest}: ${(err as Error).message}`, 2);
+    }
+
+    const mode = values.progress === "auto" ? (process.stderr.isTTY ? "bar" : "lines") : values.progress;
+    if (!["bar", "lines", "none"].includes(mode!)) throw new FetchError(`--progress must be auto, bar, lines or none, got "${values.progress}"`, 2);
+    const started = Date.now();
+    let bar: SingleBar | undefined;
+    let lastLine = 0;
+    const onProgress = (done: number, total: number) => {
+      if (mode === "bar") {
+        if (!bar) {
+          bar = new SingleBar({
+            format: "{bar} {percentage}% | {doneHuman} / {totalHuman} | {rate} | ETA {eta_formatted}",
+            stream: process.stderr,
+            hideCursor: true,
+          });
+          bar.start(total, 0, { doneHuman: "", totalHuman: formatBytes(total), rate: "" });
+        }
+        const secs = (Date.now() - started) / 1000;
+        bar.update(done, { doneHuman: formatBytes(done), rate: `${(done / 1e6 / Math.max(secs, 0.001)).toFixed(0)} MB/s` });
+      } else if (mode === "lines" && (Date.now() - lastLine >= 10_000 || done === total)) {
+        lastLine = Date.now();
+        const secs = (Date.now() - started) / 1000;
+        const rate = done / Math.max(secs, 0.001);
+        const eta = rate > 0 ? Math.round((total - done) / rate) : 0;
+        console.error(`fetch: ${formatBytes(done)} / ${formatBytes(total)} (${total ? ((100 * done) / total).toFixed(0) : 100}%) ${(rate / 1e6).toFixed(0)} MB/s ETA ${eta}s`);
+      }
+    };
+    const result = await fetchWeights({
+      manifest,
+      source: values.source!,
+      outDir: values.out!,
+      connections,
+      headers,
+      chunkBytes,
+      retries,
+      onProgress: mode === "none" ? undefined : onProgress,
+      log: (line) => {
+        if (bar) bar.stop();
+        console.error(`fetch: ${line}`);
+        bar = undefined;
+      },
+    });
+    bar?.stop();
+    const rate = result.bytesDownloaded / 1e6 / Math.max(result.seconds, 0.001);
+    console.error(
+      `fetch: done: ${result.fetched.length} file(s), ${formatBytes(result.bytesDownloaded)} in ${result.seconds.toFixed(1)} s (${rate.toFixed(0)} MB/s); ${result.skipped.length} already verified`,
+    );
+    return 0;
+  } catch (err) {
+    const e = err instanceof FetchError ? err : new FetchError((err as Error).message);
+    console.error(`warmstart-fetch: ${e.message.split("\n").join("\n  ")}`);
+    return e.exitCode;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

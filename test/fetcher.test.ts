@@ -1,0 +1,197 @@
+import { spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { fetchWeights } from "../container/fetcher";
+import { MIB } from "../container/fetchPlan";
+import type { Manifest } from "../container/manifest";
+import { startFaultServer, type FaultServer, type Faults } from "./support/faultServer";
+
+const ROOT = path.resolve(__dirname, "..");
+const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
+
+const FILES: Record<string, Buffer> = {
+  "unet/big.safetensors": randomBytes(9 * MIB + 12345),
+  "clip/text encoder.safetensors": randomBytes(3 * MIB),
+  "vae/small.safetensors": randomBytes(100_000),
+};
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const MANIFEST: Manifest = { files: Object.entries(FILES).map(([p, b]) => ({ path: p, size: b.length, sha256: sha(b), source: undefined })) };
+
+let server: FaultServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+const tmpdir = () => fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-fetch-"));
+const serve = async (faults: Faults = {}) => (server = await startFaultServer(FILES, faults));
+const fetchInto = (out: string, opts: { retries?: number; connections?: number } = {}) =>
+  fetchWeights({ manifest: MANIFEST, source: server!.url, outDir: out, connections: opts.connections ?? 4, headers: {}, chunkBytes: 1 * MIB, retries: opts.retries ?? 8, backoffFirstMs: 5 });
+
+/** Every file at its final path equals the source; nothing else is left behind. */
+function expectAllVerified(out: string) {
+  for (const [p, b] of Object.entries(FILES)) expect(sha(fs.readFileSync(path.join(out, p))), p).toBe(sha(b));
+  const leftovers = fs.readdirSync(out, { recursive: true }).map(String).filter((f) => f.includes(".partial"));
+  expect(leftovers).toEqual([]);
+}
+
+/** After a failure: no file at a final path that does not match its checksum. */
+function expectNoCorruptFinalFile(out: string) {
+  for (const [p, b] of Object.entries(FILES)) {
+    const final = path.join(out, p);
+    if (fs.existsSync(final)) expect(sha(fs.readFileSync(final)), p).toBe(sha(b));
+  }
+}
+
+describe("fetcher", () => {
+  test("fetches every file in ranged chunks over the pool and verifies it", async () => {
+    await serve();
+    const out = tmpdir();
+    const result = await fetchInto(out);
+    expectAllVerified(out);
+    expect(result.fetched).toHaveLength(3);
+    const ranged = server!.log.filter((r) => r.path === "unet/big.safetensors" && r.range !== "bytes=0-0");
+    expect(ranged.length).toBe(10); // 9 MiB + change in 1 MiB chunks
+    expect(ranged.every((r) => r.status === 206)).toBe(true);
+  });
+
+  test("asks for the largest file first", async () => {
+    await serve();
+    await fetchInto(tmpdir(), { connections: 1 });
+    const firstChunk = server!.log.find((r) => r.range && r.range !== "bytes=0-0")!;
+    expect(firstChunk.path).toBe("unet/big.safetensors");
+  });
+
+  test.each([
+    ["connection resets mid-body", { resets: 6 }],
+    ["500 errors", { errors500: 6 }],
+    ["truncated bodies", { truncations: 6 }],
+  ] as [string, Faults][])("survives %s and ends with verified files", async (_, faults) => {
+    await serve(faults);
+    const out = tmpdir();
+    await fetchInto(out);
+    expectAllVerified(out);
+  });
+
+  test("a server that ignores Range is fetched as one stream per file", async () => {
+    await serve({ ignoreRange: true });
+    const out = tmpdir();
+    const lines: string[] = [];
+    await fetchWeights({ manifest: MANIFEST, source: server!.url, outDir: out, connections: 4, headers: {}, chunkBytes: MIB, log: (l) => lines.push(l) });
+    expectAllVerified(out);
+    expect(lines).toContainEqual(expect.stringMatching(/unet\/big\.safetensors: the server ignores Range; fetching it as one stream/));
+  });
+
+  test("a corrupted byte fails the run naming the file, and leaves no file at its final path", async () => {
+    await serve({ corrupt: { path: "clip/text encoder.safetensors", offset: 2 * MIB + 7 } });
+    const out = tmpdir();
+    await expect(fetchInto(out)).rejects.toThrow(/clip\/text encoder\.safetensors: sha256 mismatch: expected [0-9a-f]{64}, got [0-9a-f]{64}; the file was removed/);
+    expect(fs.existsSync(path.join(out, "clip/text encoder.safetensors"))).toBe(false);
+    expect(fs.existsSync(path.join(out, "clip/text encoder.safetensors.partial"))).toBe(false);
+    expectNoCorruptFinalFile(out);
+  });
+
+  test("a server that keeps failing ends the run with the file named after the retries", async () => {
+    await serve({ errors500: 1000 });
+    const out = tmpdir();
+    await expect(fetchInto(out, { retries: 2 })).rejects.toThrow(/gave up after 3 attempts: .*HTTP 500/);
+    expectNoCorruptFinalFile(out);
+    expect(fs.readdirSync(out, { recursive: true }).map(String).filter((f) => !f.includes(".partial") && f.endsWith(".safetensors"))).toEqual([]);
+  });
+
+  test("403 and 404 say what to check", async () => {
+    await serve({ requireHeader: ["x-key", "k"] });
+    await expect(fetchInto(tmpdir(), { retries: 0 })).rejects.toThrow(/HTTP 403 from the models host; check the access header/);
+    await server!.close();
+    await serve({ missing: ["vae/small.safetensors"] });
+    await expect(fetchInto(tmpdir(), { retries: 0 })).rejects.toThrow(/vae\/small\.safetensors: HTTP 404: not on the models host/);
+  });
+
+  test("sends the access header", async () => {
+    await serve({ requireHeader: ["x-warmstart-models-key", "s3cr3t"] });
+    const out = tmpdir();
+    await fetchWeights({ manifest: MANIFEST, source: server!.url, outDir: out, connections: 2, headers: { "x-warmstart-models-key": "s3cr3t" }, chunkBytes: MIB });
+    expectAllVerified(out);
+  });
+
+  test("a re-run skips verified files without a single request for them", async () => {
+    await serve();
+    const out = tmpdir();
+    await fetchInto(out);
+    server!.log.length = 0;
+    const again = await fetchInto(out);
+    expect(again.skipped.sort()).toEqual(Object.keys(FILES).sort());
+    expect(server!.log).toEqual([]);
+  });
+});
+
+describe("warmstart-fetch command", () => {
+  const writeManifest = (dir: string, m: unknown) => {
+    const file = path.join(dir, "models.json");
+    fs.writeFileSync(file, JSON.stringify(m));
+    return file;
+  };
+  const cli = (args: string[]) => spawnSync(TSX, ["container/fetcher.ts", ...args], { cwd: ROOT, encoding: "utf8" });
+  /** For runs against the in-process server: spawnSync would block the event loop the server answers on. */
+  const cliAsync = (args: string[]) =>
+    new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn(TSX, ["container/fetcher.ts", ...args], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("exit", (status) => resolve({ status, stderr }));
+    });
+
+  test("exits 0 with one-line progress and a summary when not on a terminal", async () => {
+    await serve();
+    const dir = tmpdir();
+    const r = await cliAsync(["--manifest", writeManifest(dir, MANIFEST), "--source", server!.url, "--out", path.join(dir, "models"), "--chunk-mib", "1", "--header", "X-Key: v"]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^fetch: \d.* \/ .*MB\/s ETA \d+s$/m);
+    expect(r.stderr).toMatch(/fetch: done: 3 file\(s\), .* 0 already verified/);
+    expectAllVerified(path.join(dir, "models"));
+  });
+
+  test("refuses entries that models:sync has not filled in, exit 2", () => {
+    const dir = tmpdir();
+    const r = cli(["--manifest", writeManifest(dir, { files: [{ path: "unet/a.safetensors", source: "https://huggingface.co/a" }] }), "--source", "http://127.0.0.1:9", "--out", dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/without size or sha256 cannot be verified: unet\/a\.safetensors; run npm run models:sync/);
+  });
+
+  test("bad usage and a bad manifest exit 2 with a one-line reason", () => {
+    const dir = tmpdir();
+    expect(cli(["--source", "http://x", "--out", dir]).stderr).toMatch(/--manifest is required/);
+    const bad = cli(["--manifest", writeManifest(dir, { files: [{ path: "/abs", size: 1, sha256: "x" }] }), "--source", "http://127.0.0.1:9", "--out", dir]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/files\[0\] \(\/abs\): "path" must be relative/);
+    expect(cli(["--manifest", "m", "--source", "http://x", "--out", dir, "--connections", "0"]).stderr).toMatch(/--connections must be an integer 1\.\.256, got "0"/);
+  });
+
+  test("resumes after a kill: verified files are not fetched again, finished chunks are kept", async () => {
+    await serve({ bytesPerSecond: 4 * MIB });
+    const dir = tmpdir();
+    const out = path.join(dir, "models");
+    const args = ["--manifest", writeManifest(dir, MANIFEST), "--source", server!.url, "--out", out, "--chunk-mib", "1", "--connections", "2", "--progress", "none"];
+    const child = spawn(TSX, ["container/fetcher.ts", ...args], { cwd: ROOT, stdio: "ignore" });
+    // Wait until some chunks of the big file are recorded, then kill hard.
+    const state = path.join(out, "unet/big.safetensors.partial.json");
+    for (let i = 0; i < 200 && !(fs.existsSync(state) && JSON.parse(fs.readFileSync(state, "utf8")).done.length >= 3); i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    const kept = JSON.parse(fs.readFileSync(state, "utf8")).done as number[];
+    expect(kept.length).toBeGreaterThanOrEqual(3);
+    const verifiedBefore = Object.keys(FILES).filter((p) => fs.existsSync(path.join(out, p)));
+
+    server!.faults = {};
+    server!.log.length = 0;
+    const r = await cliAsync(args);
+    expect(r.status, r.stderr).toBe(0);
+    expectAllVerified(out);
+    const bigRanges = server!.log.filter((e) => e.path === "unet/big.safetensors" && e.range !== "bytes=0-0").map((e) => e.range);
+    for (const p of verifiedBefore) expect(server!.log.filter((e) => e.path === p), p).toEqual([]);
+    for (const i of kept) expect(bigRanges).not.toContain(`bytes=${i * MIB}-${Math.min(FILES["unet/big.safetensors"].length, (i + 1) * MIB) - 1}`);
+  });
+});
