@@ -131,6 +131,8 @@ class FileJob {
         this.hashedChunks++;
       }
     });
+    // Observed by finish(); a run that fails first must not also crash on an unobserved rejection.
+    this.hashing.catch(() => undefined);
   }
 }
 
@@ -511,5 +513,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
 }
