@@ -1,0 +1,426 @@
+/**
+ * warmstart-supervisor: the image's entrypoint. It makes "ready" mean "warm":
+ *
+ * 1. reads the weight files once, in parallel, into the page cache (bounded), while the model server starts:
+ *    lazily streamed image layers read far faster this way than through the server's mmap page faults;
+ * 2. starts the model server, waits for its health, sends one warmup request, and only then answers
+ *    `GET /healthz` with 200 (503 and the current phase before), which is what Cloud Run's startup probe polls;
+ * 3. proxies every other request (bodies streamed, WebSocket upgrades piped) to the model server;
+ * 4. `POST /warmup` runs the warmup again (concurrent calls share one run) and returns its timing;
+ * 5. on SIGTERM stops accepting, lets in-flight requests finish (bounded), then stops the model server.
+ *    If the model server dies on its own, it exits 1 so Cloud Run replaces the instance.
+ *
+ * Logs are single-line JSON for Cloud Logging. Configured by environment variables; see `--help`.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as path from "node:path";
+
+/** Field names of the log line written when the instance becomes ready; log-based metrics read these. */
+export const COLD_START_FIELD = "coldStart";
+export const COLD_START_PHASES = ["prefetchMs", "serverReadyMs", "warmupMs", "totalMs"] as const;
+export type ColdStart = Record<(typeof COLD_START_PHASES)[number], number> & { bytesPrefetched: number };
+/** Message of the log line written when a warmup fails (at startup or on POST /warmup). */
+export const WARMUP_FAILED_MESSAGE = "warmup failed";
+/** Message of the log line written when the instance becomes ready. */
+export const READY_MESSAGE = "ready: model loaded and warm";
+
+export type Phase = "starting" | "waiting-for-model-server" | "warming" | "ready" | "stopping" | "failed";
+
+export interface WarmupRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** A string, or any JSON value (sent as JSON). */
+  readonly body: unknown;
+}
+
+export interface SupervisorConfig {
+  readonly port: number;
+  readonly modelServerCmd: string;
+  readonly modelServerUrl: URL;
+  readonly healthPath: string;
+  readonly warmup: WarmupRequest | undefined;
+  readonly prefetchDirs: readonly string[];
+  readonly prefetchMaxBytes: number;
+  readonly healthTimeoutSeconds: number;
+  readonly warmupAttempts: number;
+  readonly drainSeconds: number;
+}
+
+export class SupervisorConfigError extends Error {}
+
+export const ENV_HELP = `Environment:
+  PORT                    port to listen on (Cloud Run sets it; default 8080)
+  MODEL_SERVER_CMD        shell command that starts the model server (required)
+  MODEL_SERVER_URL        where the model server listens, e.g. http://127.0.0.1:8188 (required)
+  MODEL_HEALTH_PATH       path that answers 2xx once the server is up (default /)
+  WARMUP_REQUEST          JSON {"method","path","headers","body"} sent once before ready, e.g. a one-step workflow
+  PREFETCH_DIRS           colon-separated directories to read into the page cache (default /models)
+  PREFETCH_MAX_BYTES      stop prefetching after this many bytes (default 17179869184 = 16 GiB; 0 disables)
+  HEALTH_TIMEOUT_SECONDS  give up when the model server is not healthy by then (default 600)
+  WARMUP_ATTEMPTS         warmup tries before giving up at startup (default 3)
+  DRAIN_SECONDS           on SIGTERM, how long in-flight requests may take (default 8; Cloud Run allows 10)
+Exit codes: 0 stopped by SIGTERM; 1 the model server died, never became healthy, or warmup failed; 2 bad config.`;
+
+export function configFromEnv(env: NodeJS.ProcessEnv): SupervisorConfig {
+  const problems: string[] = [];
+  const int = (name: string, def: number, min: number, max: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) problems.push(`${name} must be an integer ${min}..${max}, got "${raw}"`);
+    return n;
+  };
+  const port = int("PORT", 8080, 1, 65535);
+  const modelServerCmd = env.MODEL_SERVER_CMD ?? "";
+  if (!modelServerCmd.trim()) problems.push("MODEL_SERVER_CMD is required: the shell command that starts the model server");
+  let modelServerUrl = new URL("http://127.0.0.1");
+  try {
+    modelServerUrl = new URL(env.MODEL_SERVER_URL ?? "");
+    if (modelServerUrl.protocol !== "http:") problems.push(`MODEL_SERVER_URL must be an http:// URL, got "${env.MODEL_SERVER_URL}"`);
+  } catch {
+    problems.push(`MODEL_SERVER_URL is required: an http:// URL such as http://127.0.0.1:8188, got "${env.MODEL_SERVER_URL ?? ""}"`);
+  }
+  const healthPath = env.MODEL_HEALTH_PATH || "/";
+  if (!healthPath.startsWith("/")) problems.push(`MODEL_HEALTH_PATH must start with "/", got "${healthPath}"`);
+  let warmup: WarmupRequest | undefined;
+  if (env.WARMUP_REQUEST) {
+    try {
+      const w = JSON.parse(env.WARMUP_REQUEST) as Partial<WarmupRequest>;
+      if (typeof w !== "object" || w === null || typeof w.path !== "string" || !w.path.startsWith("/")) throw new Error('needs a "path" starting with "/"');
+      warmup = { method: (w.method ?? "POST").toUpperCase(), path: w.path, headers: w.headers ?? {}, body: w.body };
+    } catch (err) {
+      problems.push(`WARMUP_REQUEST must be JSON {"method","path","headers","body"}: ${(err as Error).message}`);
+    }
+  }
+  const config: SupervisorConfig = {
+    port,
+    modelServerCmd,
+    modelServerUrl,
+    healthPath,
+    warmup,
+    prefetchDirs: (env.PREFETCH_DIRS ?? "/models").split(":").filter((d) => d !== ""),
+    prefetchMaxBytes: int("PREFETCH_MAX_BYTES", 16 * 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
+    healthTimeoutSeconds: int("HEALTH_TIMEOUT_SECONDS", 600, 1, 86_400),
+    warmupAttempts: int("WARMUP_ATTEMPTS", 3, 1, 100),
+    drainSeconds: int("DRAIN_SECONDS", 8, 0, 3600),
+  };
+  if (problems.length > 0) throw new SupervisorConfigError(problems.join("; "));
+  return config;
+}
+
+type Severity = "DEBUG" | "INFO" | "WARNING" | "ERROR";
+
+/** One JSON line per event, which Cloud Logging parses into a structured entry. */
+export function logLine(severity: Severity, message: string, fields: Record<string, unknown> = {}): string {
+  return JSON.stringify({ severity, message, component: "warmstart-supervisor", ...fields });
+}
+
+const log = (severity: Severity, message: string, fields?: Record<string, unknown>) => process.stdout.write(logLine(severity, message, fields) + "\n");
+
+/** Files under the directories, largest first (the biggest load dominates, so it is read first). */
+async function listFiles(dirs: readonly string[]): Promise<{ file: string; size: number }[]> {
+  const out: { file: string; size: number }[] = [];
+  const walk = async (dir: string) => {
+    const entries = await fs.promises.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) out.push({ file: p, size: (await fs.promises.stat(p)).size });
+    }
+  };
+  for (const d of dirs) await walk(d);
+  return out.sort((a, b) => b.size - a.size);
+}
+
+/** Reads files into the page cache with a few parallel readers; returns the bytes read. */
+export async function prefetch(dirs: readonly string[], maxBytes: number, readers = 8): Promise<number> {
+  if (maxBytes <= 0) return 0;
+  const files = await listFiles(dirs);
+  let budget = maxBytes;
+  const ranges: { file: string; start: number; end: number }[] = [];
+  const slice = 64 * 1024 * 1024;
+  for (const f of files) {
+    const take = Math.min(f.size, budget);
+    for (let s = 0; s < take; s += slice) ranges.push({ file: f.file, start: s, end: Math.min(take, s + slice) });
+    budget -= take;
+    if (budget <= 0) break;
+  }
+  let total = 0;
+  let next = 0;
+  const worker = async () => {
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    while (next < ranges.length) {
+      const r = ranges[next++];
+      const fh = await fs.promises.open(r.file, "r");
+      try {
+        for (let pos = r.start; pos < r.end; ) {
+          const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, r.end - pos), pos);
+          if (bytesRead === 0) break;
+          pos += bytesRead;
+          total += bytesRead;
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: readers }, worker));
+  return total;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One request to the model server; resolves with status and body text. */
+function call(base: URL, method: string, reqPath: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(reqPath, base), { method, headers, timeout: timeoutMs }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Hop-by-hop headers are for one connection, not to be forwarded (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+
+export class Supervisor {
+  phase: Phase = "starting";
+  private child: ChildProcess | undefined;
+  private readonly server: http.Server;
+  private inFlight = 0;
+  private warmupRun: Promise<number> | undefined;
+  private readonly agent = new http.Agent({ keepAlive: true });
+  private readonly started = Date.now();
+  private stopping = false;
+  /** Resolves with the process exit code. */
+  readonly exited: Promise<number>;
+  private exit!: (code: number) => void;
+
+  constructor(private readonly cfg: SupervisorConfig) {
+    this.exited = new Promise((r) => (this.exit = r));
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.on("upgrade", (req, socket, head) => this.upgrade(req, socket as net.Socket, head));
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(this.cfg.port, r));
+    log("INFO", `listening on :${this.cfg.port}; starting the model server`, { phase: this.phase });
+    const prefetchStart = Date.now();
+    const prefetching = prefetch(this.cfg.prefetchDirs, this.cfg.prefetchMaxBytes).then(
+      (bytes) => ({ bytes, ms: Date.now() - prefetchStart }),
+      (err: Error) => {
+        log("WARNING", `prefetch failed: ${err.message}`);
+        return { bytes: 0, ms: Date.now() - prefetchStart };
+      },
+    );
+    this.child = spawn("/bin/sh", ["-c", this.cfg.modelServerCmd], { stdio: ["ignore", "inherit", "inherit"] });
+    this.child.on("exit", (code, signal) => {
+      if (this.stopping) return;
+      log("ERROR", `model server exited (${signal ?? `code ${code}`}); exiting so Cloud Run replaces this instance`, { phase: this.phase });
+      this.fail();
+    });
+
+    this.phase = "waiting-for-model-server";
+    const healthy = await this.waitForHealth();
+    if (!healthy) return;
+    const serverReadyMs = Date.now() - this.started;
+
+    this.phase = "warming";
+    let warmupMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        warmupMs = await this.runWarmup();
+        break;
+      } catch (err) {
+        log("ERROR", WARMUP_FAILED_MESSAGE, { phase: this.phase, attempt, error: (err as Error).message });
+        if (attempt >= this.cfg.warmupAttempts || this.stopping) return this.fail();
+        await sleep(1000 * attempt);
+      }
+    }
+    const pf = await prefetching;
+    if (this.stopping) return;
+    this.phase = "ready";
+    const coldStart: ColdStart = { prefetchMs: pf.ms, serverReadyMs, warmupMs, totalMs: Date.now() - this.started, bytesPrefetched: pf.bytes };
+    log("INFO", READY_MESSAGE, { [COLD_START_FIELD]: coldStart });
+  }
+
+  private async waitForHealth(): Promise<boolean> {
+    const deadline = this.started + this.cfg.healthTimeoutSeconds * 1000;
+    while (!this.stopping && this.phase !== "failed") {
+      try {
+        const r = await call(this.cfg.modelServerUrl, "GET", this.cfg.healthPath, {}, undefined, 5000);
+        if (r.status >= 200 && r.status < 300) return true;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        log("ERROR", `model server not healthy at ${this.cfg.healthPath} after ${this.cfg.healthTimeoutSeconds} s`, { phase: this.phase });
+        this.fail();
+        return false;
+      }
+      await sleep(250);
+    }
+    return false;
+  }
+
+  /** Runs the warmup request; concurrent callers share one run. Resolves with its duration in ms. */
+  private runWarmup(): Promise<number> {
+    this.warmupRun ??= (async () => {
+      const t0 = Date.now();
+      const w = this.cfg.warmup;
+      if (w) {
+        const body = w.body === undefined ? undefined : typeof w.body === "string" ? w.body : JSON.stringify(w.body);
+        const headers = { ...(typeof w.body === "object" && w.body !== null ? { "content-type": "application/json" } : {}), ...w.headers };
+        const r = await call(this.cfg.modelServerUrl, w.method, w.path, headers, body, 600_000);
+        if (r.status < 200 || r.status >= 300) throw new Error(`warmup ${w.method} ${w.path} answered ${r.status}: ${r.body.slice(0, 200)}`);
+      }
+      return Date.now() - t0;
+    })().finally(() => (this.warmupRun = undefined));
+    return this.warmupRun;
+  }
+
+  private json(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.inFlight++;
+    res.on("close", () => this.inFlight--);
+    const url = req.url ?? "/";
+    if (req.method === "GET" && url === "/healthz") {
+      this.json(res, this.phase === "ready" ? 200 : 503, { phase: this.phase });
+      return;
+    }
+    if (req.method === "POST" && url === "/warmup") {
+      if (this.phase !== "ready") {
+        this.json(res, 503, { phase: this.phase });
+        return;
+      }
+      this.runWarmup().then(
+        (warmupMs) => this.json(res, 200, { warmupMs }),
+        (err: Error) => {
+          log("ERROR", WARMUP_FAILED_MESSAGE, { phase: this.phase, error: err.message });
+          this.json(res, 502, { error: err.message });
+        },
+      );
+      return;
+    }
+    if (this.phase !== "ready") {
+      this.json(res, 503, { phase: this.phase });
+      return;
+    }
+    const headers: http.OutgoingHttpHeaders = {};
+    for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v;
+    const upstream = http.request(new URL(url, this.cfg.modelServerUrl), { method: req.method, headers, agent: this.agent }, (up) => {
+      const out: http.OutgoingHttpHeaders = {};
+      for (const [k, v] of Object.entries(up.headers)) if (!HOP_BY_HOP.has(k)) out[k] = v;
+      res.writeHead(up.statusCode ?? 502, out);
+      up.pipe(res);
+    });
+    upstream.on("error", (err) => {
+      if (!res.headersSent) this.json(res, 502, { error: `model server: ${err.message}` });
+      else res.destroy(err);
+    });
+    req.pipe(upstream);
+  }
+
+  /** WebSocket (or any) upgrade: replay the request head to the model server and pipe the two sockets. */
+  private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    if (this.phase !== "ready") {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
+    const target = this.cfg.modelServerUrl;
+    const upstream = net.connect(Number(target.port || 80), target.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstream.write(lines.join("\r\n") + "\r\n\r\n");
+      if (head.length) upstream.write(head);
+      socket.pipe(upstream).pipe(socket);
+    });
+    this.inFlight++;
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      this.inFlight--;
+      socket.destroy();
+      upstream.destroy();
+    };
+    upstream.on("error", close).on("close", close);
+    socket.on("error", close).on("close", close);
+  }
+
+  /** SIGTERM: stop accepting, drain (bounded), stop the model server, exit 0. */
+  async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.phase = "stopping";
+    log("INFO", `SIGTERM: draining ${this.inFlight} request(s) for up to ${this.cfg.drainSeconds} s`);
+    this.server.close();
+    const deadline = Date.now() + this.cfg.drainSeconds * 1000;
+    while (this.inFlight > 0 && Date.now() < deadline) await sleep(50);
+    if (this.inFlight > 0) log("WARNING", `stopping with ${this.inFlight} request(s) still running`);
+    this.server.closeAllConnections();
+    await this.stopChild();
+    this.exit(0);
+  }
+
+  private async stopChild(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await Promise.race([gone, sleep(5000)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+
+  private fail(): void {
+    if (this.phase === "failed") return;
+    this.phase = "failed";
+    this.stopping = true;
+    this.server.close();
+    this.server.closeAllConnections();
+    void this.stopChild().then(() => this.exit(1));
+  }
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(`usage: warmstart-supervisor\n\nRuns the model server and reports ready only once it is warm.\n\n${ENV_HELP}`);
+    return 0;
+  }
+  let cfg: SupervisorConfig;
+  try {
+    cfg = configFromEnv(env);
+  } catch (err) {
+    log("ERROR", `bad configuration: ${(err as Error).message}`);
+    return 2;
+  }
+  const supervisor = new Supervisor(cfg);
+  process.on("SIGTERM", () => void supervisor.shutdown());
+  process.on("SIGINT", () => void supervisor.shutdown());
+  try {
+    await supervisor.start();
+  } catch (err) {
+    log("ERROR", `cannot start: ${(err as Error).message}`);
+    return 1;
+  }
+  return supervisor.exited;
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2), process.env).then((code) => process.exit(code));
+}

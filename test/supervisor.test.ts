@@ -1,0 +1,219 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { build } from "esbuild";
+import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../container/supervisor";
+
+const ROOT = path.resolve(__dirname, "..");
+const FAKE = path.join(__dirname, "support", "fakeModelServer.mjs");
+const BUNDLE = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-sup-")), "supervisor.js");
+
+// The image runs the bundled supervisor under plain node, so the tests do too.
+beforeAll(async () => {
+  await build({ entryPoints: [path.join(ROOT, "container/supervisor.ts")], outfile: BUNDLE, bundle: true, platform: "node", target: "node20", logLevel: "silent" });
+});
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  modelPort: number;
+  lines: () => Record<string, any>[];
+  exit: Promise<number | null>;
+}
+
+const running: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of running.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+});
+
+async function startSupervisor(env: Record<string, string> = {}, fake: Record<string, string> = {}): Promise<Running> {
+  const [port, modelPort] = [await freePort(), await freePort()];
+  const fakeEnv = Object.entries({ FAKE_PORT: String(modelPort), ...fake }).map(([k, v]) => `${k}=${v}`).join(" ");
+  const child = spawn(process.execPath, [BUNDLE], {
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      MODEL_SERVER_CMD: `exec env ${fakeEnv} ${process.execPath} ${FAKE}`,
+      MODEL_SERVER_URL: `http://127.0.0.1:${modelPort}`,
+      MODEL_HEALTH_PATH: "/health",
+      WARMUP_REQUEST: JSON.stringify({ method: "POST", path: "/prompt", body: { steps: 1 } }),
+      PREFETCH_DIRS: "/nonexistent",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  running.push(child);
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const lines = () =>
+    out
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l));
+  return { child, port, modelPort, lines, exit };
+}
+
+function get(port: number, p: string, method = "GET", body?: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path: p, method, agent: false }, (res) => {
+      let text = "";
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+async function until(check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await Promise.resolve(check()).catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("condition not met in time");
+}
+
+const ready = async (s: Running) => until(async () => (await get(s.port, "/healthz")).status === 200);
+
+describe("warm-start supervisor", () => {
+  test("answers 503 with the phase until the model server is up and warm, then 200, and logs the cold start", async () => {
+    const s = await startSupervisor({}, { FAKE_START_DELAY_MS: "1200" });
+    await until(async () => (await get(s.port, "/healthz")).status === 503);
+    expect(JSON.parse((await get(s.port, "/healthz")).body)).toEqual({ phase: "waiting-for-model-server" });
+    expect((await get(s.port, "/anything")).status).toBe(503);
+    await ready(s);
+    const stats = JSON.parse((await get(s.modelPort, "/stats")).body);
+    expect(stats.warmups).toBe(1);
+    const readyLine = s.lines().find((l) => l.message === READY_MESSAGE)!;
+    expect(readyLine.severity).toBe("INFO");
+    for (const phase of COLD_START_PHASES) expect(readyLine[COLD_START_FIELD][phase]).toBeGreaterThanOrEqual(0);
+    expect(readyLine[COLD_START_FIELD].serverReadyMs).toBeGreaterThanOrEqual(1200);
+    expect(readyLine[COLD_START_FIELD].totalMs).toBeGreaterThanOrEqual(readyLine[COLD_START_FIELD].serverReadyMs);
+  });
+
+  test("reads the weight files into the page cache, bounded by PREFETCH_MAX_BYTES", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-models-"));
+    fs.mkdirSync(path.join(dir, "unet"));
+    fs.writeFileSync(path.join(dir, "unet", "a.safetensors"), Buffer.alloc(3_000_000, 1));
+    fs.writeFileSync(path.join(dir, "b.safetensors"), Buffer.alloc(1_000_000, 2));
+    const all = await startSupervisor({ PREFETCH_DIRS: dir });
+    await ready(all);
+    expect(all.lines().find((l) => l.message === READY_MESSAGE)![COLD_START_FIELD].bytesPrefetched).toBe(4_000_000);
+    const bounded = await startSupervisor({ PREFETCH_DIRS: dir, PREFETCH_MAX_BYTES: "2500000" });
+    await ready(bounded);
+    expect(bounded.lines().find((l) => l.message === READY_MESSAGE)![COLD_START_FIELD].bytesPrefetched).toBe(2_500_000);
+  });
+
+  test("a warmup that keeps failing never reports ready and exits 1", async () => {
+    const s = await startSupervisor({ WARMUP_ATTEMPTS: "2" }, { FAKE_WARMUP_FAILS: "always" });
+    const seen: number[] = [];
+    const poll = setInterval(() => void get(s.port, "/healthz").then((r) => seen.push(r.status), () => undefined), 100);
+    expect(await s.exit).toBe(1);
+    clearInterval(poll);
+    expect(seen).not.toContain(200);
+    expect(s.lines().filter((l) => l.message === WARMUP_FAILED_MESSAGE)).toHaveLength(2);
+  });
+
+  test("a warmup that fails once is retried", async () => {
+    const s = await startSupervisor({}, { FAKE_WARMUP_FAILS: "1" });
+    await ready(s);
+    expect(s.lines().filter((l) => l.message === WARMUP_FAILED_MESSAGE)).toHaveLength(1);
+  });
+
+  test("exits 1 when the model server crashes, so Cloud Run replaces the instance", async () => {
+    const s = await startSupervisor({}, { FAKE_CRASH_AFTER_MS: "1500" });
+    await ready(s);
+    expect(await s.exit).toBe(1);
+    expect(s.lines().some((l) => l.severity === "ERROR" && /model server exited \(code 3\)/.test(l.message))).toBe(true);
+  });
+
+  test("exits 1 when the model server never becomes healthy", async () => {
+    const s = await startSupervisor({ HEALTH_TIMEOUT_SECONDS: "1" }, { FAKE_START_DELAY_MS: "60000" });
+    expect(await s.exit).toBe(1);
+    expect(s.lines().some((l) => /not healthy at \/health after 1 s/.test(l.message))).toBe(true);
+  });
+
+  test("proxies requests with their bodies, statuses and headers", async () => {
+    const s = await startSupervisor();
+    await ready(s);
+    const big = "x".repeat(3_000_000);
+    const echo = await get(s.port, "/echo", "POST", big);
+    expect([echo.status, echo.body.length, echo.headers["x-echo"]]).toEqual([200, big.length, "1"]);
+    expect((await get(s.port, "/missing")).status).toBe(404);
+  });
+
+  test("pipes WebSocket upgrades both ways", async () => {
+    const s = await startSupervisor();
+    await ready(s);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port: s.port, path: "/ws", headers: { Connection: "Upgrade", Upgrade: "websocket" } });
+      req.on("upgrade", (res, socket) => {
+        expect(res.statusCode).toBe(101);
+        socket.once("data", (d) => {
+          resolve(d.toString());
+          socket.destroy();
+        });
+        socket.write("hello");
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(reply).toBe("echo:hello");
+  });
+
+  test("POST /warmup runs the warmup again; concurrent calls share one run", async () => {
+    const s = await startSupervisor();
+    await ready(s);
+    const [a, b] = await Promise.all([get(s.port, "/warmup", "POST"), get(s.port, "/warmup", "POST")]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(JSON.parse(a.body).warmupMs).toBeGreaterThanOrEqual(100);
+    expect(JSON.parse((await get(s.modelPort, "/stats")).body).warmups).toBe(2); // startup + one shared run
+  });
+
+  test("on SIGTERM lets an in-flight request finish, refuses new ones, stops the model server and exits 0", async () => {
+    const s = await startSupervisor();
+    await ready(s);
+    const slow = get(s.port, "/slow?ms=1500");
+    await new Promise((r) => setTimeout(r, 200));
+    s.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 200));
+    await expect(get(s.port, "/healthz")).rejects.toThrow(/ECONNREFUSED/);
+    expect(await slow).toMatchObject({ status: 200, body: "slow done" });
+    expect(await s.exit).toBe(0);
+    await expect(get(s.modelPort, "/health")).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  test("the drain on SIGTERM is bounded by DRAIN_SECONDS", async () => {
+    const s = await startSupervisor({ DRAIN_SECONDS: "1" });
+    await ready(s);
+    void get(s.port, "/slow?ms=20000").catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    s.child.kill("SIGTERM");
+    expect(await s.exit).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(8000);
+  });
+
+  test("bad configuration exits 2 naming each variable", async () => {
+    const child = spawn(process.execPath, [BUNDLE], { env: { PORT: "x", MODEL_SERVER_URL: "nope" }, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const code = await new Promise((r) => child.once("exit", r));
+    expect(code).toBe(2);
+    expect(out).toMatch(/PORT must be an integer 1\.\.65535, got \\"x\\"; MODEL_SERVER_CMD is required.*MODEL_SERVER_URL is required/);
+  });
+});

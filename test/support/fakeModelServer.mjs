@@ -1,0 +1,42 @@
+// A stand-in model server for the supervisor's tests. Behaviour from env:
+//   FAKE_PORT, FAKE_START_DELAY_MS (not listening until then), FAKE_WARMUP_FAILS (first N warmups answer 500,
+//   "always" for all), FAKE_CRASH_AFTER_MS (exit 3 after that long).
+// Endpoints: GET /health, POST /prompt (the warmup), GET /stats, GET /slow?ms=N, POST /echo, and upgrades echo bytes.
+import * as http from "node:http";
+
+const env = process.env;
+let warmups = 0;
+const failsLeft = () => (env.FAKE_WARMUP_FAILS === "always" ? Infinity : Number(env.FAKE_WARMUP_FAILS ?? 0) - warmups);
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, "http://x");
+  if (url.pathname === "/health") return res.end("ok");
+  if (url.pathname === "/stats") return res.end(JSON.stringify({ warmups }));
+  if (url.pathname === "/prompt" && req.method === "POST") {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      const fail = failsLeft() > 0;
+      warmups++;
+      setTimeout(() => {
+        res.statusCode = fail ? 500 : 200;
+        res.end(fail ? "warmup exploded" : JSON.stringify({ got: JSON.parse(body || "null") }));
+      }, 100);
+    });
+    return;
+  }
+  if (url.pathname === "/slow") return setTimeout(() => res.end("slow done"), Number(url.searchParams.get("ms") ?? 1000));
+  if (url.pathname === "/echo") {
+    res.setHeader("x-echo", "1");
+    return req.pipe(res);
+  }
+  res.statusCode = 404;
+  res.end("nope");
+});
+server.on("upgrade", (req, socket) => {
+  socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+  socket.on("data", (d) => socket.write(Buffer.concat([Buffer.from("echo:"), d])));
+});
+setTimeout(() => server.listen(Number(env.FAKE_PORT), "127.0.0.1"), Number(env.FAKE_START_DELAY_MS ?? 0));
+if (env.FAKE_CRASH_AFTER_MS) setTimeout(() => process.exit(3), Number(env.FAKE_CRASH_AFTER_MS));
+process.on("SIGTERM", () => process.exit(0));
