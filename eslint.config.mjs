@@ -1,10 +1,12 @@
 // Lint is part of `npm test`: typed rules catch floating promises, which in Pulumi code silently drop resources.
 import js from "@eslint/js";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bin/**", ".synth/**"] },
+  { ignores: ["node_modules/**", "bin/**", ".synth/**", "container/dist/**"] },
   js.configs.recommended,
+  { files: ["**/*.mjs"], languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
