@@ -357,6 +357,12 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     }
   }
 
+  if (v.imageBuild === "local" && v.modelsManifest !== undefined) {
+    const rel = path.relative(path.join(opts.rootDir, "container"), path.resolve(opts.rootDir, v.modelsManifest));
+    if (rel.startsWith("..") || path.isAbsolute(rel)) {
+      problem("warmstart:modelsManifest", 'must lie inside container/ when warmstart:imageBuild is "local": Docker only sees the build context', v.modelsManifest);
+    }
+  }
   if (manifest && memoryGiB !== undefined) {
     const fit = weightsFit(manifestBytes(manifest), memoryGiB, v.modelsManifest!);
     if (fit.kind === "too-big") problem("warmstart:modelsManifest", fit.message, v.modelsManifest);

@@ -6,8 +6,11 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-/** Files in the build context that never reach the image (local test artefacts). */
-const IGNORED = [/^\.node-bin$/, /(^|\/)node_modules\//, /(^|\/)\.DS_Store$/, /^bench\/out\//];
+/**
+ * Files in the build context that are not inputs of their own: local test artefacts, and dist/, which is bundled
+ * from container/*.ts (hashed here) and the lock file (passed in `extra`).
+ */
+const IGNORED = [/^\.node-bin$/, /^dist\//, /(^|\/)node_modules\//, /(^|\/)\.DS_Store$/, /^bench\/out\//];
 
 function listFiles(dir: string, prefix = ""): string[] {
   const out: string[] = [];

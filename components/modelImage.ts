@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as dockerBuild from "@pulumi/docker-build";
@@ -25,6 +26,9 @@ export interface ModelImageArgs {
  * would differ between a laptop and CI and make every `pulumi up` on the other machine rebuild the image.
  */
 const CONTEXT_DIR = "container";
+
+/** Bundles the fetcher and supervisor into container/dist/, which the Dockerfile copies. */
+const BUNDLE_COMMAND = "npm run --silent build:container";
 
 /** The image name inside the repository. */
 const IMAGE_NAME = "model-server";
@@ -76,19 +80,26 @@ export class ModelImage extends pulumi.ComponentResource {
       contextDir: path.join(args.rootDir, CONTEXT_DIR),
       manifestPath: path.resolve(args.rootDir, cfg.manifestPath),
       baseImage: cfg.baseImage,
-      extra: [cfg.modelsBaseUrl ?? "", cfg.modelsAccessHeader],
+      // The lock file pins what dist/ is bundled from.
+      extra: [cfg.modelsBaseUrl ?? "", cfg.modelsAccessHeader, fs.readFileSync(path.join(args.rootDir, "package-lock.json"), "utf8")],
     });
     const tag = this.contentHash.slice("sha256:".length, "sha256:".length + 16);
     const repoUrl = pulumi.interpolate`${repository.location}-docker.pkg.dev/${repository.project}/${repository.repositoryId}/${IMAGE_NAME}`;
     const headerLine = pulumi.secret(pulumi.interpolate`${cfg.modelsAccessHeader}: ${cfg.modelsAccessKey!}`);
 
     if (cfg.mode === "local") {
+      // docker-build reads the context as it is, so dist/ is bundled first.
+      const bundle = new command.local.Command(`${name}-bundle`, { create: BUNDLE_COMMAND, triggers: [this.contentHash] }, parent);
       const image = new dockerBuild.Image(
         `${name}-local`,
         {
           context: { location: CONTEXT_DIR },
           dockerfile: { location: `${CONTEXT_DIR}/Dockerfile` },
-          buildArgs: { BASE_IMAGE: cfg.baseImage, MODELS_BASE_URL: cfg.modelsBaseUrl! },
+          buildArgs: {
+            BASE_IMAGE: cfg.baseImage,
+            MODELS_BASE_URL: cfg.modelsBaseUrl!,
+            MANIFEST: path.relative(CONTEXT_DIR, cfg.manifestPath).split(path.sep).join("/"),
+          },
           secrets: { "models-header": headerLine },
           platforms: ["linux/amd64"],
           tags: [pulumi.interpolate`${repoUrl}:${tag}`],
@@ -96,7 +107,7 @@ export class ModelImage extends pulumi.ComponentResource {
           // Rebuild only when what goes into the image changed, not on every `pulumi up`.
           buildOnPreview: false,
         },
-        parent,
+        { ...parent, dependsOn: [bundle] },
       );
       this.digest = image.digest;
     } else {
@@ -161,10 +172,11 @@ export class ModelImage extends pulumi.ComponentResource {
       const build = new command.local.Command(
         `${name}-cloudbuild`,
         {
-          create: "bash scripts/submit-build.sh",
+          create: `${BUNDLE_COMMAND} 1>&2 && bash scripts/submit-build.sh`,
           environment: {
             BUILD_CONFIG: buildConfig,
             CONTEXT_DIR,
+            MANIFEST: cfg.manifestPath,
             PROJECT: args.project,
             REGION: args.region,
             BUILD_SERVICE_ACCOUNT: builder.email,

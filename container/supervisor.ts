@@ -57,7 +57,9 @@ export const ENV_HELP = `Environment:
   MODEL_SERVER_CMD        shell command that starts the model server (required)
   MODEL_SERVER_URL        where the model server listens, e.g. http://127.0.0.1:8188 (required)
   MODEL_HEALTH_PATH       path that answers 2xx once the server is up (default /)
-  WARMUP_REQUEST          JSON {"method","path","headers","body"} sent once before ready, e.g. a one-step workflow
+  WARMUP_REQUEST          JSON {"method","path","headers","body"} sent once before ready, e.g. a one-step workflow;
+                          an answer with a "prompt_id" (ComfyUI queues jobs) is followed at /history/<id> until done
+  WARMUP_REQUEST_FILE     the same JSON read from a file, when WARMUP_REQUEST is unset
   PREFETCH_DIRS           colon-separated directories to read into the page cache (default /models)
   PREFETCH_MAX_BYTES      stop prefetching after this many bytes (default 17179869184 = 16 GiB; 0 disables)
   HEALTH_TIMEOUT_SECONDS  give up when the model server is not healthy by then (default 600)
@@ -87,9 +89,17 @@ export function configFromEnv(env: NodeJS.ProcessEnv): SupervisorConfig {
   const healthPath = env.MODEL_HEALTH_PATH || "/";
   if (!healthPath.startsWith("/")) problems.push(`MODEL_HEALTH_PATH must start with "/", got "${healthPath}"`);
   let warmup: WarmupRequest | undefined;
-  if (env.WARMUP_REQUEST) {
+  let warmupText = env.WARMUP_REQUEST;
+  if (!warmupText && env.WARMUP_REQUEST_FILE) {
     try {
-      const w = JSON.parse(env.WARMUP_REQUEST) as Partial<WarmupRequest>;
+      warmupText = fs.readFileSync(env.WARMUP_REQUEST_FILE, "utf8");
+    } catch (err) {
+      problems.push(`WARMUP_REQUEST_FILE cannot be read: ${(err as Error).message}`);
+    }
+  }
+  if (warmupText) {
+    try {
+      const w = JSON.parse(warmupText) as Partial<WarmupRequest>;
       if (typeof w !== "object" || w === null || typeof w.path !== "string" || !w.path.startsWith("/")) throw new Error('needs a "path" starting with "/"');
       warmup = { method: (w.method ?? "POST").toUpperCase(), path: w.path, headers: w.headers ?? {}, body: w.body };
     } catch (err) {
@@ -283,10 +293,38 @@ export class Supervisor {
         const headers = { ...(typeof w.body === "object" && w.body !== null ? { "content-type": "application/json" } : {}), ...w.headers };
         const r = await call(this.cfg.modelServerUrl, w.method, w.path, headers, body, 600_000);
         if (r.status < 200 || r.status >= 300) throw new Error(`warmup ${w.method} ${w.path} answered ${r.status}: ${r.body.slice(0, 200)}`);
+        await this.awaitQueuedJob(r.body);
       }
       return Date.now() - t0;
     })().finally(() => (this.warmupRun = undefined));
     return this.warmupRun;
+  }
+
+  /**
+   * ComfyUI answers POST /prompt at once with a `prompt_id` and runs the job in its queue: the model is only loaded
+   * once `/history/<id>` lists the job, with a status that says whether it succeeded.
+   */
+  private async awaitQueuedJob(answer: string): Promise<void> {
+    let id: unknown;
+    try {
+      id = (JSON.parse(answer) as { prompt_id?: unknown }).prompt_id;
+    } catch {
+      return;
+    }
+    if (typeof id !== "string" || id === "") return;
+    const deadline = Date.now() + 600_000;
+    while (Date.now() < deadline && !this.stopping) {
+      const h = await call(this.cfg.modelServerUrl, "GET", `/history/${encodeURIComponent(id)}`, {}, undefined, 10_000);
+      if (h.status === 200) {
+        const job = (JSON.parse(h.body) as Record<string, { status?: { status_str?: string; completed?: boolean } }>)[id];
+        if (job) {
+          if (job.status?.status_str === "error") throw new Error(`warmup job ${id} failed in the model server's queue`);
+          return;
+        }
+      }
+      await sleep(250);
+    }
+    throw new Error(`warmup job ${id} did not finish in 600 s`);
   }
 
   private json(res: http.ServerResponse, status: number, body: unknown): void {

@@ -130,13 +130,13 @@ describe("the remote image build", () => {
   test("runs gcloud builds submit with a generated config, sized from the manifest, re-run by a content hash", async () => {
     const run = await runStack({ "warmstart:buildTimeoutMinutes": "90", "warmstart:buildMachineType": "E2_HIGHCPU_8" });
     const build = run.one("command:local:Command").inputs as any;
-    expect(build.create).toBe("bash scripts/submit-build.sh");
+    expect(build.create).toBe("npm run --silent build:container 1>&2 && bash scripts/submit-build.sh");
     expect(build.triggers).toEqual([expect.stringMatching(/^sha256:[0-9a-f]{64}$/)]);
     const config = JSON.parse(build.environment.BUILD_CONFIG);
     expect(config.options).toEqual({ machineType: "E2_HIGHCPU_8", diskSizeGb: buildDiskSizeGb(17_376_909_332), logging: "CLOUD_LOGGING_ONLY" });
     expect(config.timeout).toBe("5400s");
     expect(config.images).toEqual([expect.stringMatching(/^us-central1-docker\.pkg\.dev\/acme-test-123\/warmstart-images\/model-server:[0-9a-f]{16}$/)]);
-    expect(build.environment).toMatchObject({ CONTEXT_DIR: "container", PROJECT: "acme-test-123", REGION: "us-central1" });
+    expect(build.environment).toMatchObject({ CONTEXT_DIR: "container", MANIFEST: "test/fixtures/models.json", PROJECT: "acme-test-123", REGION: "us-central1" });
   });
 
   test("passes the models key only through Secret Manager: never in build args, the command or plain inputs", async () => {
@@ -165,12 +165,17 @@ describe("the remote image build", () => {
   });
 
   test("local builds use docker-build with the key as a BuildKit secret", async () => {
-    const run = await runStack({ "warmstart:imageBuild": "local" });
+    const run = await runStack({ "warmstart:imageBuild": "local", "warmstart:modelsManifest": "container/models.json" });
     const image = run.one("docker-build:index:Image");
     expect(image.inputs.secrets).toBe(SECRET_MASK);
     expect((image.plainInputs as any).secrets["models-header"]).toBe(`X-Warmstart-Models-Key: ${BASE_CONFIG["warmstart:modelsAccessKey"]}`);
-    expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", MODELS_BASE_URL: "https://models.example.com" });
-    expect(run.ofType("command:local:Command")).toEqual([]);
+    expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", MODELS_BASE_URL: "https://models.example.com", MANIFEST: "models.json" });
+    expect(run.one("command:local:Command").inputs.create).toBe("npm run --silent build:container");
+  });
+
+  test("local builds need the manifest inside the build context", async () => {
+    const error = (await runStack({ "warmstart:imageBuild": "local" }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/warmstart:modelsManifest: must lie inside container\/ when warmstart:imageBuild is "local"/);
   });
 
   test("a prebuilt image builds nothing and creates no repository", async () => {

@@ -16,7 +16,7 @@ function fakeGcloud(status: string, digest: string) {
     `#!/usr/bin/env bash
 echo "$*" >> ${log}
 case "$1 $2" in
-  "builds submit") cat "$(printf '%s\\n' "$@" | sed -n 's/^--config=//p')" > ${dir}/config.json; echo build-123 ;;
+  "builds submit") cat "$(printf '%s\\n' "$@" | sed -n 's/^--config=//p')" > ${dir}/config.json; (cd "$3" && find . -type f | sort) > ${dir}/context.txt; cp "$3/models.json" ${dir}/staged-manifest.json; echo build-123 ;;
   "builds log") echo "Step #0: building" ;;
   "builds describe") printf '%s\\t%s\\n' "${status}" "${digest}" ;;
 esac
@@ -26,9 +26,19 @@ esac
   return { dir, log };
 }
 
+/** A build context as `npm run build:container` leaves it, and a manifest outside it. */
+const CONTEXT = fs.mkdtempSync(path.join(os.tmpdir(), "ctx-"));
+fs.mkdirSync(path.join(CONTEXT, "dist"));
+fs.writeFileSync(path.join(CONTEXT, "dist", "fetcher.js"), "// bundle");
+fs.writeFileSync(path.join(CONTEXT, "Dockerfile"), "FROM x");
+fs.writeFileSync(path.join(CONTEXT, ".node-bin"), "local artefact");
+const MANIFEST = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "manifest-")), "prod-models.json");
+fs.writeFileSync(MANIFEST, '{"files":[]}');
+
 const ENV = {
   BUILD_CONFIG: '{"steps":[]}',
-  CONTEXT_DIR: "container",
+  CONTEXT_DIR: CONTEXT,
+  MANIFEST,
   PROJECT: "acme-test-123",
   REGION: "us-central1",
   BUILD_SERVICE_ACCOUNT: "b@acme-test-123.iam.gserviceaccount.com",
@@ -46,8 +56,20 @@ describe("scripts/submit-build.sh", () => {
     expect(r.stdout).toBe(DIGEST);
     expect(r.stderr).toContain("Step #0: building");
     const calls = fs.readFileSync(g.log, "utf8");
-    expect(calls).toMatch(/^builds submit container --async --config=\S+\.json --project=acme-test-123 --region=us-central1 --service-account=projects\/acme-test-123\/serviceAccounts\/b@acme-test-123\.iam\.gserviceaccount\.com --gcs-source-staging-dir=gs:\/\/bucket\/source --format=value\(id\)$/m);
+    expect(calls).toMatch(/^builds submit \S+ --async --config=\S+\.json --project=acme-test-123 --region=us-central1 --service-account=projects\/acme-test-123\/serviceAccounts\/b@acme-test-123\.iam\.gserviceaccount\.com --gcs-source-staging-dir=gs:\/\/bucket\/source --format=value\(id\)$/m);
     expect(fs.readFileSync(path.join(g.dir, "config.json"), "utf8")).toBe(ENV.BUILD_CONFIG);
+  });
+
+  test("stages the context with the configured manifest as models.json, without local artefacts", () => {
+    const g = fakeGcloud("SUCCESS", DIGEST);
+    expect(run(g.dir).status).toBe(0);
+    expect(fs.readFileSync(path.join(g.dir, "context.txt"), "utf8").split("\n").filter(Boolean)).toEqual(["./Dockerfile", "./dist/fetcher.js", "./models.json"]);
+    expect(fs.readFileSync(path.join(g.dir, "staged-manifest.json"), "utf8")).toBe('{"files":[]}');
+  });
+
+  test("refuses a context without the bundle", () => {
+    const r = run(fakeGcloud("SUCCESS", DIGEST).dir, { ...ENV, CONTEXT_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "empty-")) });
+    expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/dist\/ is missing; run npm run build:container/)]);
   });
 
   test("fails with the build id and how to read its log when the build did not succeed", () => {

@@ -217,3 +217,25 @@ describe("warm-start supervisor", () => {
     expect(out).toMatch(/PORT must be an integer 1\.\.65535, got \\"x\\"; MODEL_SERVER_CMD is required.*MODEL_SERVER_URL is required/);
   });
 });
+
+describe("ComfyUI's queued warmup", () => {
+  test("waits for the queued job in /history before reporting ready", async () => {
+    const s = await startSupervisor({}, { FAKE_QUEUED: "1" });
+    await ready(s);
+    expect(s.lines().find((l) => l.message === READY_MESSAGE)![COLD_START_FIELD].warmupMs).toBeGreaterThanOrEqual(800);
+  });
+
+  test("a queued job that errors is a failed warmup", async () => {
+    const s = await startSupervisor({ WARMUP_ATTEMPTS: "1" }, { FAKE_QUEUED: "1", FAKE_WARMUP_FAILS: "always" });
+    expect(await s.exit).toBe(1);
+    expect(s.lines().find((l) => l.message === WARMUP_FAILED_MESSAGE)!.error).toMatch(/warmup job job-1 failed in the model server's queue/);
+  });
+
+  test("WARMUP_REQUEST_FILE reads the request from a file", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "warmup-")), "warmup.json");
+    fs.writeFileSync(file, JSON.stringify({ path: "/prompt", body: { prompt: {} } }));
+    const s = await startSupervisor({ WARMUP_REQUEST: "", WARMUP_REQUEST_FILE: file });
+    await ready(s);
+    expect(JSON.parse((await get(s.modelPort, "/stats")).body).warmups).toBe(1);
+  });
+});

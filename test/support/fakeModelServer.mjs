@@ -1,16 +1,22 @@
 // A stand-in model server for the supervisor's tests. Behaviour from env:
 //   FAKE_PORT, FAKE_START_DELAY_MS (not listening until then), FAKE_WARMUP_FAILS (first N warmups answer 500,
-//   "always" for all), FAKE_CRASH_AFTER_MS (exit 3 after that long).
+//   "always" for all), FAKE_CRASH_AFTER_MS (exit 3 after that long), FAKE_QUEUED=1 (answer /prompt at once with a
+//   prompt_id, as ComfyUI does, and list the job at /history/<id> 800 ms later).
 // Endpoints: GET /health, POST /prompt (the warmup), GET /stats, GET /slow?ms=N, POST /echo, and upgrades echo bytes.
 import * as http from "node:http";
 
 const env = process.env;
 let warmups = 0;
+const history = {};
 const failsLeft = () => (env.FAKE_WARMUP_FAILS === "always" ? Infinity : Number(env.FAKE_WARMUP_FAILS ?? 0) - warmups);
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, "http://x");
   if (url.pathname === "/health") return res.end("ok");
+  if (url.pathname.startsWith("/history/")) {
+    const id = decodeURIComponent(url.pathname.slice("/history/".length));
+    return res.end(JSON.stringify(history[id] ? { [id]: history[id] } : {}));
+  }
   if (url.pathname === "/stats") return res.end(JSON.stringify({ warmups }));
   if (url.pathname === "/prompt" && req.method === "POST") {
     let body = "";
@@ -18,6 +24,11 @@ const server = http.createServer((req, res) => {
     req.on("end", () => {
       const fail = failsLeft() > 0;
       warmups++;
+      if (env.FAKE_QUEUED) {
+        const id = `job-${warmups}`;
+        setTimeout(() => (history[id] = { status: { status_str: fail ? "error" : "success", completed: !fail } }), 800);
+        return res.end(JSON.stringify({ prompt_id: id, number: warmups }));
+      }
       setTimeout(() => {
         res.statusCode = fail ? 500 : 200;
         res.end(fail ? "warmup exploded" : JSON.stringify({ got: JSON.parse(body || "null") }));
