@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# npm run test:container: builds container/Dockerfile for real with buildah (no Docker engine needed) against local
+# base images, with the weights served by nginx behind the access header, then checks the image:
+#   - the weights are in /models and match the manifest's sha256;
+#   - the access key is in no layer, no history entry and no config of the image;
+#   - the supervisor is the entrypoint and reports ready (with its cold-start line) inside the image;
+#   - a wrong key, or a wrong sha256 in the manifest, fails the build.
+# Needs root, buildah, debootstrap and nginx (.ci/run installs them). The Debian rootfs is cached in
+# $WARMSTART_TEST_CACHE (default /var/tmp/warmstart-test) between runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+for tool in buildah debootstrap nginx curl; do
+  command -v "$tool" >/dev/null || { echo "test:container: $tool is missing; apt-get install -y buildah debootstrap nginx curl" >&2; exit 2; }
+done
+[ "$(id -u)" = 0 ] || { echo "test:container: must run as root (buildah chroot isolation)" >&2; exit 2; }
+
+CACHE=${WARMSTART_TEST_CACHE:-/var/tmp/warmstart-test}
+WORK=$(mktemp -d)
+chmod 755 "$WORK"
+PORT=$((20000 + RANDOM % 20000))
+SUP_PORT=$((PORT + 1))
+KEY="not-in-any-layer-$RANDOM$RANDOM"
+passed=0
+failed=0
+cleanup() {
+  nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true
+  [ -n "${sup_pid:-}" ] && kill "$sup_pid" 2>/dev/null || true
+  buildah rm --all >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+ok() { echo "PASS $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1"; failed=$((failed + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+BUD=(buildah bud --isolation chroot --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+
+echo "--- base images"
+if [ ! -f "$CACHE/rootfs/etc/debian_version" ]; then
+  mkdir -p "$CACHE"
+  rm -rf "$CACHE/rootfs"
+  debootstrap --variant=minbase bookworm "$CACHE/rootfs" http://deb.debian.org/debian >"$WORK/debootstrap.log"
+fi
+if ! buildah inspect localhost/debian-min:bookworm >/dev/null 2>&1; then
+  tar -C "$CACHE/rootfs" -c . | podman import - localhost/debian-min:bookworm >/dev/null
+fi
+# NODE_IMAGE: Debian with this machine's node (same glibc as bookworm), as docker.io/library/node would provide.
+c=$(buildah from localhost/debian-min:bookworm)
+buildah copy "$c" "$(command -v node)" /usr/local/bin/node >/dev/null
+buildah commit -q "$c" localhost/warmstart-node:test >/dev/null
+# BASE_IMAGE: the model server stand-in (no GPU here), with the same behaviour the supervisor's unit tests use.
+buildah copy "$c" test/support/fakeModelServer.mjs /opt/fake/server.mjs >/dev/null
+buildah commit -q "$c" localhost/warmstart-fake-base:test >/dev/null
+buildah rm "$c" >/dev/null
+
+echo "--- weights behind nginx (access header required, 40 MB/s per connection)"
+mkdir -p "$WORK/www/unet" "$WORK/www/clip" "$WORK/www/loras"
+head -c 150M /dev/urandom >"$WORK/www/unet/model.safetensors"
+head -c 40M /dev/urandom >"$WORK/www/clip/encoder.safetensors"
+head -c 3M /dev/urandom >"$WORK/www/loras/style.safetensors"
+manifest() { # $1: sha256 override for the lora ("" for the real one)
+  local first=1
+  echo '{"files":['
+  for f in unet/model.safetensors clip/encoder.safetensors loras/style.safetensors; do
+    local sum size
+    sum=$(sha256sum "$WORK/www/$f" | cut -d' ' -f1)
+    size=$(stat -c %s "$WORK/www/$f")
+    if [ "$f" = loras/style.safetensors ] && [ -n "$1" ]; then sum=$1; fi
+    [ $first = 1 ] || echo ','
+    first=0
+    printf '{"path":"%s","size":%s,"sha256":"%s","source":"https://huggingface.co/x/y/resolve/main/%s"}' "$f" "$size" "$sum" "$f"
+  done
+  echo ']}'
+}
+cat >"$WORK/nginx.conf" <<CONF
+worker_processes 2;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 1024; }
+http { access_log off; sendfile on;
+  server { listen 127.0.0.1:$PORT; root $WORK/www;
+    location / { if (\$http_x_warmstart_models_key != "$KEY") { return 403; } limit_rate 40m; } } }
+CONF
+nginx -c "$WORK/nginx.conf"
+
+echo "--- build context"
+npm run --silent build:container
+stage() { # $1: context dir, $2: manifest sha override
+  mkdir -p "$1"
+  cp -R container/. "$1/"
+  rm -f "$1/.node-bin"
+  manifest "$2" >"$1/models.json"
+}
+stage "$WORK/ctx" ""
+printf 'X-Warmstart-Models-Key: %s' "$KEY" >"$WORK/header"
+printf 'X-Warmstart-Models-Key: wrong' >"$WORK/wrong-header"
+build() { # $1: context, $2: header file, $3: tag
+  "${BUD[@]}" --build-arg BASE_IMAGE=localhost/warmstart-fake-base:test --build-arg NODE_IMAGE=localhost/warmstart-node:test \
+    --build-arg MODELS_BASE_URL="http://127.0.0.1:$PORT" --secret id=models-header,src="$2" \
+    -f "$1/Dockerfile" -t "$3" "$1"
+}
+
+echo "--- build"
+if build "$WORK/ctx" "$WORK/header" localhost/warmstart-test:ok >"$WORK/build.log" 2>&1; then ok "the image builds"; else
+  bad "the image builds"
+  tail -30 "$WORK/build.log"
+  echo "$passed passed, $failed failed"
+  exit 1
+fi
+check "the fetcher logged its progress and verified every file" "grep -q 'fetch: done: 3 file(s)' '$WORK/build.log'"
+
+c=$(buildah from localhost/warmstart-test:ok)
+buildah run --isolation chroot "$c" -- sh -c 'cd /models && sha256sum unet/model.safetensors clip/encoder.safetensors loras/style.safetensors' >"$WORK/in-image.sha"
+(cd "$WORK/www" && sha256sum unet/model.safetensors clip/encoder.safetensors loras/style.safetensors) >"$WORK/source.sha"
+check "the weights in /models match the manifest" "diff -q '$WORK/in-image.sha' '$WORK/source.sha' >/dev/null"
+check "no partial file is left in /models" "[ -z \"\$(buildah run --isolation chroot $c -- sh -c 'find /models -name \"*.partial*\"')\" ]"
+
+buildah push --disable-compression localhost/warmstart-test:ok "dir:$WORK/image" >/dev/null 2>&1
+# Positive control: the exported layers are readable as text, so a key in them would be found.
+check "the exported layers hold the weights' paths" "grep -rqa 'loras/style.safetensors' '$WORK/image'"
+check "the access key is in no layer of the image" "! grep -rqa -- '$KEY' '$WORK/image'"
+check "the access key is in no history or config entry" "! buildah inspect localhost/warmstart-test:ok | grep -q -- '$KEY'"
+check "the supervisor is the entrypoint" "buildah inspect --format '{{.OCIv1.Config.Entrypoint}}' localhost/warmstart-test:ok | grep -q '/opt/warmstart/node /opt/warmstart/supervisor.js'"
+
+echo "--- the supervisor inside the image"
+buildah run --isolation chroot --network host \
+  --env PORT="$SUP_PORT" --env MODEL_SERVER_CMD="exec env FAKE_PORT=$((PORT + 2)) /usr/local/bin/node /opt/fake/server.mjs" \
+  --env MODEL_SERVER_URL="http://127.0.0.1:$((PORT + 2))" --env MODEL_HEALTH_PATH=/health \
+  --env WARMUP_REQUEST='{"path":"/prompt","body":{"steps":1}}' \
+  "$c" -- /opt/warmstart/node /opt/warmstart/supervisor.js >"$WORK/supervisor.log" 2>&1 &
+sup_pid=$!
+for _ in $(seq 1 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SUP_PORT/healthz" || true)" = 200 ] && break
+  sleep 0.2
+done
+check "it reports ready on /healthz" "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$SUP_PORT/healthz)\" = 200 ]"
+check "its cold-start line counts the prefetched weights" "grep -q '\"bytesPrefetched\":202375168' '$WORK/supervisor.log'"
+kill "$sup_pid" 2>/dev/null || true
+wait "$sup_pid" 2>/dev/null || true
+sup_pid=""
+buildah rm "$c" >/dev/null
+
+echo "--- builds that must fail"
+if build "$WORK/ctx" "$WORK/wrong-header" localhost/warmstart-test:wrong-key >"$WORK/wrong.log" 2>&1; then bad "a wrong access key fails the build"; else
+  check "a wrong access key fails the build, saying to check the header" "grep -q 'HTTP 403 from the models host; check the access header' '$WORK/wrong.log'"
+fi
+stage "$WORK/ctx-bad" "$(printf '0%.0s' $(seq 64))"
+if build "$WORK/ctx-bad" "$WORK/header" localhost/warmstart-test:bad-sha >"$WORK/bad.log" 2>&1; then bad "a wrong sha256 fails the build"; else
+  check "a wrong sha256 fails the build, naming the file" "grep -q 'loras/style.safetensors: sha256 mismatch' '$WORK/bad.log'"
+fi
+check "no image is tagged for the failed builds" "! buildah inspect localhost/warmstart-test:bad-sha >/dev/null 2>&1 && ! buildah inspect localhost/warmstart-test:wrong-key >/dev/null 2>&1"
+buildah rmi localhost/warmstart-test:ok >/dev/null 2>&1 || true
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
