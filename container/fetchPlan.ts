@@ -4,8 +4,10 @@
 import type { ManifestFile } from "./manifest";
 
 export const MIB = 1024 * 1024;
-/** Large enough that a request runs for seconds at a per-connection cap, small enough to spread one file over many connections. */
-export const DEFAULT_CHUNK_BYTES = 64 * MIB;
+/** The unit of resume and hashing bookkeeping: a file is a sequence of chunks of this size. */
+export const DEFAULT_CHUNK_BYTES = 8 * MIB;
+/** The longest one ranged request may be: long enough to run for seconds at a per-connection cap. */
+export const DEFAULT_MAX_REQUEST_BYTES = 64 * MIB;
 
 /** A manifest entry the fetcher can act on: size and sha256 are known. */
 export interface SyncedFile extends ManifestFile {
@@ -31,18 +33,64 @@ export function chunkOf(file: SyncedFile, index: number, chunkBytes: number): Ch
   return { file, index, start, end: Math.min(file.size, start + chunkBytes) - 1 };
 }
 
+/** One ranged request: a run of consecutive chunks of one file. */
+export interface RequestPlan {
+  readonly file: SyncedFile;
+  /** Chunk indices covered, in order. */
+  readonly chunks: readonly number[];
+  /** First byte, inclusive. */
+  readonly start: number;
+  /** Last byte, inclusive (HTTP Range semantics). */
+  readonly end: number;
+}
+
 /**
- * The order chunks are handed to the connection pool: largest file first, so the file that dominates never starts
- * last and leaves connections idle at the end; within a file, in order, so hashing can follow the download.
+ * The requests handed to the connection pool, in order: largest file first, so the file that dominates never starts
+ * last; within a file, in order, so hashing follows the download. Request sizes follow guided self-scheduling: each
+ * takes the bytes still queued after it divided by twice the connections, between one chunk and `maxRequestBytes`.
+ * Big requests early keep the per-request overhead low; small ones at the end keep every connection busy until the
+ * last byte instead of leaving one slow straggler.
  */
-export function planChunks(files: readonly SyncedFile[], chunkBytes: number, done: (file: SyncedFile) => ReadonlySet<number>): Chunk[] {
+export function planRequests(
+  files: readonly SyncedFile[],
+  chunkBytes: number,
+  maxRequestBytes: number,
+  connections: number,
+  done: (file: SyncedFile) => ReadonlySet<number>,
+): RequestPlan[] {
   const ordered = [...files].sort((a, b) => b.size - a.size || a.path.localeCompare(b.path));
-  const chunks: Chunk[] = [];
+  // Runs of consecutive chunks still needed, per file.
+  const runs: { file: SyncedFile; chunks: number[] }[] = [];
+  let remaining = 0;
   for (const file of ordered) {
     const skip = done(file);
-    for (let i = 0; i < chunkCount(file.size, chunkBytes); i++) if (!skip.has(i)) chunks.push(chunkOf(file, i, chunkBytes));
+    let run: number[] = [];
+    for (let i = 0; i < chunkCount(file.size, chunkBytes); i++) {
+      if (skip.has(i)) {
+        if (run.length) runs.push({ file, chunks: run });
+        run = [];
+        continue;
+      }
+      run.push(i);
+      const c = chunkOf(file, i, chunkBytes);
+      remaining += c.end - c.start + 1;
+    }
+    if (run.length) runs.push({ file, chunks: run });
   }
-  return chunks;
+  const plans: RequestPlan[] = [];
+  for (const run of runs) {
+    for (let k = 0; k < run.chunks.length; ) {
+      const target = Math.min(maxRequestBytes, Math.max(chunkBytes, remaining / (2 * connections)));
+      const take = Math.max(1, Math.min(run.chunks.length - k, Math.floor(target / chunkBytes)));
+      const chunks = run.chunks.slice(k, k + take);
+      const first = chunkOf(run.file, chunks[0], chunkBytes);
+      const last = chunkOf(run.file, chunks[chunks.length - 1], chunkBytes);
+      plans.push({ file: run.file, chunks, start: first.start, end: last.end });
+      remaining -= last.end - first.start + 1;
+      k += take;
+    }
+  }
+  return plans;
 }
 
 /** What `<file>.partial.json` records next to a partial download. */

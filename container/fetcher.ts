@@ -9,9 +9,11 @@
  * Exit codes: 0 all files verified; 1 a download or checksum failed; 2 bad usage or manifest.
  */
 import { createHash, type Hash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
 import { SingleBar } from "cli-progress";
 import { Agent, request } from "undici";
 import {
@@ -19,9 +21,10 @@ import {
   chunkCount,
   chunkOf,
   DEFAULT_CHUNK_BYTES,
+  DEFAULT_MAX_REQUEST_BYTES,
   MIB,
   parseContentRange,
-  planChunks,
+  planRequests,
   resumableChunks,
   type PartialState,
   type SyncedFile,
@@ -49,7 +52,10 @@ export interface FetchOptions {
   readonly outDir: string;
   readonly connections: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** Unit of resume and hashing (default 8 MiB). */
   readonly chunkBytes?: number;
+  /** Longest single ranged request (default 64 MiB); requests shrink towards the end of the queue. */
+  readonly maxRequestBytes?: number;
   /** Attempts per request after the first. */
   readonly retries?: number;
   /** Called with (bytes done, bytes total) as data lands. */
@@ -69,6 +75,83 @@ export interface FetchResult {
 }
 
 const WRITE_BUFFER_BYTES = 1 * MIB;
+const HASH_READ_BYTES = 8 * MIB;
+const HASH_READ_BYTES_LITERAL = String(HASH_READ_BYTES);
+
+/**
+ * Hashes files off the main thread: the event loop keeps reading sockets while a worker reads completed ranges
+ * back from the page cache and feeds each file's sha256 in order. (Hashing on the main thread stalled every
+ * connection for the hash's duration: ~0.7 s per GiB.)
+ */
+const HASHER_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const files = new Map();
+const buf = Buffer.allocUnsafe(${HASH_READ_BYTES_LITERAL});
+parentPort.on("message", (m) => {
+  try {
+    if (m.type === "open") files.set(m.id, { fd: fs.openSync(m.path, "r"), hash: crypto.createHash("sha256") });
+    else if (m.type === "range") {
+      const f = files.get(m.id);
+      for (let pos = m.start; pos <= m.end; ) {
+        const n = fs.readSync(f.fd, buf, 0, Math.min(buf.length, m.end + 1 - pos), pos);
+        if (n === 0) throw new Error("partial file is shorter than its completed chunks");
+        f.hash.update(buf.subarray(0, n));
+        pos += n;
+      }
+    } else if (m.type === "finish") {
+      const f = files.get(m.id);
+      fs.closeSync(f.fd);
+      files.delete(m.id);
+      parentPort.postMessage({ id: m.id, digest: f.hash.digest("hex") });
+    }
+  } catch (err) {
+    parentPort.postMessage({ id: m.id, error: String(err && err.message || err) });
+  }
+});
+`;
+
+class Hasher {
+  private readonly worker = new Worker(HASHER_SOURCE, { eval: true });
+  private readonly waiting = new Map<number, { resolve: (d: string) => void; reject: (e: Error) => void }>();
+  private readonly failed = new Map<number, string>();
+  private nextId = 0;
+
+  constructor() {
+    this.worker.on("message", (m: { id: number; digest?: string; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      if (m.error !== undefined) {
+        if (w) w.reject(new FetchError(m.error));
+        else this.failed.set(m.id, m.error);
+      } else if (w && m.digest) w.resolve(m.digest);
+      this.waiting.delete(m.id);
+    });
+  }
+
+  open(file: string): number {
+    const id = this.nextId++;
+    this.worker.postMessage({ type: "open", id, path: file });
+    return id;
+  }
+
+  range(id: number, start: number, end: number): void {
+    this.worker.postMessage({ type: "range", id, start, end });
+  }
+
+  digest(id: number): Promise<string> {
+    const early = this.failed.get(id);
+    if (early !== undefined) return Promise.reject(new FetchError(early));
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ type: "finish", id });
+    });
+  }
+
+  close(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
 
 /** Sees a single-stream download's bytes in order, to hash them as they land. */
 interface StreamSink {
@@ -76,7 +159,6 @@ interface StreamSink {
   /** The stream starts over from byte 0 (after a failure, without Range). */
   restart(): void;
 }
-const HASH_READ_BYTES = 8 * MIB;
 
 /** One file being downloaded: its partial file, its completed chunks, and its running hash. */
 class FileJob {
@@ -85,8 +167,10 @@ class FileJob {
   readonly statePath: string;
   done = new Set<number>();
   hashedChunks = 0;
+  /** The file's hash in the worker (ranged downloads), or ... */
+  hashId: number | undefined;
+  /** ... on the main thread, fed as a single stream arrives (servers without Range). */
   hash: Hash = createHash("sha256");
-  hashing: Promise<void> = Promise.resolve();
   ranged = true;
   fh!: fs.promises.FileHandle;
   stateWrite: Promise<void> = Promise.resolve();
@@ -95,6 +179,7 @@ class FileJob {
     readonly file: SyncedFile,
     outDir: string,
     readonly chunkBytes: number,
+    private readonly hasher: Hasher,
   ) {
     this.finalPath = path.join(outDir, file.path);
     this.partialPath = `${this.finalPath}.partial`;
@@ -105,9 +190,9 @@ class FileJob {
     return chunkCount(this.file.size, this.chunkBytes);
   }
 
-  /** Records a completed chunk (atomically, so a kill mid-write leaves the previous state) and hashes what is contiguous. */
-  completeChunk(index: number): void {
-    this.done.add(index);
+  /** Records completed chunks (atomically, so a kill mid-write leaves the previous state) and hashes what is contiguous. */
+  completeChunks(indices: readonly number[]): void {
+    for (const i of indices) this.done.add(i);
     const state: PartialState = { size: this.file.size, sha256: this.file.sha256, chunkBytes: this.chunkBytes, done: [...this.done].sort((a, b) => a - b) };
     this.stateWrite = this.stateWrite.then(async () => {
       await fs.promises.writeFile(`${this.statePath}.tmp`, JSON.stringify(state));
@@ -116,23 +201,19 @@ class FileJob {
     this.advanceHash();
   }
 
-  /** Feeds the hash with every chunk from the frontier on that is complete, in order, read back from the page cache. */
+  /** Hands the hasher every chunk from the frontier on that is complete, in order. */
   advanceHash(): void {
-    this.hashing = this.hashing.then(async () => {
-      const buf = Buffer.allocUnsafe(HASH_READ_BYTES);
-      while (this.done.has(this.hashedChunks)) {
-        const c = chunkOf(this.file, this.hashedChunks, this.chunkBytes);
-        for (let pos = c.start; pos <= c.end; ) {
-          const { bytesRead } = await this.fh.read(buf, 0, Math.min(buf.length, c.end + 1 - pos), pos);
-          if (bytesRead === 0) throw new FetchError(`${this.file.path}: partial file is shorter than its completed chunks`);
-          this.hash.update(buf.subarray(0, bytesRead));
-          pos += bytesRead;
-        }
-        this.hashedChunks++;
-      }
-    });
-    // Observed by finish(); a run that fails first must not also crash on an unobserved rejection.
-    this.hashing.catch(() => undefined);
+    this.hashId ??= this.hasher.open(this.partialPath);
+    const first = this.hashedChunks;
+    while (this.done.has(this.hashedChunks)) this.hashedChunks++;
+    if (this.hashedChunks > first) {
+      this.hasher.range(this.hashId, chunkOf(this.file, first, this.chunkBytes).start, chunkOf(this.file, this.hashedChunks - 1, this.chunkBytes).end);
+    }
+  }
+
+  /** The file's sha256, once every byte has landed. */
+  digest(): Promise<string> {
+    return this.ranged ? this.hasher.digest(this.hashId ?? this.hasher.open(this.partialPath)) : Promise.resolve(this.hash.digest("hex"));
   }
 }
 
@@ -168,8 +249,9 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
 
   const skipped: string[] = [];
   const jobs: FileJob[] = [];
+  const hasher = new Hasher();
   for (const file of files) {
-    const job = new FileJob(file, opts.outDir, chunkBytes);
+    const job = new FileJob(file, opts.outDir, chunkBytes, hasher);
     // Only verified files are ever renamed to their final path, so one there with the right size is done.
     const st = await fs.promises.stat(job.finalPath).catch(() => undefined);
     if (st?.isFile() && st.size === file.size) {
@@ -188,6 +270,8 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
 
   const dispatcher = new Agent({ connections: opts.connections, pipelining: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const abort = new AbortController();
+  // Every in-flight request listens on the one signal.
+  setMaxListeners(0, abort.signal);
   try {
     for (const job of jobs) {
       await fs.promises.mkdir(path.dirname(job.finalPath), { recursive: true });
@@ -204,7 +288,6 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
       if (!partialExists) await job.fh.truncate(job.file.size);
       for (const i of job.done) progress(Math.min(chunkBytes, job.file.size - i * chunkBytes));
       if (job.done.size > 0) log(`${job.file.path}: resuming, ${job.done.size}/${job.chunks} chunks already here`);
-      job.advanceHash();
     }
 
     /** One GET of [from, end] of a file into its partial file; retried from where it stopped. */
@@ -242,12 +325,12 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
           let pendingBytes = 0;
           const flush = async () => {
             if (pendingBytes === 0) return;
-            const data = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
-            await job.fh.write(data, 0, data.length, pos);
-            sink?.data(data);
-            pos += data.length;
-            downloaded += data.length;
-            progress(data.length);
+            // writev: one syscall for the batch, without copying it into one buffer first.
+            await job.fh.writev(pending, pos);
+            for (const b of pending) sink?.data(b);
+            pos += pendingBytes;
+            downloaded += pendingBytes;
+            progress(pendingBytes);
             pending = [];
             pendingBytes = 0;
           };
@@ -301,9 +384,8 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
     };
 
     const finish = async (job: FileJob) => {
-      await job.hashing;
       await job.stateWrite;
-      const digest = job.hash.digest("hex");
+      const digest = await job.digest();
       await job.fh.close();
       if (digest !== job.file.sha256) {
         await fs.promises.rm(job.partialPath, { force: true });
@@ -321,23 +403,27 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
     const remaining = new Map(jobs.map((j) => [j, j.chunks - j.done.size]));
     const tasks: (() => Promise<void>)[] = [];
     const ranged = jobs.filter((j) => j.ranged);
-    for (const c of planChunks(
+    const plans = planRequests(
       ranged.map((j) => j.file),
       chunkBytes,
+      Math.max(chunkBytes, opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES),
+      opts.connections,
       (f) => byFile.get(f.path)!.done,
-    )) {
-      const job = byFile.get(c.file.path)!;
+    );
+    for (const p of plans) {
+      const job = byFile.get(p.file.path)!;
       tasks.push(async () => {
-        await fetchRange(job, c.start, c.end, true);
-        job.completeChunk(c.index);
-        remaining.set(job, remaining.get(job)! - 1);
+        await fetchRange(job, p.start, p.end, true);
+        job.completeChunks(p.chunks);
+        remaining.set(job, remaining.get(job)! - p.chunks.length);
         if (remaining.get(job) === 0) await finish(job);
       });
     }
     for (const job of ranged.filter((j) => remaining.get(j) === 0)) tasks.unshift(() => finish(job));
+    // Chunks a partial download already has go to the hasher first.
+    for (const job of ranged) job.advanceHash();
     for (const job of jobs.filter((j) => !j.ranged)) {
       tasks.push(async () => {
-        await job.hashing;
         job.hash = createHash("sha256");
         await fetchRange(job, 0, job.file.size - 1, false, {
           data: (b) => job.hash.update(b),
@@ -355,6 +441,7 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
     throw new FetchError((err as Error).message);
   } finally {
     await dispatcher.close().catch(() => undefined);
+    await hasher.close();
   }
   return { fetched: jobs.map((j) => j.file.path), skipped, bytesDownloaded: downloaded, seconds: (Date.now() - started) / 1000 };
 }
@@ -388,7 +475,7 @@ Downloads every file of the manifest from BASE_URL/<path> into DIR/<path>, verif
   --connections N   parallel connections shared by all files (default 16)
   --header "K: V"   extra request header, e.g. the models access header; may repeat
   --header-file F   read headers ("K: V" lines) from F, e.g. a BuildKit secret mount
-  --chunk-mib N     size of each ranged request in MiB (default 64)
+  --chunk-mib N     largest ranged request in MiB (default 64; requests shrink towards the end of the queue)
   --retries N       retries per request on resets, 5xx, timeouts and short bodies (default 8)
   --progress MODE   bar on a terminal, one line every 10 s otherwise (default auto)
 Exit codes: 0 verified, 1 download or checksum failure, 2 bad usage or manifest.`;
@@ -437,7 +524,7 @@ export async function main(argv: string[]): Promise<number> {
       return n;
     };
     const connections = int("connections", values.connections!, 1, 256);
-    const chunkBytes = int("chunk-mib", values["chunk-mib"]!, 1, 4096) * MIB;
+    const maxRequestBytes = int("chunk-mib", values["chunk-mib"]!, 1, 4096) * MIB;
     const retries = int("retries", values.retries!, 0, 100);
     if (!/^https?:\/\/[^\s/]+/.test(values.source!)) throw new FetchError(`--source must be an http(s) URL, got "${values.source}"`, 2);
     const headers: Record<string, string> = {};
@@ -490,7 +577,8 @@ export async function main(argv: string[]): Promise<number> {
       outDir: values.out!,
       connections,
       headers,
-      chunkBytes,
+      chunkBytes: Math.min(DEFAULT_CHUNK_BYTES, maxRequestBytes),
+      maxRequestBytes,
       retries,
       onProgress: mode === "none" ? undefined : onProgress,
       log: (line) => {
