@@ -41,7 +41,7 @@ export function cloudBuildConfig(spec: CloudBuildSpec): Record<string, unknown> 
     "umask 077",
     `printf '%s: %s' '${spec.modelsAccessHeader}' "$$${ACCESS_KEY_ENV}" > /tmp/models-header`,
     [
-      "docker buildx build --progress=plain",
+      "docker build --progress=plain",
       "--secret id=models-header,src=/tmp/models-header",
       `--build-arg BASE_IMAGE=${spec.baseImage}`,
       `--build-arg MODELS_BASE_URL=${spec.modelsBaseUrl}`,
