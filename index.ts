@@ -2,25 +2,29 @@
  * warmstart: a GPU inference model on Cloud Run (NVIDIA L4), warm in the windows you choose and scaled down
  * outside them. Composition only: config in, components wired, outputs out.
  */
+import { Budget } from "./components/budget";
+import { BudgetGuard } from "./components/budgetGuard";
 import { deployTime } from "./components/clock";
 import { loadStackConfig } from "./components/config";
+import { monthlyCost } from "./components/costModel";
 import { GpuService } from "./components/gpuService";
 import { WarmSchedule } from "./components/warmSchedule";
-import { desiredMinInstances } from "./components/warmWindows";
+import { desiredMinInstances, warmInstanceHoursPerWeek } from "./components/warmWindows";
 
 const rootDir = __dirname;
 const config = loadStackConfig(rootDir);
 const now = deployTime();
+const schedule = config.warm.schedule;
 
 const gpu = new GpuService(config.service.name, {
   service: config.service,
   image: config.image,
-  minInstanceCount: desiredMinInstances(config.warm.schedule, now),
+  minInstanceCount: desiredMinInstances(schedule, now),
   rootDir,
 });
 
 const warm = new WarmSchedule(config.service.name, {
-  schedule: config.warm.schedule,
+  schedule,
   project: config.service.project,
   region: config.service.region,
   serviceName: gpu.serviceName,
@@ -30,11 +34,49 @@ const warm = new WarmSchedule(config.service.name, {
   now,
 });
 
+const estimate = monthlyCost({
+  shape: config.service,
+  warmInstanceHoursPerWeek: warmInstanceHoursPerWeek(schedule.levels),
+  offWindowInstanceHoursPerDay: config.cost.offWindowInstanceHoursPerDay,
+  schedulerJobs: schedule.jobs.length + schedule.warmups.length,
+  prices: config.cost.prices,
+});
+
+const billingAccount = config.budget.billingAccount;
+if (billingAccount) {
+  const budget = new Budget(config.service.name, {
+    budget: { ...config.budget, billingAccount },
+    project: config.service.project,
+    prefix: config.service.name,
+    warmScheduleMonthlyCost: estimate.warm + estimate.scheduler,
+  });
+  if (config.budget.guard) {
+    new BudgetGuard(config.service.name, {
+      budget: config.budget,
+      project: config.service.project,
+      region: config.service.region,
+      topic: budget.topic,
+      serviceName: gpu.serviceName,
+      runtimeServiceAccount: gpu.runtimeServiceAccount,
+      jobNames: warm.jobNames,
+      rootDir,
+    });
+  }
+}
+
 export const serviceUrl = gpu.url;
 export const imageRef = gpu.imageRef;
 export const imageDigest = gpu.imageDigest;
 export const runtimeServiceAccount = gpu.runtimeServiceAccount.email;
 export const invokerServiceAccount = gpu.invokerServiceAccount.email;
 export const schedulerServiceAccount = warm.schedulerServiceAccount.email;
-export const minInstancesAtDeploy = desiredMinInstances(config.warm.schedule, now);
-export const warmJobs = config.warm.schedule.jobs.map((j) => `${j.cron} (${config.warm.schedule.timeZone}) -> ${j.level}`);
+export const minInstancesAtDeploy = desiredMinInstances(schedule, now);
+export const warmJobs = schedule.jobs.map((j) => `${j.cron} (${schedule.timeZone}) -> ${j.level}`);
+export const monthlyCostEstimate = {
+  totalUsd: Number(estimate.total.toFixed(2)),
+  warmUsd: Number(estimate.warm.toFixed(2)),
+  offWindowUsd: Number(estimate.offWindow.toFixed(2)),
+  schedulerUsd: Number(estimate.scheduler.toFixed(2)),
+  warmInstanceHours: Number(estimate.warmInstanceHoursPerMonth.toFixed(1)),
+  perInstanceHourUsd: Number(estimate.perInstanceHour.toFixed(4)),
+};

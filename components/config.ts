@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ManifestError, manifestBytes, parseManifest, type Manifest } from "../container/manifest";
+import { DEFAULT_PRICES, parsePriceOverrides, type Prices } from "./costModel";
 import { findL4Region, L4_REGIONS, weightsFit } from "./l4";
 import { MAX_COLD_START_SECONDS, PROBE_CAP_SECONDS } from "./startupProbe";
 import { buildWarmSchedule, isValidTimeZone, parseWarmWindows, WarmWindowsError, type WarmSchedule, type WarmWindow } from "./warmWindows";
@@ -39,6 +40,21 @@ function integer(min: number, max: number, description: string, def?: number): K
       const t = raw.trim();
       const n = Number(t);
       if (!/^-?\d+$/.test(t) || n < min || n > max) throw new Invalid(`must be an integer ${min}..${max}`);
+      return n;
+    },
+  };
+}
+
+/** A decimal number. Declared as a string in Pulumi.yaml, which has no float type. */
+function decimal(min: number, max: number, description: string, def: string): KeySpec<number> {
+  return {
+    type: "string",
+    description,
+    default: def,
+    parse: (raw) => {
+      const t = raw.trim();
+      const n = Number(t);
+      if (t === "" || !Number.isFinite(n) || n < min || n > max) throw new Invalid(`must be a number ${min}..${max}`);
       return n;
     },
   };
@@ -171,6 +187,33 @@ export const KEYS = {
     HEADER_NAME_RE.test(v) ? undefined : "must be an HTTP header name (letters, digits and hyphens)",
   ),
   modelsAccessKey: secret("Secret the image build sends in modelsAccessHeader to read the weights. Set with --secret."),
+  billingAccount: string("Billing account id (XXXXXX-XXXXXX-XXXXXX). When set, the stack creates the budget, its alerts and the guard.", "", (v) =>
+    v === "" || /^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/.test(v) ? undefined : "must be a billing account id like 012345-6789AB-CDEF01 (gcloud billing accounts list)",
+  ),
+  monthlyBudget: integer(0, 10_000_000, "Monthly budget in the billing account's currency, whole units. Required with billingAccount.", 0),
+  alertEmails: list("Up to 5 addresses that get budget alerts, as a list or comma-separated.", (e) =>
+    /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/.test(e) ? undefined : "must be an email address",
+  ),
+  budgetThresholds: {
+    ...list('Budget alert thresholds as fractions of the budget; "forecast:" marks forecasted spend.', (t) =>
+      /^(forecast:)?\d+(\.\d+)?$/.test(t) && Number(t.replace("forecast:", "")) > 0 && Number(t.replace("forecast:", "")) <= 10
+        ? undefined
+        : 'must be a fraction of the budget such as 0.9 (or "forecast:1.0"), above 0 and at most 10',
+    ),
+    default: ["0.5", "0.9", "1.0", "forecast:1.0"],
+  },
+  budgetGuard: boolean("Stop the spend when the budget is gone: min instances to 0 and the warm-window jobs paused.", true),
+  guardRatio: decimal(0.1, 10, "Spend, as a fraction of the budget, at which the guard acts.", "1.0"),
+  guardMaxInstances: integer(0, 100, "Max instances the guard caps the service to when it acts; 0 leaves max instances alone.", 0),
+  prices: string('Price overrides for the cost estimate, a JSON object, e.g. {"l4PerSecond": 0.00019}.', "{}", (v) => {
+    try {
+      parsePriceOverrides(v);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }),
+  offWindowInstanceHoursPerDay: decimal(0, 2400, "Instance-hours a day your traffic keeps instances up outside warm windows (cost estimate only).", "1"),
 } satisfies Record<string, KeySpec<unknown>>;
 
 export type KeyName = keyof typeof KEYS;
@@ -229,10 +272,34 @@ export interface WarmConfig {
   readonly leadMinutes: number;
 }
 
+/** A budget alert threshold: a fraction of the budget, on current or forecasted spend. */
+export interface BudgetThreshold {
+  readonly fraction: number;
+  readonly basis: "CURRENT_SPEND" | "FORECASTED_SPEND";
+}
+
+export interface BudgetConfig {
+  /** Undefined: no budget, alerts or guard. */
+  readonly billingAccount: string | undefined;
+  readonly monthlyBudget: number;
+  readonly alertEmails: readonly string[];
+  readonly thresholds: readonly BudgetThreshold[];
+  readonly guard: boolean;
+  readonly guardRatio: number;
+  readonly guardMaxInstances: number;
+}
+
+export interface CostConfig {
+  readonly prices: Prices;
+  readonly offWindowInstanceHoursPerDay: number;
+}
+
 export interface StackConfig {
   readonly service: ServiceConfig;
   readonly image: ImageConfig;
   readonly warm: WarmConfig;
+  readonly budget: BudgetConfig;
+  readonly cost: CostConfig;
 }
 
 export interface ConfigProblem {
@@ -368,6 +435,16 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     if (fit.kind === "too-big") problem("warmstart:modelsManifest", fit.message, v.modelsManifest);
   }
 
+  if (v.billingAccount && v.monthlyBudget === 0) {
+    problem("warmstart:monthlyBudget", "must be a positive amount when warmstart:billingAccount is set (whole units of the account's currency)", "0");
+  }
+  if (v.alertEmails !== undefined && v.alertEmails.length > 5) {
+    problem("warmstart:alertEmails", `has ${v.alertEmails.length} addresses; a budget takes at most 5 notification channels`, JSON.stringify(v.alertEmails));
+  }
+  if (v.guardMaxInstances !== undefined && v.maxInstances !== undefined && v.guardMaxInstances > v.maxInstances) {
+    problem("warmstart:guardMaxInstances", `must not exceed warmstart:maxInstances (${v.maxInstances})`, String(v.guardMaxInstances));
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   // Every value below is present: a missing one would have been reported above.
@@ -407,6 +484,22 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       windowsText: c.warmWindows,
       schedule: buildWarmSchedule(windows!, c.timezone, opts2),
       ...opts2,
+    },
+    budget: {
+      billingAccount: c.billingAccount || undefined,
+      monthlyBudget: c.monthlyBudget,
+      alertEmails: c.alertEmails,
+      thresholds: c.budgetThresholds.map((t) => ({
+        fraction: Number(t.replace("forecast:", "")),
+        basis: t.startsWith("forecast:") ? "FORECASTED_SPEND" : "CURRENT_SPEND",
+      })),
+      guard: c.budgetGuard,
+      guardRatio: c.guardRatio,
+      guardMaxInstances: c.guardMaxInstances,
+    },
+    cost: {
+      prices: { ...DEFAULT_PRICES, ...parsePriceOverrides(c.prices) },
+      offWindowInstanceHoursPerDay: c.offWindowInstanceHoursPerDay,
     },
   };
 }

@@ -75,6 +75,14 @@ function computedState(args: pulumi.runtime.MockResourceArgs, project: string): 
       return { name: i.repositoryId, id: `projects/${i.project}/locations/${i.location}/repositories/${i.repositoryId}` };
     case "gcp:secretmanager/secret:Secret":
       return { id: `projects/${i.project ?? project}/secrets/${i.secretId}`, name: `projects/${i.project ?? project}/secrets/${i.secretId}` };
+    case "gcp:projects/iAMCustomRole:IAMCustomRole":
+      return { name: `projects/${i.project ?? project}/roles/${i.roleId}` };
+    case "gcp:pubsub/topic:Topic":
+      return { id: `projects/${i.project ?? project}/topics/${i.name}` };
+    case "gcp:monitoring/notificationChannel:NotificationChannel":
+      return { id: `projects/${i.project ?? project}/notificationChannels/${parseInt(fakeHex(JSON.stringify(i.labels), 8), 16)}` };
+    case "gcp:cloudfunctionsv2/function:Function":
+      return { name: i.name, url: `https://${i.location}-${i.project}.cloudfunctions.net/${i.name}` };
     case "command:local:Command":
       // The image build prints the pushed digest.
       return { stdout: `sha256:${fakeHex(JSON.stringify(i.triggers ?? i.create), 64)}`, stderr: "" };

@@ -3,6 +3,7 @@
  * warnings, and the weekly warm schedule. Pure formatting.
  */
 import type { StackConfig } from "../components/config";
+import { PRICES_SOURCE } from "../components/costModel";
 import { DAY_NAMES, MINUTES_PER_DAY, weeklyEdges, type WarmSchedule } from "../components/warmWindows";
 import type { OfflineRun, RecordedResource } from "./offline";
 
@@ -36,6 +37,16 @@ const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
   "command:local:Command": (i) => `${i.create} (re-runs when ${JSON.stringify(i.triggers)} changes)`,
   "gcp:storage/bucket:Bucket": (i) => `gs://${i.name} (${i.location})`,
   "gcp:secretmanager/secret:Secret": (i) => `${i.secretId}`,
+  "gcp:billing/budget:Budget": (i) =>
+    [
+      `${i.amount?.specifiedAmount?.units} a month on ${i.billingAccount}, ${i.budgetFilter?.projects?.join(",")} ${i.budgetFilter?.services?.join(",")}`,
+      `alerts at ${(i.thresholdRules ?? []).map((t: Inputs) => `${t.thresholdPercent * 100}%${t.spendBasis === "FORECASTED_SPEND" ? " forecast" : ""}`).join(", ")}; updates to ${i.allUpdatesRule?.pubsubTopic}`,
+    ].join("\n"),
+  "gcp:monitoring/notificationChannel:NotificationChannel": (i) => `${i.type} ${i.labels?.email_address}`,
+  "gcp:cloudfunctionsv2/function:Function": (i) =>
+    `${i.buildConfig?.runtime} on ${i.eventTrigger?.eventType} from ${i.eventTrigger?.pubsubTopic}; acts at ${i.serviceConfig?.environmentVariables?.GUARD_RATIO} x budget`,
+  "gcp:projects/iAMCustomRole:IAMCustomRole": (i) => `${i.roleId}: ${(i.permissions ?? []).join(", ")}`,
+  "gcp:pubsub/topic:Topic": (i) => `${i.name}`,
 };
 
 function shortType(type: string): string {
@@ -83,6 +94,18 @@ export function renderSchedule(schedule: WarmSchedule, leadMinutes: number): str
   return lines.join("\n");
 }
 
+/** The monthly estimate the stack exports, with where its prices come from. */
+function renderCost(e: Record<string, number> | undefined): string[] {
+  if (!e) return [];
+  return [
+    `Monthly cost estimate: $${e.totalUsd.toFixed(2)} (USD, ${PRICES_SOURCE}; override with warmstart:prices)`,
+    `  warm windows      $${e.warmUsd.toFixed(2)}  (${e.warmInstanceHours} instance-hours at $${e.perInstanceHourUsd}/h)`,
+    `  outside windows   $${e.offWindowUsd.toFixed(2)}  (warmstart:offWindowInstanceHoursPerDay)`,
+    `  Cloud Scheduler   $${e.schedulerUsd.toFixed(2)}`,
+    "",
+  ];
+}
+
 export function renderReport(run: OfflineRun, config: StackConfig, stack: string): string {
   const sections = [
     `warmstart plan for stack "${stack}" (offline; nothing was deployed)`,
@@ -92,6 +115,7 @@ export function renderReport(run: OfflineRun, config: StackConfig, stack: string
     "",
     renderSchedule(config.warm.schedule, config.warm.leadMinutes),
     "",
+    ...renderCost(run.outputs.monthlyCostEstimate as Record<string, number> | undefined),
     "Outputs:",
     ...Object.entries(run.outputs).map(([k, v]) => `  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`),
   ];
