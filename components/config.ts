@@ -218,11 +218,6 @@ export const KEYS = {
 
 export type KeyName = keyof typeof KEYS;
 
-/** Default values keyed by full config key, as Pulumi.yaml declares them. */
-export function declaredDefaults(): Record<string, YamlValue | undefined> {
-  return Object.fromEntries(Object.entries(KEYS).map(([k, spec]) => [`warmstart:${k}`, (spec as KeySpec<unknown>).default]));
-}
-
 /** The string form Pulumi hands a program for a Pulumi.yaml value. */
 export function yamlValueToConfigString(v: YamlValue): string {
   return Array.isArray(v) ? JSON.stringify(v) : String(v);

@@ -86,7 +86,3 @@ export function parsePriceOverrides(text: string): Partial<Prices> {
   }
   return out;
 }
-
-export function formatUsd(n: number): string {
-  return `$${n.toFixed(2)}`;
-}

@@ -46,7 +46,7 @@ export class WarmSchedule extends pulumi.ComponentResource {
 
     this.schedulerServiceAccount = new gcp.serviceaccount.Account(
       `${name}-scheduler`,
-      { accountId: accountId(String(name), "sched"), displayName: "warmstart warm-window scheduler", project: args.project },
+      { accountId: accountId(name, "sched"), displayName: "warmstart warm-window scheduler", project: args.project },
       parent,
     );
     const member = pulumi.interpolate`serviceAccount:${this.schedulerServiceAccount.email}`;
@@ -74,7 +74,7 @@ export class WarmSchedule extends pulumi.ComponentResource {
         new gcp.cloudscheduler.Job(
           `${name}-${job.name}`,
           {
-            name: schedulerJobId(String(name), job.name),
+            name: schedulerJobId(name, job.name),
             project: args.project,
             region: args.region,
             description: `Set ${job.level} min instance(s) (${job.cron}, ${s.timeZone})`,
@@ -100,7 +100,7 @@ export class WarmSchedule extends pulumi.ComponentResource {
         new gcp.cloudscheduler.Job(
           `${name}-${job.name}`,
           {
-            name: schedulerJobId(String(name), job.name),
+            name: schedulerJobId(name, job.name),
             project: args.project,
             region: args.region,
             description: `Warm the model as a window opens (${job.cron}, ${s.timeZone})`,
