@@ -1,6 +1,6 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, test, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { budgetGuard, handleNotification, type BudgetNotification, type GuardConfig } from "../functions/budgetGuard";
 
 const SERVICE = "projects/p/locations/us-central1/services/imagegen";
@@ -49,9 +49,12 @@ async function fakeGoogle(opts: { failPatch?: boolean } = {}) {
 }
 
 let close: (() => Promise<void>) | undefined;
+// The guard logs JSON lines for Cloud Logging; keep them out of the test report.
+beforeEach(() => void vi.spyOn(console, "log").mockImplementation(() => undefined));
 afterEach(async () => {
   await close?.();
   vi.unstubAllEnvs();
+  vi.restoreAllMocks();
 });
 
 const msg = (costAmount: number, costIntervalStart = "2026-11-01T08:00:00Z"): BudgetNotification => ({
