@@ -4,6 +4,7 @@
  */
 import { Budget } from "./components/budget";
 import { BudgetGuard } from "./components/budgetGuard";
+import { CiAccess } from "./components/ciAccess";
 import { deployTime } from "./components/clock";
 import { loadStackConfig } from "./components/config";
 import { monthlyCost } from "./components/costModel";
@@ -64,6 +65,16 @@ if (billingAccount) {
   }
 }
 
+const ci = config.ci.githubRepository
+  ? new CiAccess(config.service.name, {
+      githubRepository: config.ci.githubRepository,
+      project: config.service.project,
+      stateBucket: config.ci.stateBucket,
+      secretsKmsKey: config.ci.secretsKmsKey,
+      billingAccount,
+    })
+  : undefined;
+
 export const serviceUrl = gpu.url;
 export const imageRef = gpu.imageRef;
 export const imageDigest = gpu.imageDigest;
@@ -72,6 +83,9 @@ export const invokerServiceAccount = gpu.invokerServiceAccount.email;
 export const schedulerServiceAccount = warm.schedulerServiceAccount.email;
 export const minInstancesAtDeploy = desiredMinInstances(schedule, now);
 export const warmJobs = schedule.jobs.map((j) => `${j.cron} (${schedule.timeZone}) -> ${j.level}`);
+/** For the GitHub repository variables WIF_PROVIDER and DEPLOY_SERVICE_ACCOUNT (docs/operations.md). */
+export const workloadIdentityProvider = ci?.workloadIdentityProvider;
+export const deployServiceAccount = ci?.deployServiceAccount;
 export const monthlyCostEstimate = {
   totalUsd: Number(estimate.total.toFixed(2)),
   warmUsd: Number(estimate.warm.toFixed(2)),

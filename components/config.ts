@@ -214,6 +214,17 @@ export const KEYS = {
     }
   }),
   offWindowInstanceHoursPerDay: decimal(0, 2400, "Instance-hours a day your traffic keeps instances up outside warm windows (cost estimate only).", "1"),
+  githubRepository: string("GitHub repository (owner/name) allowed to deploy this stack keylessly; creates the CI access resources.", "", (v) =>
+    v === "" || /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(v) ? undefined : "must be owner/name, e.g. acme/imagegen-infra",
+  ),
+  stateBucket: string("Pulumi state bucket name (no gs://) the deploy account may read and write. Required with githubRepository.", "", (v) =>
+    v === "" || /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(v) ? undefined : "must be a bucket name such as acme-pulumi-state (no gs://)",
+  ),
+  secretsKmsKey: string("KMS key of the stack's secrets provider (projects/P/locations/L/keyRings/R/cryptoKeys/K); the deploy account may use it.", "", (v) =>
+    v === "" || /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/.test(v)
+      ? undefined
+      : "must be projects/P/locations/L/keyRings/R/cryptoKeys/K",
+  ),
 } satisfies Record<string, KeySpec<unknown>>;
 
 export type KeyName = keyof typeof KEYS;
@@ -289,7 +300,15 @@ export interface CostConfig {
   readonly offWindowInstanceHoursPerDay: number;
 }
 
+export interface CiConfig {
+  /** Undefined: no CI access resources. */
+  readonly githubRepository: string | undefined;
+  readonly stateBucket: string;
+  readonly secretsKmsKey: string | undefined;
+}
+
 export interface StackConfig {
+  readonly ci: CiConfig;
   readonly service: ServiceConfig;
   readonly image: ImageConfig;
   readonly warm: WarmConfig;
@@ -440,12 +459,17 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     problem("warmstart:guardMaxInstances", `must not exceed warmstart:maxInstances (${v.maxInstances})`, String(v.guardMaxInstances));
   }
 
+  if (v.githubRepository && !v.stateBucket) {
+    problem("warmstart:stateBucket", "is required when warmstart:githubRepository is set: the bucket of your gs:// Pulumi backend");
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   // Every value below is present: a missing one would have been reported above.
   const c = v as { [K in KeyName]: ReturnType<(typeof KEYS)[K]["parse"]> };
   const opts2 = { warmMinInstances: c.warmMinInstances, idleMinInstances: c.idleMinInstances, leadMinutes: c.warmLeadMinutes };
   return {
+    ci: { githubRepository: c.githubRepository || undefined, stateBucket: c.stateBucket, secretsKmsKey: c.secretsKmsKey || undefined },
     service: {
       name: c.serviceName,
       project: project!,

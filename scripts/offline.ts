@@ -83,6 +83,14 @@ function computedState(args: pulumi.runtime.MockResourceArgs, project: string): 
       return { id: `projects/${i.project ?? project}/notificationChannels/${parseInt(fakeHex(JSON.stringify(i.labels), 8), 16)}` };
     case "gcp:cloudfunctionsv2/function:Function":
       return { name: i.name, url: `https://${i.location}-${i.project}.cloudfunctions.net/${i.name}` };
+    case "random:index/randomString:RandomString":
+      return { result: fakeHex(args.name, i.length ?? 8) };
+    case "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
+      return { name: `projects/${parseInt(fakeHex(i.project ?? project, 8), 16)}/locations/global/workloadIdentityPools/${i.workloadIdentityPoolId}` };
+    case "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
+      return {
+        name: `projects/${parseInt(fakeHex(i.project ?? project, 8), 16)}/locations/global/workloadIdentityPools/${i.workloadIdentityPoolId}/providers/${i.workloadIdentityPoolProviderId}`,
+      };
     case "command:local:Command":
       // The image build prints the pushed digest.
       return { stdout: `sha256:${fakeHex(JSON.stringify(i.triggers ?? i.create), 64)}`, stderr: "" };
@@ -188,7 +196,9 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
   };
   try {
     const exports = await opts.importProgram();
-    const outputs = (await resolveOutput({ ...exports })) as Record<string, unknown>;
+    const resolved = (await resolveOutput({ ...exports })) as Record<string, unknown>;
+    // As with the engine, an export whose value is undefined is no stack output.
+    const outputs = Object.fromEntries(Object.entries(resolved).filter(([, v]) => v !== undefined));
     await settle();
     return { resources, outputs, warnings };
   } catch (err) {

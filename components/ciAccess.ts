@@ -1,0 +1,123 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { accountId } from "./names";
+
+export interface CiAccessArgs {
+  /**
+   * The GitHub repository allowed to deploy, owner/name.
+   * @example "acme/imagegen-infra"
+   */
+  readonly githubRepository: string;
+  readonly project: string;
+  /** The Pulumi state bucket (name, without gs://); the deploy account reads and writes the stack's state there. */
+  readonly stateBucket: string;
+  /** KMS key of the stack's secrets provider (projects/P/locations/L/keyRings/R/cryptoKeys/K), if any. */
+  readonly secretsKmsKey: string | undefined;
+  /** When set, the deploy account may manage this account's budgets. */
+  readonly billingAccount: string | undefined;
+}
+
+/**
+ * The project roles the deploy account holds, each for what this stack creates. Project-level because the
+ * resources it creates do not exist yet when the grant is made; nothing here is owner or editor.
+ */
+export const DEPLOY_ROLES: Readonly<Record<string, string>> = {
+  "roles/run.admin": "create the Cloud Run service and set who may invoke it",
+  "roles/artifactregistry.admin": "create the image repository and grant the build account push on it",
+  "roles/cloudbuild.builds.editor": "submit the image build",
+  "roles/iam.serviceAccountAdmin": "create the stack's service accounts and grant actAs on them",
+  "roles/iam.serviceAccountUser": "deploy the service and build as their own accounts",
+  "roles/iam.roleAdmin": "create the budget guard's custom role",
+  "roles/resourcemanager.projectIamAdmin": "grant the build account log writing and the guard its custom role",
+  "roles/secretmanager.admin": "store the models access key for the build and grant the build account read on it",
+  "roles/storage.admin": "create the build-source and guard-source buckets",
+  "roles/cloudscheduler.admin": "create the warm-window and warmup jobs",
+  "roles/pubsub.admin": "create the budget topic and grant Cloud Billing publish on it",
+  "roles/cloudfunctions.admin": "deploy the budget guard function",
+  "roles/eventarc.admin": "create the guard's Pub/Sub trigger",
+  "roles/monitoring.notificationChannelEditor": "create the budget's email channels",
+  "roles/serviceusage.serviceUsageConsumer": "use the project as the Budget API's quota project",
+  "roles/logging.viewer": "stream the image build's log into the deploy",
+};
+
+/** GitHub's OIDC issuer for Actions. */
+const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
+
+/** The attribute condition that admits tokens of exactly this repository. */
+export function repositoryCondition(repository: string): string {
+  return `assertion.repository == "${repository}"`;
+}
+
+/**
+ * Keyless deploys from GitHub Actions: a workload identity pool and GitHub OIDC provider that admit only the named
+ * repository, and a deploy service account that repository may impersonate, with the roles this stack needs and
+ * read/write on the state bucket.
+ */
+export class CiAccess extends pulumi.ComponentResource {
+  /** Paste into the repository variable WIF_PROVIDER. */
+  public readonly workloadIdentityProvider: pulumi.Output<string>;
+  /** Paste into the repository variable DEPLOY_SERVICE_ACCOUNT. */
+  public readonly deployServiceAccount: pulumi.Output<string>;
+
+  constructor(name: string, args: CiAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("warmstart:ci:CiAccess", name, {}, opts);
+    const parent = { parent: this };
+
+    // Pool ids stay reserved for 30 days after deletion, so a fixed id would block re-creating the stack.
+    const suffix = new random.RandomString(`${name}-pool-suffix`, { length: 6, upper: false, special: false }, parent);
+    const pool = new gcp.iam.WorkloadIdentityPool(
+      `${name}-github`,
+      { project: args.project, workloadIdentityPoolId: pulumi.interpolate`github-${suffix.result}`, displayName: "GitHub Actions (warmstart)" },
+      parent,
+    );
+    const provider = new gcp.iam.WorkloadIdentityPoolProvider(
+      `${name}-github`,
+      {
+        project: args.project,
+        workloadIdentityPoolId: pool.workloadIdentityPoolId,
+        workloadIdentityPoolProviderId: "github",
+        displayName: "GitHub OIDC",
+        oidc: { issuerUri: GITHUB_ISSUER },
+        attributeMapping: {
+          "google.subject": "assertion.sub",
+          "attribute.repository": "assertion.repository",
+          "attribute.ref": "assertion.ref",
+          "attribute.actor": "assertion.actor",
+        },
+        attributeCondition: repositoryCondition(args.githubRepository),
+      },
+      parent,
+    );
+
+    const deployer = new gcp.serviceaccount.Account(
+      `${name}-deployer`,
+      { project: args.project, accountId: accountId(name, "deploy"), displayName: `warmstart deploys from ${args.githubRepository}` },
+      parent,
+    );
+    const member = pulumi.interpolate`serviceAccount:${deployer.email}`;
+    new gcp.serviceaccount.IAMMember(
+      `${name}-github-impersonates-deployer`,
+      {
+        serviceAccountId: deployer.name,
+        role: "roles/iam.workloadIdentityUser",
+        member: pulumi.interpolate`principalSet://iam.googleapis.com/${pool.name}/attribute.repository/${args.githubRepository}`,
+      },
+      parent,
+    );
+    for (const role of Object.keys(DEPLOY_ROLES)) {
+      new gcp.projects.IAMMember(`${name}-deployer-${role.replace(/^roles\//, "").replace(/\./g, "-")}`, { project: args.project, role, member }, parent);
+    }
+    new gcp.storage.BucketIAMMember(`${name}-deployer-state`, { bucket: args.stateBucket, role: "roles/storage.objectAdmin", member }, parent);
+    if (args.secretsKmsKey) {
+      new gcp.kms.CryptoKeyIAMMember(`${name}-deployer-secrets`, { cryptoKeyId: args.secretsKmsKey, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member }, parent);
+    }
+    if (args.billingAccount) {
+      new gcp.billing.AccountIamMember(`${name}-deployer-budgets`, { billingAccountId: args.billingAccount, role: "roles/billing.costsManager", member }, parent);
+    }
+
+    this.workloadIdentityProvider = provider.name;
+    this.deployServiceAccount = deployer.email;
+    this.registerOutputs({ workloadIdentityProvider: this.workloadIdentityProvider, deployServiceAccount: this.deployServiceAccount });
+  }
+}

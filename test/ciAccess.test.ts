@@ -1,0 +1,68 @@
+import { describe, expect, test } from "vitest";
+import { DEPLOY_ROLES, repositoryCondition } from "../components/ciAccess";
+import { runStack } from "./harness";
+
+const CI = { "warmstart:githubRepository": "acme/imagegen-infra", "warmstart:stateBucket": "acme-pulumi-state" };
+
+describe("CI access", () => {
+  test("a GitHub OIDC provider that admits only the configured repository", async () => {
+    const run = await runStack(CI);
+    const p = run.one("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider").inputs as any;
+    expect(p.oidc).toEqual({ issuerUri: "https://token.actions.githubusercontent.com" });
+    expect(p.attributeCondition).toBe('assertion.repository == "acme/imagegen-infra"');
+    expect(p.attributeMapping["attribute.repository"]).toBe("assertion.repository");
+  });
+
+  test("the pool id carries a random suffix (pool ids cannot be reused for 30 days)", async () => {
+    const run = await runStack(CI);
+    expect(run.one("gcp:iam/workloadIdentityPool:WorkloadIdentityPool").inputs.workloadIdentityPoolId).toMatch(/^github-[a-z0-9]{6}$/);
+    expect(run.one("random:index/randomString:RandomString").inputs).toMatchObject({ length: 6, upper: false, special: false });
+  });
+
+  test("only that repository may impersonate the deploy account", async () => {
+    const run = await runStack(CI);
+    const binding = run.ofType("gcp:serviceaccount/iAMMember:IAMMember").find((m) => m.inputs.role === "roles/iam.workloadIdentityUser")!;
+    expect(binding.inputs.member).toMatch(/^principalSet:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/github-[a-z0-9]{6}\/attribute\.repository\/acme\/imagegen-infra$/);
+    expect(binding.inputs.serviceAccountId).toBe("projects/acme-test-123/serviceAccounts/warmstart-deploy@acme-test-123.iam.gserviceaccount.com");
+  });
+
+  test("the deploy account holds exactly the listed project roles, never owner or editor, and state bucket access", async () => {
+    const run = await runStack(CI);
+    const deployer = "serviceAccount:warmstart-deploy@acme-test-123.iam.gserviceaccount.com";
+    const projectRoles = run.ofType("gcp:projects/iAMMember:IAMMember").filter((m) => m.inputs.member === deployer).map((m) => m.inputs.role);
+    expect(projectRoles.sort()).toEqual(Object.keys(DEPLOY_ROLES).sort());
+    expect(projectRoles).not.toContain("roles/owner");
+    expect(projectRoles).not.toContain("roles/editor");
+    const state = run.ofType("gcp:storage/bucketIAMMember:BucketIAMMember").filter((m) => m.inputs.member === deployer);
+    expect(state.map((m) => m.inputs)).toEqual([expect.objectContaining({ bucket: "acme-pulumi-state", role: "roles/storage.objectAdmin" })]);
+  });
+
+  test("with a KMS secrets key and a billing account, it may use the key and manage budgets", async () => {
+    const run = await runStack({
+      ...CI,
+      "warmstart:secretsKmsKey": "projects/acme-test-123/locations/global/keyRings/pulumi/cryptoKeys/stack",
+      "warmstart:billingAccount": "0A1B2C-3D4E5F-6A7B8C",
+      "warmstart:monthlyBudget": "500",
+    });
+    expect(run.one("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember").inputs).toMatchObject({ role: "roles/cloudkms.cryptoKeyEncrypterDecrypter" });
+    expect(run.one("gcp:billing/accountIamMember:AccountIamMember").inputs).toMatchObject({ billingAccountId: "0A1B2C-3D4E5F-6A7B8C", role: "roles/billing.costsManager" });
+  });
+
+  test("exports what the workflows need", async () => {
+    const run = await runStack(CI);
+    expect(run.outputs.workloadIdentityProvider).toMatch(/\/workloadIdentityPools\/github-[a-z0-9]{6}\/providers\/github$/);
+    expect(run.outputs.deployServiceAccount).toBe("warmstart-deploy@acme-test-123.iam.gserviceaccount.com");
+  });
+
+  test("off without githubRepository; the state bucket is required with it", async () => {
+    expect((await runStack()).ofType("gcp:iam/workloadIdentityPool:WorkloadIdentityPool")).toEqual([]);
+    const error = (await runStack({ "warmstart:githubRepository": "acme/x" }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/warmstart:stateBucket: is required when warmstart:githubRepository is set/);
+    const bad = (await runStack({ ...CI, "warmstart:githubRepository": "https://github.com/acme/x" }).catch((e: unknown) => e)) as Error;
+    expect(bad.message).toMatch(/warmstart:githubRepository: must be owner\/name/);
+  });
+
+  test("the condition quotes the repository exactly", () => {
+    expect(repositoryCondition("a/b")).toBe('assertion.repository == "a/b"');
+  });
+});
