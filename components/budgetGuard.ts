@@ -41,6 +41,11 @@ function guardArchive(rootDir: string): { archive: pulumi.asset.AssetArchive; ha
   };
 }
 
+/** The guard's custom role id (letters, digits, underscores); CiAccess lets the deploy account grant exactly it. */
+export function guardRoleId(stackName: string): string {
+  return `${stackName.replace(/[^a-zA-Z0-9]/g, "_")}_budget_guard`;
+}
+
 /** Permissions the guard needs on Cloud Scheduler; jobs cannot be granted one by one, so a custom role holds just these. */
 export const GUARD_SCHEDULER_PERMISSIONS = ["cloudscheduler.jobs.get", "cloudscheduler.jobs.pause", "cloudscheduler.jobs.enable"];
 
@@ -67,7 +72,7 @@ export class BudgetGuard extends pulumi.ComponentResource {
       `${name}-guard-scheduler`,
       {
         project: args.project,
-        roleId: `${name.replace(/[^a-zA-Z0-9]/g, "_")}_budget_guard`,
+        roleId: guardRoleId(name),
         title: "warmstart budget guard: pause and resume scheduler jobs",
         permissions: GUARD_SCHEDULER_PERMISSIONS,
       },

@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { guardRoleId } from "./budgetGuard";
 import { accountId } from "./names";
 
 export interface CiAccessArgs {
@@ -29,7 +30,7 @@ export const DEPLOY_ROLES: Readonly<Record<string, string>> = {
   "roles/iam.serviceAccountAdmin": "create the stack's service accounts and grant actAs on them",
   "roles/iam.serviceAccountUser": "deploy the service and build as their own accounts",
   "roles/iam.roleAdmin": "create the budget guard's custom role",
-  "roles/resourcemanager.projectIamAdmin": "grant the build account log writing and the guard its custom role",
+  "roles/resourcemanager.projectIamAdmin": "grant the build account log writing and the guard its custom role (only those two: IAM condition)",
   "roles/secretmanager.admin": "store the models access key for the build and grant the build account read on it",
   "roles/storage.admin": "create the build-source and guard-source buckets",
   "roles/cloudscheduler.admin": "create the warm-window and warmup jobs",
@@ -40,6 +41,11 @@ export const DEPLOY_ROLES: Readonly<Record<string, string>> = {
   "roles/serviceusage.serviceUsageConsumer": "use the project as the Budget API's quota project",
   "roles/logging.viewer": "stream the image build's log into the deploy",
 };
+
+/** The project roles the stack itself grants (build log writing, the guard's custom role), and only these. */
+export function grantableRolesCondition(project: string, stackName: string): string {
+  return `api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/logging.logWriter', 'projects/${project}/roles/${guardRoleId(stackName)}'])`;
+}
 
 /** GitHub's OIDC issuer for Actions. */
 const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
@@ -106,7 +112,13 @@ export class CiAccess extends pulumi.ComponentResource {
       parent,
     );
     for (const role of Object.keys(DEPLOY_ROLES)) {
-      new gcp.projects.IAMMember(`${name}-deployer-${role.replace(/^roles\//, "").replace(/\./g, "-")}`, { project: args.project, role, member }, parent);
+      // Project IAM admin could grant anything, including owner to itself: a condition limits it to the two
+      // project-level grants this stack makes.
+      const condition =
+        role === "roles/resourcemanager.projectIamAdmin"
+          ? { title: "warmstart grants only", description: "The stack grants only these project roles", expression: grantableRolesCondition(args.project, name) }
+          : undefined;
+      new gcp.projects.IAMMember(`${name}-deployer-${role.replace(/^roles\//, "").replace(/\./g, "-")}`, { project: args.project, role, member, condition }, parent);
     }
     new gcp.storage.BucketIAMMember(`${name}-deployer-state`, { bucket: args.stateBucket, role: "roles/storage.objectAdmin", member }, parent);
     if (args.secretsKmsKey) {

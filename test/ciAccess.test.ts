@@ -66,3 +66,21 @@ describe("CI access", () => {
     expect(repositoryCondition("a/b")).toBe('assertion.repository == "a/b"');
   });
 });
+
+test("docs/operations.md lists every deploy role with its reason", async () => {
+  const fs = await import("node:fs");
+  const path = await import("node:path");
+  const doc = fs.readFileSync(path.resolve(__dirname, "../docs/operations.md"), "utf8");
+  const rows = [...doc.matchAll(/^ {3}\| `(roles\/[^`]+)` \| (.+) \|$/gm)].map((m) => [m[1], m[2]]);
+  expect(Object.fromEntries(rows)).toEqual(DEPLOY_ROLES);
+});
+
+test("project IAM admin is conditioned to the two grants the stack makes", async () => {
+  const run = await runStack(CI);
+  const admin = run.ofType("gcp:projects/iAMMember:IAMMember").find((m) => m.inputs.role === "roles/resourcemanager.projectIamAdmin")!;
+  expect((admin.inputs as any).condition.expression).toBe(
+    "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/logging.logWriter', 'projects/acme-test-123/roles/warmstart_budget_guard'])",
+  );
+  const others = run.ofType("gcp:projects/iAMMember:IAMMember").filter((m) => m.inputs.role !== "roles/resourcemanager.projectIamAdmin" && (m.inputs as any).condition);
+  expect(others).toEqual([]);
+});
