@@ -8,7 +8,9 @@ import { CiAccess } from "./components/ciAccess";
 import { deployTime } from "./components/clock";
 import { loadStackConfig } from "./components/config";
 import { monthlyCost } from "./components/costModel";
+import { scheduleMarkdown } from "./components/dashboard";
 import { GpuService } from "./components/gpuService";
+import { Observability } from "./components/observability";
 import { WarmSchedule } from "./components/warmSchedule";
 import { desiredMinInstances, warmInstanceHoursPerWeek } from "./components/warmWindows";
 
@@ -44,26 +46,36 @@ const estimate = monthlyCost({
 });
 
 const billingAccount = config.budget.billingAccount;
-if (billingAccount) {
-  const budget = new Budget(config.service.name, {
-    budget: { ...config.budget, billingAccount },
-    project: config.service.project,
-    prefix: config.service.name,
-    warmScheduleMonthlyCost: estimate.warm + estimate.scheduler,
-  });
-  if (config.budget.guard) {
-    new BudgetGuard(config.service.name, {
-      budget: config.budget,
+const budget = billingAccount
+  ? new Budget(config.service.name, {
+      budget: { ...config.budget, billingAccount },
       project: config.service.project,
-      region: config.service.region,
-      topic: budget.topic,
-      serviceName: gpu.serviceName,
-      runtimeServiceAccount: gpu.runtimeServiceAccount,
-      jobNames: warm.jobNames,
-      rootDir,
-    });
-  }
-}
+      prefix: config.service.name,
+      warmScheduleMonthlyCost: estimate.warm + estimate.scheduler,
+    })
+  : undefined;
+const guard =
+  budget && config.budget.guard
+    ? new BudgetGuard(config.service.name, {
+        budget: config.budget,
+        project: config.service.project,
+        region: config.service.region,
+        topic: budget.topic,
+        serviceName: gpu.serviceName,
+        runtimeServiceAccount: gpu.runtimeServiceAccount,
+        jobNames: warm.jobNames,
+        rootDir,
+      })
+    : undefined;
+
+new Observability(config.service.name, {
+  project: config.service.project,
+  serviceName: config.service.name,
+  coldStartAlertSeconds: config.coldStartAlertSeconds,
+  notificationChannels: budget?.notificationChannels.map((c) => c.id) ?? [],
+  scheduleMarkdown: scheduleMarkdown(schedule),
+  guardDeployed: guard !== undefined,
+});
 
 const ci = config.ci.githubRepository
   ? new CiAccess(config.service.name, {

@@ -214,6 +214,7 @@ export const KEYS = {
     }
   }),
   offWindowInstanceHoursPerDay: decimal(0, 2400, "Instance-hours a day your traffic keeps instances up outside warm windows (cost estimate only).", "1"),
+  coldStartAlertSeconds: integer(10, 3600, "Alert when a cold start (process start to warm) takes longer than this, in seconds.", 180),
   githubRepository: string("GitHub repository (owner/name) allowed to deploy this stack keylessly; creates the CI access resources.", "", (v) =>
     v === "" || /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(v) ? undefined : "must be owner/name, e.g. acme/imagegen-infra",
   ),
@@ -308,6 +309,8 @@ export interface CiConfig {
 }
 
 export interface StackConfig {
+  /** Alert threshold for a cold start's total, seconds. */
+  readonly coldStartAlertSeconds: number;
   readonly ci: CiConfig;
   readonly service: ServiceConfig;
   readonly image: ImageConfig;
@@ -469,6 +472,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   const c = v as { [K in KeyName]: ReturnType<(typeof KEYS)[K]["parse"]> };
   const opts2 = { warmMinInstances: c.warmMinInstances, idleMinInstances: c.idleMinInstances, leadMinutes: c.warmLeadMinutes };
   return {
+    coldStartAlertSeconds: c.coldStartAlertSeconds,
     ci: { githubRepository: c.githubRepository || undefined, stateBucket: c.stateBucket, secretsKmsKey: c.secretsKmsKey || undefined },
     service: {
       name: c.serviceName,

@@ -47,6 +47,8 @@ const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
     `${i.buildConfig?.runtime} on ${i.eventTrigger?.eventType} from ${i.eventTrigger?.pubsubTopic}; acts at ${i.serviceConfig?.environmentVariables?.GUARD_RATIO} x budget`,
   "gcp:projects/iAMCustomRole:IAMCustomRole": (i) => `${i.roleId}: ${(i.permissions ?? []).join(", ")}`,
   "gcp:pubsub/topic:Topic": (i) => `${i.name}`,
+  "gcp:logging/metric:Metric": (i) => `${i.metricDescriptor?.valueType} ${i.valueExtractor ?? "count"}`,
+  "gcp:monitoring/alertPolicy:AlertPolicy": (i) => `${i.displayName} -> ${(i.notificationChannels ?? []).length} channel(s)`,
 };
 
 function shortType(type: string): string {

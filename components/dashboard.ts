@@ -1,0 +1,134 @@
+/**
+ * Log filters and the Cloud Monitoring dashboard for the service. Pure: builds strings and JSON; the
+ * Observability component turns them into resources. Field names come from the supervisor, never retyped.
+ */
+import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../container/supervisor";
+import { DAY_NAMES, MINUTES_PER_DAY, weeklyEdges, type WarmSchedule } from "./warmWindows";
+
+const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+
+/** The weekly schedule as a markdown table: per day, the level at midnight and each edge. */
+export function scheduleMarkdown(s: WarmSchedule): string {
+  const edges = weeklyEdges(s.levels);
+  const rows = DAY_NAMES.map((day, d) => {
+    const today = edges.filter((e) => Math.floor(e.minuteOfWeek / MINUTES_PER_DAY) === d).map((e) => `${hhmm(e.minuteOfWeek % MINUTES_PER_DAY)} → ${e.level}`);
+    return `| ${day} | ${s.levels[d * MINUTES_PER_DAY]} | ${today.join(", ") || "—"} |`;
+  });
+  return [`Min instances by ${s.timeZone} wall clock:`, "", "| day | at 00:00 | changes |", "|---|---|---|", ...rows].join("\n");
+}
+
+/** Built-in Cloud Run metric types used here (cloud.google.com/run/docs/monitoring, read 2026-11-23). */
+export const RUN_METRICS = {
+  instanceCount: "run.googleapis.com/container/instance_count",
+  requestCount: "run.googleapis.com/request_count",
+  requestLatencies: "run.googleapis.com/request_latencies",
+  startupLatencies: "run.googleapis.com/container/startup_latencies",
+  billableInstanceTime: "run.googleapis.com/container/billable_instance_time",
+  gpuUtilization: "run.googleapis.com/container/gpu/utilizations",
+  gpuMemoryUsage: "run.googleapis.com/container/gpu/memory_usages",
+} as const;
+
+export const GUARD_TRIPPED_MESSAGE = "budget guard tripped";
+
+/** Log filter of the service's own container logs. */
+export function serviceLogFilter(serviceName: string): string {
+  return `resource.type="cloud_run_revision" AND resource.labels.service_name="${serviceName}"`;
+}
+
+/** The supervisor's ready line, which carries the cold-start phases. */
+export function readyLogFilter(serviceName: string): string {
+  return `${serviceLogFilter(serviceName)} AND jsonPayload.message="${READY_MESSAGE}"`;
+}
+
+export function warmupFailedLogFilter(serviceName: string): string {
+  return `${serviceLogFilter(serviceName)} AND jsonPayload.message="${WARMUP_FAILED_MESSAGE}"`;
+}
+
+/** The budget guard's trip line (its own function service). */
+export function guardTrippedLogFilter(): string {
+  return `jsonPayload.component="warmstart-budget-guard" AND jsonPayload.message:"${GUARD_TRIPPED_MESSAGE}"`;
+}
+
+/** `EXTRACT(jsonPayload.coldStart.<phase>)` for a log-based distribution metric. */
+export function coldStartExtractor(phase: (typeof COLD_START_PHASES)[number]): string {
+  return `EXTRACT(jsonPayload.${COLD_START_FIELD}.${phase})`;
+}
+
+/** Metric type of a user-defined log-based metric. */
+export function logMetricType(metricName: string): string {
+  return `logging.googleapis.com/user/${metricName}`;
+}
+
+interface ChartSeries {
+  readonly filter: string;
+  readonly aligner: string;
+  readonly reducer?: string;
+  readonly groupBy?: readonly string[];
+  readonly legend?: string;
+}
+
+function xyChart(title: string, series: readonly ChartSeries[], plotType = "LINE"): Record<string, unknown> {
+  return {
+    title,
+    xyChart: {
+      dataSets: series.map((s) => ({
+        plotType,
+        legendTemplate: s.legend,
+        timeSeriesQuery: {
+          timeSeriesFilter: {
+            filter: s.filter,
+            aggregation: {
+              alignmentPeriod: "60s",
+              perSeriesAligner: s.aligner,
+              ...(s.reducer ? { crossSeriesReducer: s.reducer, groupByFields: [...(s.groupBy ?? [])] } : {}),
+            },
+          },
+        },
+      })),
+      yAxis: { scale: "LINEAR" },
+    },
+  };
+}
+
+export interface DashboardInput {
+  readonly serviceName: string;
+  /** Log-based metric names, per cold-start phase. */
+  readonly coldStartMetrics: Readonly<Record<(typeof COLD_START_PHASES)[number], string>>;
+  readonly warmupFailureMetric: string;
+  /** The weekly schedule as markdown, shown beside the instance count. */
+  readonly scheduleMarkdown: string;
+}
+
+/** The dashboard, as the Monitoring API's `Dashboard` JSON (mosaicLayout). */
+export function dashboardJson(d: DashboardInput): Record<string, unknown> {
+  const svc = `resource.type="cloud_run_revision" AND resource.label."service_name"="${d.serviceName}"`;
+  const metric = (type: string) => `metric.type="${type}" AND ${svc}`;
+  const percentiles = (type: string, name: string) =>
+    (["50", "95", "99"] as const).map((p) => ({ filter: metric(type), aligner: `ALIGN_PERCENTILE_${p}`, reducer: "REDUCE_MAX", legend: `${name} p${p}` }));
+  const widgets = [
+    xyChart("Instances (by state)", [{ filter: metric(RUN_METRICS.instanceCount), aligner: "ALIGN_MAX", reducer: "REDUCE_SUM", groupBy: ["metric.label.state"] }], "STACKED_AREA"),
+    { title: "Scheduled min instances", text: { content: d.scheduleMarkdown, format: "MARKDOWN" } },
+    xyChart("Requests (by response class)", [{ filter: metric(RUN_METRICS.requestCount), aligner: "ALIGN_RATE", reducer: "REDUCE_SUM", groupBy: ["metric.label.response_code_class"] }]),
+    xyChart("Request latency", percentiles(RUN_METRICS.requestLatencies, "latency")),
+    xyChart(
+      "Cold start phases (p95, ms)",
+      COLD_START_PHASES.map((phase) => ({ filter: `metric.type="${logMetricType(d.coldStartMetrics[phase])}"`, aligner: "ALIGN_PERCENTILE_95", reducer: "REDUCE_MAX", legend: phase })),
+    ),
+    xyChart("Container startup latency", percentiles(RUN_METRICS.startupLatencies, "startup")),
+    xyChart("GPU utilization", [{ filter: metric(RUN_METRICS.gpuUtilization), aligner: "ALIGN_PERCENTILE_95", reducer: "REDUCE_MAX" }]),
+    xyChart("GPU memory", [{ filter: metric(RUN_METRICS.gpuMemoryUsage), aligner: "ALIGN_PERCENTILE_95", reducer: "REDUCE_MAX" }]),
+    xyChart("Billable instance time (s/s)", [{ filter: metric(RUN_METRICS.billableInstanceTime), aligner: "ALIGN_RATE", reducer: "REDUCE_SUM" }]),
+    xyChart("Warmup failures", [{ filter: `metric.type="${logMetricType(d.warmupFailureMetric)}"`, aligner: "ALIGN_SUM", reducer: "REDUCE_SUM" }], "STACKED_BAR"),
+    {
+      title: "Budget spend",
+      text: { content: "Spend against the budget is in Billing → Budgets & alerts (Cloud Billing does not publish it as a Monitoring metric); alerts go to the budget's email channels.", format: "MARKDOWN" },
+    },
+  ];
+  return {
+    displayName: `warmstart: ${d.serviceName}`,
+    mosaicLayout: {
+      columns: 12,
+      tiles: widgets.map((widget, i) => ({ xPos: (i % 2) * 6, yPos: Math.floor(i / 2) * 4, width: 6, height: 4, widget })),
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { COLD_START_PHASES } from "../container/supervisor";
+import {
+  coldStartExtractor,
+  dashboardJson,
+  guardTrippedLogFilter,
+  logMetricType,
+  readyLogFilter,
+  RUN_METRICS,
+  warmupFailedLogFilter,
+} from "./dashboard";
+
+export interface ObservabilityArgs {
+  readonly project: string;
+  /** The Cloud Run service name (log filters and charts select on it). */
+  readonly serviceName: string;
+  /** Alert when a cold start's total exceeds this (`warmstart:coldStartAlertSeconds`). */
+  readonly coldStartAlertSeconds: number;
+  /** Where alerts go: the budget's email channels, when there are any. */
+  readonly notificationChannels: readonly pulumi.Input<string>[];
+  /**
+   * The weekly schedule as markdown, shown on the dashboard beside the instance count.
+   * @example "| day | edges |\n|---|---|\n| mon | 08:55→1 21:00→0 |"
+   */
+  readonly scheduleMarkdown: string;
+  /** Whether the budget guard is deployed (its trip alert is created only then). */
+  readonly guardDeployed: boolean;
+}
+
+type Phase = (typeof COLD_START_PHASES)[number];
+
+/**
+ * Log-based metrics from the supervisor's JSON lines (cold-start phases, warmup failures) and the guard's, a
+ * dashboard of the service, and alert policies to the budget's notification channels.
+ */
+export class Observability extends pulumi.ComponentResource {
+  public readonly dashboard: gcp.monitoring.Dashboard;
+  public readonly alertPolicies: gcp.monitoring.AlertPolicy[];
+
+  constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("warmstart:observability:Observability", name, {}, opts);
+    const parent = { parent: this };
+    const svc = args.serviceName;
+
+    const metricName = (suffix: string) => `${svc}-${suffix}`;
+    const coldStartMetrics = Object.fromEntries(
+      COLD_START_PHASES.map((phase) => {
+        const id = metricName(`cold-start-${phase.replace(/Ms$/, "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+        new gcp.logging.Metric(
+          `${name}-${id}`,
+          {
+            project: args.project,
+            name: id,
+            description: `Cold start ${phase} of ${svc}, from the supervisor's ready line`,
+            filter: readyLogFilter(svc),
+            valueExtractor: coldStartExtractor(phase),
+            metricDescriptor: { metricKind: "DELTA", valueType: "DISTRIBUTION", unit: "ms" },
+            // 100 ms .. ~10 min
+            bucketOptions: { exponentialBuckets: { numFiniteBuckets: 26, growthFactor: 1.4, scale: 100 } },
+          },
+          parent,
+        );
+        return [phase, id];
+      }),
+    ) as Record<Phase, string>;
+    const counter = (suffix: string, description: string, filter: string) => {
+      const id = metricName(suffix);
+      new gcp.logging.Metric(`${name}-${id}`, { project: args.project, name: id, description, filter, metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" } }, parent);
+      return id;
+    };
+    const warmupFailures = counter("warmup-failures", `Warmups of ${svc} that failed`, warmupFailedLogFilter(svc));
+    const warmupJobFailures = counter(
+      "warmup-job-failures",
+      `Scheduler warmup calls to ${svc} that failed`,
+      `resource.type="cloud_scheduler_job" AND resource.labels.job_id:"${svc}-warmup-" AND severity>=ERROR`,
+    );
+    const guardTrips = counter("budget-guard-trips", "Times the budget guard stopped the spend", guardTrippedLogFilter());
+
+    this.dashboard = new gcp.monitoring.Dashboard(
+      `${name}-dashboard`,
+      {
+        project: args.project,
+        dashboardJson: JSON.stringify(dashboardJson({ serviceName: svc, coldStartMetrics, warmupFailureMetric: warmupFailures, scheduleMarkdown: args.scheduleMarkdown })),
+      },
+      parent,
+    );
+
+    const svcFilter = `resource.type="cloud_run_revision" AND resource.label."service_name"="${svc}"`;
+    const policy = (id: string, displayName: string, documentation: string, conditions: gcp.types.input.monitoring.AlertPolicyCondition[]) =>
+      new gcp.monitoring.AlertPolicy(
+        `${name}-${id}`,
+        {
+          project: args.project,
+          displayName: `warmstart ${svc}: ${displayName}`,
+          combiner: "OR",
+          conditions,
+          notificationChannels: [...args.notificationChannels],
+          documentation: { content: documentation, mimeType: "text/markdown" },
+        },
+        parent,
+      );
+    /** Any occurrence of a log-counter metric; `resourceType` is what the counted lines are logged under. */
+    const countAbove0 = (displayName: string, metric: string, resourceType: string): gcp.types.input.monitoring.AlertPolicyCondition => ({
+      displayName,
+      conditionThreshold: {
+        filter: `metric.type="${logMetricType(metric)}" AND resource.type="${resourceType}"`,
+        comparison: "COMPARISON_GT",
+        thresholdValue: 0,
+        duration: "0s",
+        aggregations: [{ alignmentPeriod: "300s", perSeriesAligner: "ALIGN_SUM", crossSeriesReducer: "REDUCE_SUM" }],
+      },
+    });
+    this.alertPolicies = [
+      policy("warmup-failed", "warmup failed", "A warmup at a window opening failed, or the supervisor's warmup failed: the window may have opened cold. See the supervisor's `warmup failed` log lines and the scheduler job's log.", [
+        countAbove0("supervisor warmup failed", warmupFailures, "cloud_run_revision"),
+        countAbove0("scheduler warmup call failed", warmupJobFailures, "cloud_scheduler_job"),
+      ]),
+      policy("cold-start-slow", `cold start above ${args.coldStartAlertSeconds} s`, "A cold start took longer than warmstart:coldStartAlertSeconds. The phases are on the dashboard (prefetch, model server ready, warmup).", [
+        {
+          displayName: `cold start total above ${args.coldStartAlertSeconds} s`,
+          conditionThreshold: {
+            filter: `metric.type="${logMetricType(coldStartMetrics.totalMs)}" AND resource.type="cloud_run_revision"`,
+            comparison: "COMPARISON_GT",
+            thresholdValue: args.coldStartAlertSeconds * 1000,
+            duration: "0s",
+            aggregations: [{ alignmentPeriod: "300s", perSeriesAligner: "ALIGN_PERCENTILE_99", crossSeriesReducer: "REDUCE_MAX" }],
+          },
+        },
+      ]),
+      policy("5xx-rate", "5xx above 5% of requests", "More than 5% of requests answered 5xx for 5 minutes.", [
+        {
+          displayName: "5xx ratio above 5%",
+          conditionThreshold: {
+            filter: `metric.type="${RUN_METRICS.requestCount}" AND ${svcFilter} AND metric.label."response_code_class"="5xx"`,
+            denominatorFilter: `metric.type="${RUN_METRICS.requestCount}" AND ${svcFilter}`,
+            comparison: "COMPARISON_GT",
+            thresholdValue: 0.05,
+            duration: "300s",
+            aggregations: [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_RATE", crossSeriesReducer: "REDUCE_SUM" }],
+            denominatorAggregations: [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_RATE", crossSeriesReducer: "REDUCE_SUM" }],
+          },
+        },
+      ]),
+    ];
+    if (args.guardDeployed) {
+      this.alertPolicies.push(
+        policy("budget-guard-tripped", "budget guard tripped", "The budget guard set min instances to 0 and paused the warm-window jobs. See docs/operations.md, 'When the budget guard trips'.", [
+          // Gen2 functions log as Cloud Run revisions.
+          countAbove0("budget guard tripped", guardTrips, "cloud_run_revision"),
+        ]),
+      );
+    }
+    this.registerOutputs({ dashboard: this.dashboard.id });
+  }
+}

@@ -1,0 +1,101 @@
+import { describe, expect, test } from "vitest";
+import { COLD_START_FIELD, COLD_START_PHASES, logLine, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../container/supervisor";
+import { dashboardJson, scheduleMarkdown } from "../components/dashboard";
+import { buildWarmSchedule, parseWarmWindows } from "../components/warmWindows";
+import { runStack } from "./harness";
+
+const BUDGET = { "warmstart:billingAccount": "0A1B2C-3D4E5F-6A7B8C", "warmstart:monthlyBudget": "600", "warmstart:alertEmails": "ops@example.com" };
+
+/**
+ * A tiny evaluator for the Logging filter forms used here (`a.b.c="x"` and `a.b.c:"x"` joined by AND), applied to a
+ * real supervisor log line as Cloud Logging would store it: the proof that the filters match what the supervisor writes.
+ */
+function matches(filter: string, entry: Record<string, unknown>): boolean {
+  return filter.split(" AND ").every((clause) => {
+    const m = /^([\w.]+)(=|:)"(.*)"$/.exec(clause.trim());
+    if (!m) return true; // severity and resource clauses are not about the payload
+    const value = m[1].split(".").reduce<any>((o, k) => (o === undefined ? undefined : o[k]), entry);
+    return m[2] === "=" ? value === m[3] : String(value ?? "").includes(m[3]);
+  });
+}
+const entryOf = (line: string) => ({ resource: { type: "cloud_run_revision", labels: { service_name: "warmstart" } }, jsonPayload: JSON.parse(line) });
+
+describe("log-based metrics", () => {
+  test("a distribution per cold-start phase, extracted from the supervisor's own ready line", async () => {
+    const run = await runStack();
+    const metrics = run.ofType("gcp:logging/metric:Metric").filter((m) => (m.inputs as any).metricDescriptor.valueType === "DISTRIBUTION");
+    expect(metrics.map((m) => m.inputs.valueExtractor).sort()).toEqual(COLD_START_PHASES.map((p) => `EXTRACT(jsonPayload.${COLD_START_FIELD}.${p})`).sort());
+    const ready = entryOf(logLine("INFO", READY_MESSAGE, { [COLD_START_FIELD]: { prefetchMs: 1, serverReadyMs: 2, warmupMs: 3, totalMs: 6, bytesPrefetched: 9 } }));
+    for (const m of metrics) {
+      expect(matches(String(m.inputs.filter), ready), String(m.inputs.filter)).toBe(true);
+      expect(matches(String(m.inputs.filter), entryOf(logLine("INFO", "listening on :8080")))).toBe(false);
+    }
+  });
+
+  test("the warmup-failure counter matches the supervisor's failure line and nothing else", async () => {
+    const run = await runStack();
+    const counter = run.ofType("gcp:logging/metric:Metric").find((m) => m.inputs.name === "warmstart-warmup-failures")!;
+    expect(matches(String(counter.inputs.filter), entryOf(logLine("ERROR", WARMUP_FAILED_MESSAGE, { attempt: 1 })))).toBe(true);
+    expect(matches(String(counter.inputs.filter), entryOf(logLine("INFO", READY_MESSAGE)))).toBe(false);
+  });
+});
+
+describe("dashboard", () => {
+  const DASHBOARD_KEYS = new Set(["displayName", "mosaicLayout", "columns", "tiles", "xPos", "yPos", "width", "height", "widget", "title", "xyChart", "text", "content", "format", "dataSets", "plotType", "legendTemplate", "timeSeriesQuery", "timeSeriesFilter", "filter", "aggregation", "alignmentPeriod", "perSeriesAligner", "crossSeriesReducer", "groupByFields", "yAxis", "scale"]);
+  const ALIGNERS = /^ALIGN_(MAX|SUM|RATE|PERCENTILE_(50|95|99))$/;
+
+  test("uses only the Monitoring API's dashboard fields and valid enum values, tiles within 12 columns", async () => {
+    const run = await runStack();
+    const json = JSON.parse(String(run.one("gcp:monitoring/dashboard:Dashboard").inputs.dashboardJson));
+    const walk = (v: any) => {
+      if (Array.isArray(v)) return v.forEach(walk);
+      if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) {
+        expect(DASHBOARD_KEYS, `unknown field ${k}`).toContain(k);
+        if (k === "perSeriesAligner") expect(x).toMatch(ALIGNERS);
+        if (k === "crossSeriesReducer") expect(x).toMatch(/^REDUCE_(SUM|MAX)$/);
+        if (k === "plotType") expect(x).toMatch(/^(LINE|STACKED_AREA|STACKED_BAR)$/);
+        walk(x);
+      }
+    };
+    walk(json);
+    for (const t of json.mosaicLayout.tiles) expect(t.xPos + t.width).toBeLessThanOrEqual(json.mosaicLayout.columns);
+    const titles = json.mosaicLayout.tiles.map((t: any) => t.widget.title);
+    for (const want of ["Instances (by state)", "Scheduled min instances", "Request latency", "Cold start phases (p95, ms)", "Container startup latency", "GPU utilization", "GPU memory", "Billable instance time (s/s)", "Budget spend"]) expect(titles).toContain(want);
+  });
+
+  test("shows the weekly schedule next to the instance count", () => {
+    const s = buildWarmSchedule(parseWarmWindows("weekdays 09:00-21:00"), "Europe/London", { warmMinInstances: 1, idleMinInstances: 0, leadMinutes: 5 });
+    const md = scheduleMarkdown(s);
+    expect(md).toContain("| mon | 0 | 08:55 → 1, 21:00 → 0 |");
+    expect(md).toContain("| sat | 0 | — |");
+    const d = dashboardJson({ serviceName: "x", coldStartMetrics: { prefetchMs: "a", serverReadyMs: "b", warmupMs: "c", totalMs: "d" }, warmupFailureMetric: "w", scheduleMarkdown: md }) as any;
+    expect(d.mosaicLayout.tiles[1].widget.text.content).toBe(md);
+  });
+});
+
+describe("alert policies", () => {
+  test("warmup failures, slow cold starts, 5xx rate and guard trips, to the budget's email channel", async () => {
+    const run = await runStack({ ...BUDGET, "warmstart:coldStartAlertSeconds": "120" });
+    const policies = run.ofType("gcp:monitoring/alertPolicy:AlertPolicy").map((p) => p.inputs as any);
+    expect(policies.map((p) => p.displayName).sort()).toEqual([
+      "warmstart warmstart: 5xx above 5% of requests",
+      "warmstart warmstart: budget guard tripped",
+      "warmstart warmstart: cold start above 120 s",
+      "warmstart warmstart: warmup failed",
+    ]);
+    const channel = run.one("gcp:monitoring/notificationChannel:NotificationChannel");
+    for (const p of policies) expect(p.notificationChannels).toEqual([expect.stringMatching(/^projects\/acme-test-123\/notificationChannels\/\d+$/)]);
+    expect(channel.inputs.labels).toEqual({ email_address: "ops@example.com" });
+    const slow = policies.find((p) => /cold start/.test(p.displayName)).conditions[0].conditionThreshold;
+    expect(slow).toMatchObject({ thresholdValue: 120_000, comparison: "COMPARISON_GT", filter: 'metric.type="logging.googleapis.com/user/warmstart-cold-start-total" AND resource.type="cloud_run_revision"' });
+    const errors = policies.find((p) => /5xx/.test(p.displayName)).conditions[0].conditionThreshold;
+    expect(errors.filter).toContain('metric.label."response_code_class"="5xx"');
+    expect(errors.denominatorFilter).not.toContain("5xx");
+  });
+
+  test("without a budget there is no guard alert and no channel", async () => {
+    const policies = (await runStack()).ofType("gcp:monitoring/alertPolicy:AlertPolicy").map((p) => p.inputs as any);
+    expect(policies.map((p) => p.displayName)).not.toContain("warmstart warmstart: budget guard tripped");
+    for (const p of policies) expect(p.notificationChannels).toEqual([]);
+  });
+});
