@@ -8,7 +8,7 @@ import * as path from "node:path";
 
 /**
  * Files in the build context that are not inputs of their own: local test artefacts, and dist/, which is bundled
- * from container/*.ts (hashed here) and the lock file (passed in `extra`).
+ * from container/*.ts (hashed here) and the bundled packages, whose versions ModelImage passes in `extra`.
  */
 const IGNORED = [/^\.node-bin$/, /^dist\//, /(^|\/)node_modules\//, /(^|\/)\.DS_Store$/, /^bench\/out\//];
 

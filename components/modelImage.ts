@@ -30,6 +30,13 @@ const CONTEXT_DIR = "container";
 /** Bundles the fetcher and supervisor into container/dist/, which the Dockerfile copies. */
 const BUNDLE_COMMAND = "npm run --silent build:container";
 
+/** The npm packages bundled into container/dist/ with the fetcher and supervisor. */
+const BUNDLED_PACKAGES = ["undici", "cli-progress"];
+
+function installedVersion(rootDir: string, pkg: string): string {
+  return (JSON.parse(fs.readFileSync(path.join(rootDir, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
+}
+
 /** The image name inside the repository. */
 const IMAGE_NAME = "model-server";
 
@@ -80,8 +87,9 @@ export class ModelImage extends pulumi.ComponentResource {
       contextDir: path.join(args.rootDir, CONTEXT_DIR),
       manifestPath: path.resolve(args.rootDir, cfg.manifestPath),
       baseImage: cfg.baseImage,
-      // The lock file pins what dist/ is bundled from.
-      extra: [cfg.modelsBaseUrl ?? "", cfg.modelsAccessHeader, fs.readFileSync(path.join(args.rootDir, "package-lock.json"), "utf8")],
+      // dist/ is bundled from container/*.ts (hashed above) and these packages: their versions, not the whole lock
+      // file, so a devDependency bump does not rebuild a 30 GB image.
+      extra: [cfg.modelsBaseUrl ?? "", cfg.modelsAccessHeader, ...BUNDLED_PACKAGES.map((p) => `${p}@${installedVersion(args.rootDir, p)}`)],
     });
     const tag = this.contentHash.slice("sha256:".length, "sha256:".length + 16);
     const repoUrl = pulumi.interpolate`${repository.location}-docker.pkg.dev/${repository.project}/${repository.repositoryId}/${IMAGE_NAME}`;
