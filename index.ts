@@ -10,6 +10,7 @@ import { loadStackConfig } from "./components/config";
 import { monthlyCost } from "./components/costModel";
 import { scheduleMarkdown } from "./components/dashboard";
 import { GpuService } from "./components/gpuService";
+import { ModelsBucket } from "./components/modelsBucket";
 import { Observability } from "./components/observability";
 import { WarmSchedule } from "./components/warmSchedule";
 import { desiredMinInstances, warmInstanceHoursPerWeek } from "./components/warmWindows";
@@ -18,6 +19,10 @@ const rootDir = __dirname;
 const config = loadStackConfig(rootDir);
 const now = deployTime();
 const schedule = config.warm.schedule;
+
+const models = config.modelsBucket
+  ? new ModelsBucket(config.service.name, { bucket: config.modelsBucket, accessHeader: config.image.modelsAccessHeader, accessKey: config.image.modelsAccessKey })
+  : undefined;
 
 const gpu = new GpuService(config.service.name, {
   service: config.service,
@@ -88,6 +93,9 @@ const ci = config.ci.githubRepository
   : undefined;
 
 export const serviceUrl = gpu.url;
+export const modelsBaseUrl = models?.baseUrl;
+export const modelsS3Endpoint = models?.s3Endpoint;
+export const modelsBucketName = models?.bucketName;
 export const imageRef = gpu.imageRef;
 export const imageDigest = gpu.imageDigest;
 export const runtimeServiceAccount = gpu.runtimeServiceAccount.email;

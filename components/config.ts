@@ -88,7 +88,7 @@ function string(description: string, def: string | undefined, check?: (v: string
 }
 
 function oneOf<const T extends string>(values: readonly T[], description: string, def: T): KeySpec<T> {
-  return string(description, def, (v) => (values.includes(v as T) ? undefined : `must be one of ${values.join(" | ")}`)) as KeySpec<T>;
+  return string(description, def, (v) => (values.includes(v as T) ? undefined : `must be one of ${values.map((x) => x || '""').join(" | ")}`)) as KeySpec<T>;
 }
 
 /** A list: a JSON array of strings (as `pulumi config set --path` and Pulumi.yaml write it) or comma-separated. */
@@ -214,6 +214,17 @@ export const KEYS = {
     }
   }),
   offWindowInstanceHoursPerDay: decimal(0, 2400, "Instance-hours a day your traffic keeps instances up outside warm windows (cost estimate only).", "1"),
+  cloudflareAccountId: string("Cloudflare account id; when set, the stack creates the R2 models bucket on modelsDomain.", "", (v) =>
+    v === "" || /^[0-9a-f]{32}$/.test(v) ? undefined : "must be a Cloudflare account id (32 hex digits, from the dashboard's URL or Overview)",
+  ),
+  cloudflareZoneId: string("Cloudflare zone id of modelsDomain's zone. Required with cloudflareAccountId.", "", (v) =>
+    v === "" || /^[0-9a-f]{32}$/.test(v) ? undefined : "must be a Cloudflare zone id (32 hex digits)",
+  ),
+  modelsBucket: string("R2 bucket name; empty: <serviceName>-models.", "", (v) =>
+    v === "" || /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(v) ? undefined : "must be 3-63 lowercase letters, digits or hyphens",
+  ),
+  modelsLocationHint: oneOf(["", "wnam", "enam", "weur", "eeur", "apac", "oc"] as const, "R2 location hint for a new bucket (wnam, enam, weur, eeur, apac, oc); empty: Cloudflare chooses.", ""),
+  modelsAccess: oneOf(["header", "public"] as const, "Who may read the models host: header (only requests with modelsAccessHeader, via a zone WAF rule) or public.", "header"),
   coldStartAlertSeconds: integer(10, 3600, "Alert when a cold start (process start to warm) takes longer than this, in seconds.", 180),
   githubRepository: string("GitHub repository (owner/name) allowed to deploy this stack keylessly; creates the CI access resources.", "", (v) =>
     v === "" || /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(v) ? undefined : "must be owner/name, e.g. acme/imagegen-infra",
@@ -301,6 +312,15 @@ export interface CostConfig {
   readonly offWindowInstanceHoursPerDay: number;
 }
 
+export interface ModelsBucketConfig {
+  readonly accountId: string;
+  readonly zoneId: string;
+  readonly bucketName: string;
+  readonly locationHint: string | undefined;
+  readonly domain: string;
+  readonly access: "header" | "public";
+}
+
 export interface CiConfig {
   /** Undefined: no CI access resources. */
   readonly githubRepository: string | undefined;
@@ -309,6 +329,8 @@ export interface CiConfig {
 }
 
 export interface StackConfig {
+  /** Undefined: the weights host is not managed by this stack. */
+  readonly modelsBucket: ModelsBucketConfig | undefined;
   /** Alert threshold for a cold start's total, seconds. */
   readonly coldStartAlertSeconds: number;
   readonly ci: CiConfig;
@@ -462,6 +484,13 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     problem("warmstart:guardMaxInstances", `must not exceed warmstart:maxInstances (${v.maxInstances})`, String(v.guardMaxInstances));
   }
 
+  if (v.cloudflareAccountId) {
+    if (!v.cloudflareZoneId) problem("warmstart:cloudflareZoneId", "is required when warmstart:cloudflareAccountId is set: the zone of warmstart:modelsDomain");
+    if (!v.modelsDomain) problem("warmstart:modelsDomain", "is required when warmstart:cloudflareAccountId is set: the bucket's custom domain");
+    if (v.modelsAccess === "header" && v.modelsAccessKey === undefined && !problems.some((p) => p.key === "warmstart:modelsAccessKey")) {
+      problem("warmstart:modelsAccessKey", 'is required when warmstart:modelsAccess is "header": the value the WAF rule checks; set it with --secret');
+    }
+  }
   if (v.githubRepository && !v.stateBucket) {
     problem("warmstart:stateBucket", "is required when warmstart:githubRepository is set: the bucket of your gs:// Pulumi backend");
   }
@@ -472,6 +501,16 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   const c = v as { [K in KeyName]: ReturnType<(typeof KEYS)[K]["parse"]> };
   const opts2 = { warmMinInstances: c.warmMinInstances, idleMinInstances: c.idleMinInstances, leadMinutes: c.warmLeadMinutes };
   return {
+    modelsBucket: c.cloudflareAccountId
+      ? {
+          accountId: c.cloudflareAccountId,
+          zoneId: c.cloudflareZoneId,
+          bucketName: c.modelsBucket || `${c.serviceName}-models`,
+          locationHint: c.modelsLocationHint || undefined,
+          domain: c.modelsDomain,
+          access: c.modelsAccess,
+        }
+      : undefined,
     coldStartAlertSeconds: c.coldStartAlertSeconds,
     ci: { githubRepository: c.githubRepository || undefined, stateBucket: c.stateBucket, secretsKmsKey: c.secretsKmsKey || undefined },
     service: {

@@ -223,7 +223,7 @@ function isRetryableStatus(status: number): boolean {
 
 function describeStatus(status: number, file: string): string {
   if (status === 403) return `${file}: HTTP 403 from the models host; check the access header (warmstart:modelsAccessHeader / modelsAccessKey)`;
-  if (status === 404) return `${file}: HTTP 404: not on the models host; upload it first (npm run models:sync)`;
+  if (status === 404) return `${file}: HTTP 404: not on the models host; upload it to the bucket first`;
   return `${file}: HTTP ${status} from the models host`;
 }
 
@@ -239,7 +239,7 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
   const unsynced = unsyncedFiles(opts.manifest);
   if (unsynced.length > 0) {
     throw new FetchError(
-      `manifest entries without size or sha256 cannot be verified: ${unsynced.map((f) => f.path).join(", ")}; run npm run models:sync (or record them by hand) first`,
+      `manifest entries without size or sha256 cannot be verified: ${unsynced.map((f) => f.path).join(", ")}; record each file's size and sha256 (sha256sum) in the manifest first`,
       2,
     );
   }
@@ -306,13 +306,13 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
             }
             if (cr.total !== undefined && cr.total !== job.file.size) {
               await res.body.dump();
-              throw new FetchError(`${job.file.path}: the manifest says ${job.file.size} bytes, the models host has ${cr.total}; re-run models:sync`);
+              throw new FetchError(`${job.file.path}: the manifest says ${job.file.size} bytes, the models host has ${cr.total}; upload the right file or fix the manifest`);
             }
           } else if (res.statusCode === 200 && !ranged) {
             const length = Number(res.headers["content-length"] ?? job.file.size);
             if (length !== job.file.size) {
               await res.body.dump();
-              throw new FetchError(`${job.file.path}: the manifest says ${job.file.size} bytes, the models host sends ${length}; re-run models:sync`);
+              throw new FetchError(`${job.file.path}: the manifest says ${job.file.size} bytes, the models host sends ${length}; upload the right file or fix the manifest`);
             }
           } else {
             await res.body.dump();

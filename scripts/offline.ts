@@ -15,6 +15,8 @@ export interface RecordedResource {
   /** URN of the parent; undefined for the stack's top-level resources. */
   readonly parent: string | undefined;
   readonly custom: boolean;
+  /** URNs this resource depends on (dependsOn and the resources its inputs came from). */
+  readonly dependencies: string[];
   /** Inputs with secret values replaced by "[secret]", as `pulumi preview` shows them. */
   readonly inputs: Record<string, unknown>;
   /** Inputs with secrets revealed, for tests that check where a secret goes. */
@@ -156,6 +158,7 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
             name: req.getName(),
             parent: req.getParent() || undefined,
             custom: req.getCustom(),
+            dependencies: req.getDependenciesList(),
             inputs: mapSecrets(raw, () => SECRET_MASK) as Record<string, unknown>,
             plainInputs: mapSecrets(raw, (v) => v) as Record<string, unknown>,
           };

@@ -47,6 +47,10 @@ const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
     `${i.buildConfig?.runtime} on ${i.eventTrigger?.eventType} from ${i.eventTrigger?.pubsubTopic}; acts at ${i.serviceConfig?.environmentVariables?.GUARD_RATIO} x budget`,
   "gcp:projects/iAMCustomRole:IAMCustomRole": (i) => `${i.roleId}: ${(i.permissions ?? []).join(", ")}`,
   "gcp:pubsub/topic:Topic": (i) => `${i.name}`,
+  "cloudflare:index/r2Bucket:R2Bucket": (i) => `${i.name}${i.location ? ` (${i.location})` : ""}`,
+  "cloudflare:index/r2CustomDomain:R2CustomDomain": (i) => `https://${i.domain} (TLS >= ${i.minTls})`,
+  "cloudflare:index/r2ManagedDomain:R2ManagedDomain": (i) => `r2.dev ${i.enabled ? "on" : "off"}`,
+  "cloudflare:index/ruleset:Ruleset": (i) => `${i.phase}: blocks requests without the access header (expression secret)`,
   "gcp:logging/metric:Metric": (i) => `${i.metricDescriptor?.valueType} ${i.valueExtractor ?? "count"}`,
   "gcp:monitoring/alertPolicy:AlertPolicy": (i) => `${i.displayName} -> ${(i.notificationChannels ?? []).length} channel(s)`,
 };

@@ -165,11 +165,11 @@ describe("warmstart-fetch command", () => {
     expectAllVerified(path.join(dir, "models"));
   });
 
-  test("refuses entries that models:sync has not filled in, exit 2", () => {
+  test("refuses entries without size and sha256, exit 2", () => {
     const dir = tmpdir();
     const r = cli(["--manifest", writeManifest(dir, { files: [{ path: "unet/a.safetensors", source: "https://huggingface.co/a" }] }), "--source", "http://127.0.0.1:9", "--out", dir]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/without size or sha256 cannot be verified: unet\/a\.safetensors; run npm run models:sync/);
+    expect(r.stderr).toMatch(/without size or sha256 cannot be verified: unet\/a\.safetensors; record each file's size and sha256/);
   });
 
   test("bad usage and a bad manifest exit 2 with a one-line reason", () => {

@@ -1,0 +1,82 @@
+import { describe, expect, test } from "vitest";
+import { ABORT_MULTIPART_AFTER_SECONDS } from "../components/modelsBucket";
+import { gateExpression } from "../components/modelsGate";
+import { SECRET_MASK } from "../scripts/offline";
+import { BASE_CONFIG, runStack } from "./harness";
+
+const CF = {
+  "warmstart:cloudflareAccountId": "0123456789abcdef0123456789abcdef",
+  "warmstart:cloudflareZoneId": "fedcba9876543210fedcba9876543210",
+};
+
+/** Evaluates the gate's expression form on a request, as Cloudflare would: true = blocked. */
+function blocks(expression: string, req: { host: string; headers: Record<string, string[]> }): boolean {
+  const str = `"((?:[^"\\\\]|\\\\.)*)"`;
+  const m = new RegExp(`^\\(http\\.host eq ${str} and not any\\(http\\.request\\.headers\\[${str}\\]\\[\\*\\] eq ${str}\\)\\)$`).exec(expression);
+  if (!m) throw new Error(`not the gate's form: ${expression}`);
+  const [host, header, key] = m.slice(1).map((s) => s.replace(/\\(.)/g, "$1"));
+  return req.host === host && !(req.headers[header] ?? []).some((v) => v === key);
+}
+
+describe("models gate expression", () => {
+  const expr = gateExpression("models.example.com", "X-Warmstart-Models-Key", 'k"e\\y');
+  test("blocks the models host without the header or with a wrong value", () => {
+    expect(blocks(expr, { host: "models.example.com", headers: {} })).toBe(true);
+    expect(blocks(expr, { host: "models.example.com", headers: { "x-warmstart-models-key": ["nope"] } })).toBe(true);
+  });
+  test("lets the right key through, quoted safely", () => {
+    expect(blocks(expr, { host: "models.example.com", headers: { "x-warmstart-models-key": ['k"e\\y'] } })).toBe(false);
+  });
+  test("never touches the zone's other hosts", () => {
+    for (const host of ["example.com", "www.example.com", "models.example.com.evil.io", "xmodels.example.com"]) expect(blocks(expr, { host, headers: {} }), host).toBe(false);
+  });
+});
+
+describe("models bucket", () => {
+  test("an R2 bucket on the custom domain with TLS 1.2, r2.dev off, and the multipart abort rule in seconds", async () => {
+    const run = await runStack({ ...CF, "warmstart:modelsLocationHint": "weur" });
+    expect(run.one("cloudflare:index/r2Bucket:R2Bucket").inputs).toMatchObject({ accountId: CF["warmstart:cloudflareAccountId"], name: "warmstart-models", location: "weur", jurisdiction: "default" });
+    expect(run.one("cloudflare:index/r2CustomDomain:R2CustomDomain").inputs).toMatchObject({ domain: "models.example.com", zoneId: CF["warmstart:cloudflareZoneId"], minTls: "1.2", enabled: true, bucketName: "warmstart-models" });
+    expect(run.one("cloudflare:index/r2ManagedDomain:R2ManagedDomain").inputs).toMatchObject({ enabled: false, bucketName: "warmstart-models" });
+    const rules = (run.one("cloudflare:index/r2BucketLifecycle:R2BucketLifecycle").inputs as any).rules;
+    expect(rules).toEqual([{ id: "abort-incomplete-multipart-uploads", enabled: true, conditions: { prefix: "" }, abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: 259200 } } }]);
+    expect(ABORT_MULTIPART_AFTER_SECONDS).toBe(3 * 24 * 3600);
+    for (const t of ["r2CustomDomain:R2CustomDomain", "r2ManagedDomain:R2ManagedDomain", "r2BucketLifecycle:R2BucketLifecycle"]) {
+      expect(run.one(`cloudflare:index/${t}`).inputs.jurisdiction, t).toBe("default");
+    }
+  });
+
+  test("the gate is a zone WAF custom rule, secret in state, and exists before the domain is connected", async () => {
+    const run = await runStack(CF);
+    const gate = run.one("cloudflare:index/ruleset:Ruleset");
+    expect(gate.inputs).toMatchObject({ zoneId: CF["warmstart:cloudflareZoneId"], kind: "zone", phase: "http_request_firewall_custom" });
+    expect((gate.inputs as any).rules).toEqual(SECRET_MASK);
+    const rule = (gate.plainInputs as any).rules[0];
+    expect(rule.action).toBe("block");
+    expect(rule.expression).toBe(gateExpression("models.example.com", "X-Warmstart-Models-Key", BASE_CONFIG["warmstart:modelsAccessKey"]));
+    expect(run.one("cloudflare:index/r2CustomDomain:R2CustomDomain").dependencies).toContain(gate.urn);
+  });
+
+  test("modelsAccess public removes the gate and warns", async () => {
+    const run = await runStack({ ...CF, "warmstart:modelsAccess": "public" });
+    expect(run.ofType("cloudflare:index/ruleset:Ruleset")).toEqual([]);
+    expect(run.warnings).toContainEqual(expect.stringMatching(/modelsAccess is "public": anyone who knows https:\/\/models\.example\.com/));
+  });
+
+  test("exports the base URL, the S3 endpoint and the bucket name", async () => {
+    const run = await runStack(CF);
+    expect(run.outputs).toMatchObject({
+      modelsBaseUrl: "https://models.example.com",
+      modelsS3Endpoint: "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com",
+      modelsBucketName: "warmstart-models",
+    });
+  });
+
+  test("not managed without a Cloudflare account; the zone is required with one", async () => {
+    expect((await runStack()).ofType("cloudflare:index/r2Bucket:R2Bucket")).toEqual([]);
+    const error = (await runStack({ "warmstart:cloudflareAccountId": CF["warmstart:cloudflareAccountId"] }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/warmstart:cloudflareZoneId: is required when warmstart:cloudflareAccountId is set/);
+    const bad = (await runStack({ ...CF, "warmstart:modelsLocationHint": "mars" }).catch((e: unknown) => e)) as Error;
+    expect(bad.message).toMatch(/warmstart:modelsLocationHint: must be one of "" \| wnam/);
+  });
+});
