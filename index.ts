@@ -29,6 +29,7 @@ const gpu = new GpuService(config.service.name, {
   image: config.image,
   minInstanceCount: desiredMinInstances(schedule, now),
   rootDir,
+  imageBuildDependsOn: models ? [models] : [],
 });
 
 const warm = new WarmSchedule(config.service.name, {

@@ -20,6 +20,8 @@ export interface GpuServiceArgs {
   readonly minInstanceCount: number;
   /** Project root (where Pulumi runs). */
   readonly rootDir: string;
+  /** What the image build must wait for, e.g. the models bucket, so it does not fetch before the domain is connected. */
+  readonly imageBuildDependsOn?: readonly pulumi.Resource[];
 }
 
 /** The port the warm-start supervisor listens on (Cloud Run sets PORT to it). */
@@ -85,7 +87,7 @@ export class GpuService extends pulumi.ComponentResource {
           );
     const image = new ModelImage(
       `${svc.name}-image`,
-      { image: args.image, project: svc.project, region: svc.region, repository, rootDir: args.rootDir },
+      { image: args.image, project: svc.project, region: svc.region, repository, rootDir: args.rootDir, buildDependsOn: args.imageBuildDependsOn },
       parent,
     );
     this.imageRef = image.imageRef;

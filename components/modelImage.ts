@@ -19,6 +19,8 @@ export interface ModelImageArgs {
   readonly repository?: gcp.artifactregistry.Repository;
   /** Project root (where Pulumi runs); the build context is `container/` under it. */
   readonly rootDir: string;
+  /** Resources the build must wait for (e.g. the bucket it fetches weights from). */
+  readonly buildDependsOn?: readonly pulumi.Resource[];
 }
 
 /**
@@ -98,6 +100,7 @@ export class ModelImage extends pulumi.ComponentResource {
     if (cfg.mode === "local") {
       // docker-build reads the context as it is, so dist/ is bundled first.
       const bundle = new command.local.Command(`${name}-bundle`, { create: BUNDLE_COMMAND, triggers: [this.contentHash] }, parent);
+      const waitFor = [bundle, ...(args.buildDependsOn ?? [])];
       const image = new dockerBuild.Image(
         `${name}-local`,
         {
@@ -115,7 +118,7 @@ export class ModelImage extends pulumi.ComponentResource {
           // Rebuild only when what goes into the image changed, not on every `pulumi up`.
           buildOnPreview: false,
         },
-        { ...parent, dependsOn: [bundle] },
+        { ...parent, dependsOn: waitFor },
       );
       this.digest = image.digest;
     } else {
@@ -192,7 +195,7 @@ export class ModelImage extends pulumi.ComponentResource {
           },
           triggers: [this.contentHash],
         },
-        { ...parent, dependsOn: [secretVersion, ...grants] },
+        { ...parent, dependsOn: [secretVersion, ...grants, ...(args.buildDependsOn ?? [])] },
       );
       this.digest = build.stdout.apply((s) => s.trim());
     }

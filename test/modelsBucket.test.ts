@@ -80,3 +80,11 @@ describe("models bucket", () => {
     expect(bad.message).toMatch(/warmstart:modelsLocationHint: must be one of "" \| wnam/);
   });
 });
+
+test("the image build waits for the models bucket and its domain", async () => {
+  const run = await runStack(CF);
+  const build = run.one("command:local:Command");
+  // Depending on the component means depending on each of its resources, the custom domain included.
+  expect(build.dependencies).toContain(run.one("cloudflare:index/r2CustomDomain:R2CustomDomain").urn);
+  expect(build.dependencies).toContain(run.one("cloudflare:index/ruleset:Ruleset").urn);
+});
