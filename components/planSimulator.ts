@@ -6,8 +6,9 @@
  * request at a time (concurrency 1). An idle instance is kept `idleSeconds` after its last request and billed while
  * it exists. At most `maxInstances` exist. The policy's min instances are raised as its level rises (they start
  * cold too, which is what the warm lead is for) and kept while the level holds. A request that finds no ready, free
- * instance starts a new one (if allowed) and waits the cold start, or waits for the first instance to free up; a
- * request that waits for an instance still starting is cold and waits the remaining cold-start time.
+ * instance makes Cloud Run start one (if allowed) and is served by whichever instance can take it first, a busy one
+ * freeing up or the new one once started; a request served by an instance still starting is cold and waits the
+ * remaining cold-start time.
  */
 
 export interface SimulationOptions {
@@ -96,11 +97,11 @@ export function simulate(times: readonly number[], levelAt: (t: number) => numbe
     for (; next < times.length && times[next] < minute + MINUTE; next++) {
       const t = times[next];
       let inst = alive.find((i) => i.readyAt <= t && i.busyUntil <= t);
-      if (!inst && alive.length < o.maxInstances) {
-        inst = { createdAt: t, readyAt: t + cold, busyUntil: t, lastUsedAt: t, heldUntil: t };
-        alive.push(inst);
-      }
       if (!inst) {
+        // Pending requests make Cloud Run start an instance (if allowed); the request goes to whichever instance can
+        // take it first: one freeing up, or the new one once started.
+        const started = alive.length < o.maxInstances ? { createdAt: t, readyAt: t + cold, busyUntil: t, lastUsedAt: t, heldUntil: t } : undefined;
+        if (started) alive.push(started);
         inst = alive.reduce((best, i) => (Math.max(i.readyAt, i.busyUntil) < Math.max(best.readyAt, best.busyUntil) ? i : best));
       }
       const beginsAt = Math.max(t, inst.readyAt, inst.busyUntil);
