@@ -3,17 +3,11 @@
  * Observability component turns them into resources. Field names come from the supervisor, never retyped.
  */
 import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../container/supervisor";
-import { DAY_NAMES, MINUTES_PER_DAY, weeklyEdges, type WarmSchedule } from "./warmWindows";
-
-const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+import { DAY_NAMES, edgesByDay, type WarmSchedule } from "./warmWindows";
 
 /** The weekly schedule as a markdown table: per day, the level at midnight and each edge. */
 export function scheduleMarkdown(s: WarmSchedule): string {
-  const edges = weeklyEdges(s.levels);
-  const rows = DAY_NAMES.map((day, d) => {
-    const today = edges.filter((e) => Math.floor(e.minuteOfWeek / MINUTES_PER_DAY) === d).map((e) => `${hhmm(e.minuteOfWeek % MINUTES_PER_DAY)} → ${e.level}`);
-    return `| ${day} | ${s.levels[d * MINUTES_PER_DAY]} | ${today.join(", ") || "—"} |`;
-  });
+  const rows = edgesByDay(s.levels).map((d, i) => `| ${DAY_NAMES[i]} | ${d.atMidnight} | ${d.changes.map((c) => `${c.time} → ${c.level}`).join(", ") || "—"} |`);
   return [`Min instances by ${s.timeZone} wall clock:`, "", "| day | at 00:00 | changes |", "|---|---|---|", ...rows].join("\n");
 }
 

@@ -4,7 +4,7 @@
  * requests within a budget). Pure.
  */
 import { simulate, type SimulationOptions, type SimulationResult } from "./planSimulator";
-import { DAY_NAMES, MINUTES_PER_DAY, MINUTES_PER_WEEK, parseWarmWindows, utcOffsetMinutes, weeklyLevels, type ScheduleOptions } from "./warmWindows";
+import { DAY_NAMES, formatMinuteOfDay, MINUTES_PER_DAY, MINUTES_PER_WEEK, parseWarmWindows, utcOffsetMinutes, weeklyLevels, type ScheduleOptions } from "./warmWindows";
 
 export const SLOT_MINUTES = 30;
 const SLOTS_PER_DAY = MINUTES_PER_DAY / SLOT_MINUTES;
@@ -42,7 +42,6 @@ export function binRequests(times: readonly number[], timeZone: string): number[
   return bins;
 }
 
-const hhmm = (m: number) => (m === MINUTES_PER_DAY ? "24:00" : `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`);
 
 /**
  * Fills single cold half hours between warm ones: an instance kept for the ~15 min idle tail and raised again by the
@@ -64,7 +63,7 @@ export function windowsFromSlots(warm: readonly (readonly boolean[])[]): string 
       }
       let e = s;
       while (e < SLOTS_PER_DAY && slots[e]) e++;
-      runs.push(`${hhmm(s * SLOT_MINUTES)}-${hhmm(e * SLOT_MINUTES)}`);
+      runs.push(`${formatMinuteOfDay(s * SLOT_MINUTES)}-${formatMinuteOfDay(e * SLOT_MINUTES)}`);
       s = e;
     }
     if (runs.length) byRuns.set(runs.join(","), [...(byRuns.get(runs.join(",")) ?? []), day]);

@@ -131,6 +131,22 @@ function windowLength(w: WarmWindow): number {
   return w.endMinute > w.startMinute ? w.endMinute - w.startMinute : w.endMinute + MINUTES_PER_DAY - w.startMinute;
 }
 
+/** "HH:MM" for a minute of the day; 1440 reads "24:00", as a window end may. */
+export function formatMinuteOfDay(m: number): string {
+  return m === MINUTES_PER_DAY ? "24:00" : `${pad(Math.floor(m / 60))}:${pad(m % 60)}`;
+}
+
+/** Per day (0 = Monday): the level in force at 00:00 and each change that day, as synth and the dashboard show them. */
+export function edgesByDay(levels: WeeklyLevels): { atMidnight: number; changes: { time: string; level: number }[] }[] {
+  const edges = weeklyEdges(levels);
+  return DAY_NAMES.map((_, d) => ({
+    atMidnight: levels[d * MINUTES_PER_DAY],
+    changes: edges
+      .filter((e) => Math.floor(e.minuteOfWeek / MINUTES_PER_DAY) === d)
+      .map((e) => ({ time: formatMinuteOfDay(e.minuteOfWeek % MINUTES_PER_DAY), level: e.level })),
+  }));
+}
+
 /** A change of level at one minute of the week. */
 export interface Edge {
   readonly minuteOfWeek: number;

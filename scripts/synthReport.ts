@@ -4,7 +4,7 @@
  */
 import type { StackConfig } from "../components/config";
 import { PRICES_SOURCE } from "../components/costModel";
-import { DAY_NAMES, MINUTES_PER_DAY, weeklyEdges, type WarmSchedule } from "../components/warmWindows";
+import { DAY_NAMES, edgesByDay, type WarmSchedule } from "../components/warmWindows";
 import type { OfflineRun, RecordedResource } from "./offline";
 
 type Inputs = Record<string, any>;
@@ -81,19 +81,14 @@ export function renderResources(run: OfflineRun): string {
   return lines.join("\n");
 }
 
-const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
-
 /** One row per day: the edges that day with the level each sets, and the level in force at 00:00. */
 export function renderSchedule(schedule: WarmSchedule, leadMinutes: number): string {
-  const edges = weeklyEdges(schedule.levels);
   const lines = [`Warm schedule (${schedule.timeZone}; idle ${schedule.idleMinInstances}, raised ${leadMinutes} min before each window)`];
   if (schedule.windows.length === 0) lines.push("  no warm windows: min instances stay at the idle level all week");
-  for (let d = 0; d < 7; d++) {
-    const today = edges.filter((e) => Math.floor(e.minuteOfWeek / MINUTES_PER_DAY) === d);
-    const atMidnight = schedule.levels[d * MINUTES_PER_DAY];
-    const cells = today.map((e) => `${hhmm(e.minuteOfWeek % MINUTES_PER_DAY)}→${e.level}`);
-    lines.push(`  ${DAY_NAMES[d]}  from 00:00: ${atMidnight}${cells.length ? "   " + cells.join("  ") : ""}`);
-  }
+  edgesByDay(schedule.levels).forEach((d, i) => {
+    const cells = d.changes.map((c) => `${c.time}→${c.level}`);
+    lines.push(`  ${DAY_NAMES[i]}  from 00:00: ${d.atMidnight}${cells.length ? "   " + cells.join("  ") : ""}`);
+  });
   lines.push(`Scheduler jobs (${schedule.jobs.length} min-instance, ${schedule.warmups.length} warmup):`);
   for (const j of schedule.jobs) lines.push(`  ${j.name.padEnd(34)} ${j.cron.padEnd(18)} min instances → ${j.level}`);
   for (const j of schedule.warmups) lines.push(`  ${j.name.padEnd(34)} ${j.cron.padEnd(18)} POST /warmup`);
