@@ -239,7 +239,7 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
   const unsynced = unsyncedFiles(opts.manifest);
   if (unsynced.length > 0) {
     throw new FetchError(
-      `manifest entries without size or sha256 cannot be verified: ${unsynced.map((f) => f.path).join(", ")}; record each file's size and sha256 (sha256sum) in the manifest first`,
+      `manifest entries without size or sha256 cannot be verified: ${unsynced.map((f) => f.path).join(", ")}; record each file's size and sha256 in the manifest first (npm run models:sync does)`,
       2,
     );
   }

@@ -2,6 +2,7 @@
  * A loopback HTTP server that serves files with Range support and injects the faults a long network path and a
  * CDN produce: connection resets mid-body, 500s, truncated bodies, corrupted bytes, and a Range header ignored.
  */
+import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -22,6 +23,8 @@ export interface Faults {
   missing?: string[];
   /** Required request header (name lowercase, value); others get 403. */
   requireHeader?: [string, string];
+  /** State each file's sha256 and size as Hugging Face does for LFS files (X-Linked-Etag, X-Linked-Size). */
+  linkedEtag?: boolean;
 }
 
 export interface FaultServer {
@@ -64,6 +67,16 @@ export async function startFaultServer(files: Record<string, Buffer>, faults: Fa
     let body = Buffer.from(data.subarray(start, end + 1));
     if (f.corrupt && f.corrupt.path === p && f.corrupt.offset >= start && f.corrupt.offset <= end) body[f.corrupt.offset - start] ^= 0xff;
     const headers: Record<string, string | number> = { "content-length": body.length, "accept-ranges": "bytes" };
+    if (f.linkedEtag) {
+      headers["x-linked-etag"] = `"${createHash("sha256").update(data).digest("hex")}"`;
+      headers["x-linked-size"] = data.length;
+    }
+    if (req.method === "HEAD") {
+      entry.status = status;
+      res.writeHead(status, headers);
+      res.end();
+      return;
+    }
     if (status === 206) headers["content-range"] = `bytes ${start}-${end}/${data.length}`;
     entry.status = status;
     res.writeHead(status, headers);

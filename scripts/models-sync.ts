@@ -1,0 +1,260 @@
+/**
+ * npm run models:sync -- --manifest container/models.json [--only PATH] [--bucket NAME] [--endpoint URL | --account-id ID]
+ *
+ * Streams each manifest entry that has a `source` URL into the R2 bucket through the S3 API (multipart, parts
+ * sized so 10,000 cover the file, several in flight), computing sha256 and size on the way; stores the sha256 as
+ * object metadata and writes size and sha256 back into the manifest, so the fetcher can verify. An entry whose
+ * object already has the same size and sha256 is skipped. A source that fails mid-stream leaves no object.
+ *
+ * The sha256 is needed when the upload starts (metadata is set then): it is the manifest's, else the source's own
+ * (Hugging Face sends it as X-Linked-Etag for LFS files), else one extra pass over the source computes it.
+ *
+ * Credentials: R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY. Bucket: --bucket or R2_BUCKET. Endpoint: --endpoint,
+ * R2_ENDPOINT, or https://<--account-id | CLOUDFLARE_ACCOUNT_ID>.r2.cloudflarestorage.com.
+ * Exit codes: 0 all synced; 1 an upload failed; 2 bad usage or manifest.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import { Readable, Transform } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { parseArgs } from "node:util";
+import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { MultiBar, type SingleBar } from "cli-progress";
+import { ManifestError, parseManifest, type ManifestFile } from "../container/manifest";
+
+const MIB = 1024 * 1024;
+const MIN_PART_BYTES = 64 * MIB;
+const MAX_PARTS = 10_000;
+
+export class SyncError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 1,
+  ) {
+    super(message);
+    this.name = "SyncError";
+  }
+}
+
+/** All parts but the last are this size; 10,000 parts must cover the file. */
+export function partSizeFor(size: number | undefined, minPartBytes = MIN_PART_BYTES): number {
+  if (size === undefined) return 100 * MIB;
+  return Math.max(minPartBytes, Math.ceil(size / MAX_PARTS / MIB) * MIB);
+}
+
+export interface SyncOptions {
+  readonly manifestPath: string;
+  readonly only?: string;
+  readonly bucket: string;
+  readonly client: S3Client;
+  /** Smallest part; 64 MiB by default (lib-storage's 5 MiB would cap an object at ~48.8 GiB). */
+  readonly minPartBytes?: number;
+  readonly log?: (line: string) => void;
+  readonly onProgress?: (file: string, bytes: number, total: number | undefined) => void;
+}
+
+export interface SyncResult {
+  readonly uploaded: string[];
+  readonly skipped: string[];
+}
+
+/** The R2 client as R2 wants it: region auto, and no CRC32 checksums (recent SDKs send them by default; R2 rejected them). */
+export function r2Client(endpoint: string, accessKeyId: string, secretAccessKey: string): S3Client {
+  return new S3Client({
+    region: "auto",
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
+
+async function openSource(url: string): Promise<{ body: Readable; size: number | undefined }> {
+  const res = await fetch(url, { redirect: "follow" });
+  if (!res.ok || !res.body) throw new SyncError(`${url}: HTTP ${res.status}`);
+  const len = res.headers.get("content-length");
+  return { body: Readable.fromWeb(res.body as unknown as WebReadableStream), size: len === null ? undefined : Number(len) };
+}
+
+/** The source's own sha256 and size, when it states them (Hugging Face: X-Linked-Etag / X-Linked-Size on LFS files). */
+async function sourceDigest(url: string): Promise<{ sha256: string; size: number } | undefined> {
+  const res = await fetch(url, { method: "HEAD", redirect: "manual" });
+  const etag = res.headers.get("x-linked-etag")?.replace(/"/g, "");
+  const size = Number(res.headers.get("x-linked-size"));
+  return etag && /^[0-9a-f]{64}$/.test(etag) && size > 0 ? { sha256: etag, size } : undefined;
+}
+
+async function hashSource(url: string): Promise<{ sha256: string; size: number }> {
+  const { body } = await openSource(url);
+  const h = createHash("sha256");
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    h.update(chunk);
+    size += chunk.length;
+  }
+  return { sha256: h.digest("hex"), size };
+}
+
+async function objectMatches(client: S3Client, bucket: string, key: string, size: number, sha256: string): Promise<boolean> {
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return head.ContentLength === size && head.Metadata?.sha256 === sha256;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw err;
+  }
+}
+
+/** Writes the manifest atomically, so an interrupted sync never leaves it half-written. */
+function writeManifest(path: string, files: ManifestFile[]): void {
+  const data = { files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, source: f.source })) };
+  fs.writeFileSync(`${path}.tmp`, JSON.stringify(data, null, 2) + "\n");
+  fs.renameSync(`${path}.tmp`, path);
+}
+
+export async function syncModels(o: SyncOptions): Promise<SyncResult> {
+  const log = o.log ?? (() => undefined);
+  let manifest;
+  try {
+    manifest = parseManifest(fs.readFileSync(o.manifestPath, "utf8"), o.manifestPath);
+  } catch (err) {
+    throw new SyncError(err instanceof ManifestError ? err.message : `${o.manifestPath}: ${(err as Error).message}`, 2);
+  }
+  const files = [...manifest.files];
+  if (o.only && !files.some((f) => f.path === o.only)) throw new SyncError(`${o.manifestPath}: no entry with path "${o.only}"`, 2);
+  const result: SyncResult = { uploaded: [], skipped: [] };
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i];
+    if (o.only && f.path !== o.only) continue;
+    if (!f.source) {
+      log(`${f.path}: no source; skipped`);
+      continue;
+    }
+    let expected = f.size !== undefined && f.sha256 !== undefined ? { size: f.size, sha256: f.sha256 } : undefined;
+    if (expected && (await objectMatches(o.client, o.bucket, f.path, expected.size, expected.sha256))) {
+      log(`${f.path}: already in the bucket with the same size and sha256`);
+      result.skipped.push(f.path);
+      continue;
+    }
+    expected ??= await sourceDigest(f.source);
+    if (!expected) {
+      log(`${f.path}: the source states no sha256; reading it once to compute it`);
+      expected = await hashSource(f.source);
+    }
+    if (await objectMatches(o.client, o.bucket, f.path, expected.size, expected.sha256)) {
+      files[i] = { ...f, ...expected };
+      writeManifest(o.manifestPath, files);
+      result.skipped.push(f.path);
+      continue;
+    }
+
+    const { body } = await openSource(f.source);
+    const hash = createHash("sha256");
+    let seen = 0;
+    const want = expected;
+    // Checks the bytes as they pass; failing at the end makes lib-storage abort the upload, so no object appears.
+    const verify = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        seen += chunk.length;
+        o.onProgress?.(f.path, seen, want.size);
+        done(null, chunk);
+      },
+      flush(done) {
+        const got = hash.digest("hex");
+        if (seen !== want.size || got !== want.sha256) done(new SyncError(`${f.path}: the source sent ${seen} bytes with sha256 ${got}, expected ${want.size} bytes with ${want.sha256}`));
+        else done();
+      },
+    });
+    body.on("error", (err) => verify.destroy(err));
+    const upload = new Upload({
+      client: o.client,
+      params: { Bucket: o.bucket, Key: f.path, Body: body.pipe(verify), Metadata: { sha256: want.sha256 }, ContentType: "application/octet-stream" },
+      partSize: partSizeFor(want.size, o.minPartBytes),
+      queueSize: 4,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (err) {
+      throw new SyncError(`${f.path}: upload failed, nothing was stored: ${(err as Error).message}`);
+    }
+    files[i] = { ...f, ...want };
+    writeManifest(o.manifestPath, files);
+    log(`${f.path}: uploaded ${want.size} bytes, sha256 ${want.sha256}`);
+    result.uploaded.push(f.path);
+  }
+  return result;
+}
+
+const USAGE = `usage: npm run models:sync -- --manifest FILE [--only PATH] [--bucket NAME] [--endpoint URL | --account-id ID]
+Credentials from R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY; bucket from --bucket or R2_BUCKET; endpoint from --endpoint,
+R2_ENDPOINT or the account id (--account-id or CLOUDFLARE_ACCOUNT_ID).`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      options: { manifest: { type: "string" }, only: { type: "string" }, bucket: { type: "string" }, endpoint: { type: "string" }, "account-id": { type: "string" }, help: { type: "boolean" } },
+    }).values;
+  } catch (err) {
+    console.error(`models:sync: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const env = process.env;
+  const accountId = values["account-id"] ?? env.CLOUDFLARE_ACCOUNT_ID;
+  const endpoint = values.endpoint ?? env.R2_ENDPOINT ?? (accountId ? `https://${accountId}.r2.cloudflarestorage.com` : undefined);
+  const bucket = values.bucket ?? env.R2_BUCKET;
+  const missing = [
+    !values.manifest && "--manifest",
+    !bucket && "--bucket (or R2_BUCKET; see `pulumi stack output modelsBucketName`)",
+    !endpoint && "--endpoint or --account-id (or R2_ENDPOINT / CLOUDFLARE_ACCOUNT_ID)",
+    !env.R2_ACCESS_KEY_ID && "R2_ACCESS_KEY_ID",
+    !env.R2_SECRET_ACCESS_KEY && "R2_SECRET_ACCESS_KEY",
+  ].filter(Boolean);
+  if (missing.length) {
+    console.error(`models:sync: missing ${missing.join(", ")}\n${USAGE}`);
+    return 2;
+  }
+  // A bar per file on a terminal; a line every 10 s otherwise.
+  const bars = process.stderr.isTTY ? new MultiBar({ format: "{file} {bar} {percentage}% | {mb} MB", stream: process.stderr, hideCursor: true }) : undefined;
+  const perFile = new Map<string, SingleBar>();
+  let lastLine = 0;
+  const onProgress = (file: string, bytes: number, total: number | undefined) => {
+    if (bars) {
+      let bar = perFile.get(file);
+      if (!bar) perFile.set(file, (bar = bars.create(total ?? bytes, 0, { file, mb: "0" })));
+      bar.update(bytes, { file, mb: (bytes / 1e6).toFixed(0) });
+    } else if (Date.now() - lastLine > 10_000) {
+      lastLine = Date.now();
+      console.error(`models:sync: ${file}: ${(bytes / 1e6).toFixed(0)}${total ? ` / ${(total / 1e6).toFixed(0)}` : ""} MB`);
+    }
+  };
+  try {
+    const r = await syncModels({
+      manifestPath: values.manifest!,
+      only: values.only,
+      bucket: bucket!,
+      client: r2Client(endpoint!, env.R2_ACCESS_KEY_ID!, env.R2_SECRET_ACCESS_KEY!),
+      log: (l) => console.error(`models:sync: ${l}`),
+      onProgress,
+    });
+    bars?.stop();
+    console.error(`models:sync: ${r.uploaded.length} uploaded, ${r.skipped.length} already there`);
+    return 0;
+  } catch (err) {
+    bars?.stop();
+    console.error(`models:sync: ${(err as Error).message}`);
+    return err instanceof SyncError ? err.exitCode : 1;
+  }
+}
+
+if (require.main === module) {
+  void main().then((code) => process.exit(code));
+}

@@ -1,0 +1,118 @@
+import { spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import S3rver from "s3rver";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { partSizeFor, r2Client, syncModels } from "../scripts/models-sync";
+import { startFaultServer, type FaultServer } from "./support/faultServer";
+
+const MIB = 1024 * 1024;
+const FILES: Record<string, Buffer> = {
+  "unet/big.safetensors": randomBytes(12 * MIB + 7),
+  "vae/ae.safetensors": randomBytes(300_000),
+};
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const BUCKET = "models";
+
+let s3: S3rver;
+let endpoint: string;
+let sources: FaultServer;
+const client = () => r2Client(endpoint, "S3RVER", "S3RVER");
+
+beforeAll(async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "s3rver-"));
+  s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: dir, configureBuckets: [{ name: BUCKET, configs: [] }] });
+  const addr = (await s3.run()) as { port: number };
+  endpoint = `http://127.0.0.1:${addr.port}`;
+  sources = await startFaultServer(FILES);
+});
+afterAll(async () => {
+  await sources.close();
+  await s3.close();
+});
+
+function manifestFile(entries: object[]): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "sync-manifest-")), "models.json");
+  fs.writeFileSync(file, JSON.stringify({ files: entries }, null, 2));
+  return file;
+}
+const unsynced = (prefix = "") => Object.keys(FILES).map((p) => ({ path: `${prefix}${p}`, source: `${sources.url}/${p}` }));
+async function objectBytes(key: string): Promise<Buffer> {
+  const r = await client().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return Buffer.from(await r.Body!.transformToByteArray());
+}
+
+describe("models:sync against a local S3 server", () => {
+  test("streams every source into the bucket in parts, stores sha256 as metadata and writes size and sha256 back", async () => {
+    sources.faults = {};
+    const file = manifestFile(unsynced("a/"));
+    const r = await syncModels({ manifestPath: file, bucket: BUCKET, client: client(), minPartBytes: 5 * MIB });
+    expect(r.uploaded.sort()).toEqual(["a/unet/big.safetensors", "a/vae/ae.safetensors"]);
+    for (const [p, b] of Object.entries(FILES)) {
+      expect(sha(await objectBytes(`a/${p}`))).toBe(sha(b));
+      const head = await client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: `a/${p}` }));
+      expect(head.Metadata?.sha256).toBe(sha(b));
+    }
+    const written = JSON.parse(fs.readFileSync(file, "utf8")).files;
+    expect(written).toEqual(Object.entries(FILES).map(([p, b]) => ({ path: `a/${p}`, size: b.length, sha256: sha(b), source: `${sources.url}/${p}` })));
+  });
+
+  test("a re-run skips what is already there, without fetching the sources", async () => {
+    const file = manifestFile(unsynced("b/"));
+    await syncModels({ manifestPath: file, bucket: BUCKET, client: client(), minPartBytes: 5 * MIB });
+    sources.log.length = 0;
+    const again = await syncModels({ manifestPath: file, bucket: BUCKET, client: client(), minPartBytes: 5 * MIB });
+    expect(again.skipped.sort()).toEqual(["b/unet/big.safetensors", "b/vae/ae.safetensors"]);
+    expect(sources.log).toEqual([]);
+  });
+
+  test("uses the source's own sha256 (X-Linked-Etag) instead of reading the file twice", async () => {
+    sources.faults = { linkedEtag: true };
+    sources.log.length = 0;
+    await syncModels({ manifestPath: manifestFile(unsynced("c/")), bucket: BUCKET, client: client(), minPartBytes: 5 * MIB });
+    expect(sources.log.filter((e) => e.path === "unet/big.safetensors" && e.bytes > 0)).toHaveLength(1);
+    sources.faults = {};
+  });
+
+  test("a source that dies mid-stream leaves no object and an unchanged manifest entry", async () => {
+    const entries = [{ path: "d/unet/big.safetensors", source: `${sources.url}/unet/big.safetensors`, size: FILES["unet/big.safetensors"].length, sha256: sha(FILES["unet/big.safetensors"]) }];
+    const file = manifestFile(entries);
+    sources.faults = { resets: 1000 };
+    await expect(syncModels({ manifestPath: file, bucket: BUCKET, client: client(), minPartBytes: 5 * MIB })).rejects.toThrow(/d\/unet\/big\.safetensors: upload failed, nothing was stored/);
+    sources.faults = {};
+    await expect(client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: "d/unet/big.safetensors" }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    expect(JSON.parse(fs.readFileSync(file, "utf8")).files).toEqual(entries);
+  });
+
+  test("bytes that do not match the manifest's sha256 are not stored", async () => {
+    const file = manifestFile([{ path: "e/vae/ae.safetensors", source: `${sources.url}/vae/ae.safetensors`, size: FILES["vae/ae.safetensors"].length, sha256: "0".repeat(64) }]);
+    await expect(syncModels({ manifestPath: file, bucket: BUCKET, client: client() })).rejects.toThrow(/expected 300000 bytes with 0{64}/);
+    await expect(client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: "e/vae/ae.safetensors" }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+  });
+
+  test("--only syncs one entry", async () => {
+    const file = manifestFile(unsynced("f/"));
+    const r = await syncModels({ manifestPath: file, bucket: BUCKET, client: client(), only: "f/vae/ae.safetensors" });
+    expect(r.uploaded).toEqual(["f/vae/ae.safetensors"]);
+    await expect(syncModels({ manifestPath: file, bucket: BUCKET, client: client(), only: "nope" })).rejects.toThrow(/no entry with path "nope"/);
+  });
+});
+
+test("parts: 64 MiB at least, and 10,000 of them cover any file", () => {
+  expect(partSizeFor(23e9)).toBe(64 * MIB);
+  expect(partSizeFor(1e12)).toBeGreaterThanOrEqual(1e12 / 10_000);
+  expect(partSizeFor(1e12) % MIB).toBe(0);
+});
+
+test("the command names what is missing and exits 2", () => {
+  const r = spawnSync(path.resolve(__dirname, "../node_modules/.bin/tsx"), ["scripts/models-sync.ts", "--manifest", "container/models.json"], {
+    cwd: path.resolve(__dirname, ".."),
+    encoding: "utf8",
+    env: { PATH: process.env.PATH },
+  });
+  expect(r.status).toBe(2);
+  expect(r.stderr).toMatch(/missing --bucket .*R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY/);
+});
