@@ -49,6 +49,8 @@ export interface FetchOptions {
   readonly manifest: Manifest;
   /** Base URL the manifest paths are relative to, e.g. https://models.example.com. */
   readonly source: string;
+  /** Per-file URLs (e.g. presigned GETs) that take precedence over `source`. */
+  readonly urls?: Readonly<Record<string, string>>;
   readonly outDir: string;
   readonly connections: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -245,7 +247,7 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
   }
   const files = opts.manifest.files as SyncedFile[];
   const base = opts.source.replace(/\/+$/, "");
-  const urlOf = (f: SyncedFile) => `${base}/${f.path.split("/").map(encodeURIComponent).join("/")}`;
+  const urlOf = (f: SyncedFile) => opts.urls?.[f.path] ?? `${base}/${f.path.split("/").map(encodeURIComponent).join("/")}`;
 
   const skipped: string[] = [];
   const jobs: FileJob[] = [];
@@ -468,10 +470,11 @@ async function runPool(width: number, tasks: (() => Promise<void>)[], abort: Abo
 // ---------------------------------------------------------------------------------------------------------------
 // Command line
 
-const USAGE = `usage: warmstart-fetch --manifest FILE --source BASE_URL --out DIR [--connections N] [--header "K: V"]...
+const USAGE = `usage: warmstart-fetch --manifest FILE (--source BASE_URL | --url-map FILE) --out DIR [--connections N] [--header "K: V"]...
                        [--header-file FILE] [--chunk-mib N] [--retries N] [--progress auto|bar|lines|none]
 
 Downloads every file of the manifest from BASE_URL/<path> into DIR/<path>, verified by sha256.
+  --url-map FILE    JSON {"<path>": "<url>"} with a URL per file (e.g. presigned GETs), instead of --source
   --connections N   parallel connections shared by all files (default 16)
   --header "K: V"   extra request header, e.g. the models access header; may repeat
   --header-file F   read headers ("K: V" lines) from F, e.g. a BuildKit secret mount
@@ -502,6 +505,7 @@ export async function main(argv: string[]): Promise<number> {
         connections: { type: "string", default: "16" },
         header: { type: "string", multiple: true, default: [] },
         "header-file": { type: "string" },
+        "url-map": { type: "string" },
         "chunk-mib": { type: "string", default: "64" },
         retries: { type: "string", default: "8" },
         progress: { type: "string", default: "auto" },
@@ -517,7 +521,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    for (const k of ["manifest", "source", "out"] as const) if (!values[k]) throw new FetchError(`--${k} is required`, 2);
+    for (const k of ["manifest", "out"] as const) if (!values[k]) throw new FetchError(`--${k} is required`, 2);
+    if (!values.source && !values["url-map"]) throw new FetchError("--source or --url-map is required", 2);
     const int = (name: string, v: string, min: number, max: number) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < min || n > max) throw new FetchError(`--${name} must be an integer ${min}..${max}, got "${v}"`, 2);
@@ -526,7 +531,7 @@ export async function main(argv: string[]): Promise<number> {
     const connections = int("connections", values.connections!, 1, 256);
     const maxRequestBytes = int("chunk-mib", values["chunk-mib"]!, 1, 4096) * MIB;
     const retries = int("retries", values.retries!, 0, 100);
-    if (!/^https?:\/\/[^\s/]+/.test(values.source!)) throw new FetchError(`--source must be an http(s) URL, got "${values.source}"`, 2);
+    if (values.source !== undefined && !/^https?:\/\/[^\s/]+/.test(values.source)) throw new FetchError(`--source must be an http(s) URL, got "${values.source}"`, 2);
     const headers: Record<string, string> = {};
     for (const h of values.header!) {
       const [k, v] = parseHeader(h, "--header");
@@ -546,6 +551,16 @@ export async function main(argv: string[]): Promise<number> {
       throw new FetchError(err instanceof ManifestError ? err.message : `${values.manifest}: ${(err as Error).message}`, 2);
     }
 
+    let urls: Record<string, string> | undefined;
+    if (values["url-map"]) {
+      try {
+        urls = JSON.parse(fs.readFileSync(values["url-map"], "utf8")) as Record<string, string>;
+      } catch (err) {
+        throw new FetchError(`--url-map ${values["url-map"]}: not a JSON object of path to URL (${(err as Error).message})`, 2);
+      }
+      const missing = manifest.files.filter((f) => typeof urls![f.path] !== "string").map((f) => f.path);
+      if (missing.length && !values.source) throw new FetchError(`--url-map has no URL for ${missing.join(", ")} and there is no --source`, 2);
+    }
     const mode = values.progress === "auto" ? (process.stderr.isTTY ? "bar" : "lines") : values.progress;
     if (!["bar", "lines", "none"].includes(mode!)) throw new FetchError(`--progress must be auto, bar, lines or none, got "${values.progress}"`, 2);
     const started = Date.now();
@@ -573,7 +588,8 @@ export async function main(argv: string[]): Promise<number> {
     };
     const result = await fetchWeights({
       manifest,
-      source: values.source!,
+      source: values.source ?? "",
+      urls,
       outDir: values.out!,
       connections,
       headers,

@@ -165,6 +165,19 @@ describe("warmstart-fetch command", () => {
     expectAllVerified(path.join(dir, "models"));
   });
 
+  test("--url-map gives each file its own URL (presigned GETs), query string and all", async () => {
+    await serve();
+    const dir = tmpdir();
+    const map = Object.fromEntries(Object.keys(FILES).map((p) => [p, `${server!.url}/${p}?X-Amz-Signature=abc&X-Amz-Expires=604800`]));
+    fs.writeFileSync(path.join(dir, "urls.json"), JSON.stringify(map));
+    const r = await cliAsync(["--manifest", writeManifest(dir, MANIFEST), "--url-map", path.join(dir, "urls.json"), "--out", path.join(dir, "models"), "--chunk-mib", "1"]);
+    expect(r.status, r.stderr).toBe(0);
+    expectAllVerified(path.join(dir, "models"));
+    fs.writeFileSync(path.join(dir, "partial.json"), JSON.stringify({ "vae/small.safetensors": map["vae/small.safetensors"] }));
+    const missing = cli(["--manifest", writeManifest(dir, MANIFEST), "--url-map", path.join(dir, "partial.json"), "--out", dir]);
+    expect([missing.status, missing.stderr]).toEqual([2, expect.stringMatching(/--url-map has no URL for unet\/big\.safetensors, clip\/text encoder\.safetensors and there is no --source/)]);
+  });
+
   test("refuses entries without size and sha256, exit 2", () => {
     const dir = tmpdir();
     const r = cli(["--manifest", writeManifest(dir, { files: [{ path: "unet/a.safetensors", source: "https://huggingface.co/a" }] }), "--source", "http://127.0.0.1:9", "--out", dir]);

@@ -42,7 +42,7 @@ export async function startFaultServer(files: Record<string, Buffer>, faults: Fa
   const server = http.createServer((req, res) => {
     const n = count++;
     const f = state.faults;
-    const p = decodeURIComponent((req.url ?? "/").slice(1));
+    const p = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.slice(1));
     const entry = { path: p, range: req.headers.range, bytes: 0, status: 200 };
     log.push(entry);
     const data = files[p];
