@@ -19,6 +19,7 @@ const rootDir = __dirname;
 const config = loadStackConfig(rootDir);
 const now = deployTime();
 const schedule = config.warm.schedule;
+const minInstancesNow = desiredMinInstances(schedule, now);
 
 const models = config.modelsBucket
   ? new ModelsBucket(config.service.name, { bucket: config.modelsBucket, accessHeader: config.image.modelsAccessHeader, accessKey: config.image.modelsAccessKey })
@@ -27,7 +28,7 @@ const models = config.modelsBucket
 const gpu = new GpuService(config.service.name, {
   service: config.service,
   image: config.image,
-  minInstanceCount: desiredMinInstances(schedule, now),
+  minInstanceCount: minInstancesNow,
   rootDir,
   imageBuildDependsOn: models ? [models] : [],
 });
@@ -102,7 +103,7 @@ export const imageDigest = gpu.imageDigest;
 export const runtimeServiceAccount = gpu.runtimeServiceAccount.email;
 export const invokerServiceAccount = gpu.invokerServiceAccount.email;
 export const schedulerServiceAccount = warm.schedulerServiceAccount.email;
-export const minInstancesAtDeploy = desiredMinInstances(schedule, now);
+export const minInstancesAtDeploy = minInstancesNow;
 export const warmJobs = schedule.jobs.map((j) => `${j.cron} (${schedule.timeZone}) -> ${j.level}`);
 /** For the GitHub repository variables WIF_PROVIDER and DEPLOY_SERVICE_ACCOUNT (docs/operations.md). */
 export const workloadIdentityProvider = ci?.workloadIdentityProvider;

@@ -273,6 +273,8 @@ export interface ImageConfig {
   readonly baseImage: string;
   readonly manifestPath: string;
   readonly manifest: Manifest;
+  /** Set when the weights exceed the L4's memory and the server must offload part of them: shown as a warning. */
+  readonly offloadWarning: string | undefined;
   readonly retention: number;
   readonly buildMachineType: string;
   readonly buildTimeoutMinutes: number;
@@ -469,10 +471,8 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       problem("warmstart:modelsManifest", 'must lie inside container/ when warmstart:imageBuild is "local": Docker only sees the build context', v.modelsManifest);
     }
   }
-  if (manifest && memoryGiB !== undefined) {
-    const fit = weightsFit(manifestBytes(manifest), memoryGiB, v.modelsManifest!);
-    if (fit.kind === "too-big") problem("warmstart:modelsManifest", fit.message, v.modelsManifest);
-  }
+  const fit = manifest && memoryGiB !== undefined ? weightsFit(manifestBytes(manifest), memoryGiB, v.modelsManifest!) : undefined;
+  if (fit?.kind === "too-big") problem("warmstart:modelsManifest", fit.message, v.modelsManifest);
 
   if (v.billingAccount && v.monthlyBudget === 0) {
     problem("warmstart:monthlyBudget", "must be a positive amount when warmstart:billingAccount is set (whole units of the account's currency)", "0");
@@ -535,6 +535,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       baseImage: c.baseImage,
       manifestPath: c.modelsManifest,
       manifest: manifest!,
+      offloadWarning: fit?.kind === "offload" ? fit.message : undefined,
       retention: c.imageRetention,
       buildMachineType: c.buildMachineType,
       buildTimeoutMinutes: c.buildTimeoutMinutes,

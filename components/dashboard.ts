@@ -24,6 +24,11 @@ export const RUN_METRICS = {
 
 export const GUARD_TRIPPED_MESSAGE = "budget guard tripped";
 
+/** Monitoring filter of the service's time series (label syntax differs from the log filter's). */
+export function monitoringServiceFilter(serviceName: string): string {
+  return `resource.type="cloud_run_revision" AND resource.label."service_name"="${serviceName}"`;
+}
+
 /** Log filter of the service's own container logs. */
 export function serviceLogFilter(serviceName: string): string {
   return `resource.type="cloud_run_revision" AND resource.labels.service_name="${serviceName}"`;
@@ -95,7 +100,7 @@ export interface DashboardInput {
 
 /** The dashboard, as the Monitoring API's `Dashboard` JSON (mosaicLayout). */
 export function dashboardJson(d: DashboardInput): Record<string, unknown> {
-  const svc = `resource.type="cloud_run_revision" AND resource.label."service_name"="${d.serviceName}"`;
+  const svc = monitoringServiceFilter(d.serviceName);
   const metric = (type: string) => `metric.type="${type}" AND ${svc}`;
   const percentiles = (type: string, name: string) =>
     (["50", "95", "99"] as const).map((p) => ({ filter: metric(type), aligner: `ALIGN_PERCENTILE_${p}`, reducer: "REDUCE_MAX", legend: `${name} p${p}` }));

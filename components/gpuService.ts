@@ -1,8 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { manifestBytes } from "../container/manifest";
 import type { ImageConfig, ServiceConfig } from "./config";
-import { weightsFit } from "./l4";
 import { ModelImage } from "./modelImage";
 import { accountId } from "./names";
 import { startupProbeTiming } from "./startupProbe";
@@ -50,8 +48,7 @@ export class GpuService extends pulumi.ComponentResource {
     const parent = { parent: this };
     const svc = args.service;
 
-    const fit = weightsFit(manifestBytes(args.image.manifest), svc.memoryGiB, args.image.manifestPath);
-    if (fit.kind === "offload") void pulumi.log.warn(fit.message, this);
+    if (args.image.offloadWarning) void pulumi.log.warn(args.image.offloadWarning, this);
     if (svc.public) void pulumi.log.warn(`warmstart:public is true: anyone on the internet can call ${svc.name} and spend GPU time`, this);
 
     this.runtimeServiceAccount = new gcp.serviceaccount.Account(

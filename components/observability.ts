@@ -6,6 +6,7 @@ import {
   dashboardJson,
   guardTrippedLogFilter,
   logMetricType,
+  monitoringServiceFilter,
   readyLogFilter,
   RUN_METRICS,
   warmupFailedLogFilter,
@@ -86,7 +87,7 @@ export class Observability extends pulumi.ComponentResource {
       parent,
     );
 
-    const svcFilter = `resource.type="cloud_run_revision" AND resource.label."service_name"="${svc}"`;
+    const svcFilter = monitoringServiceFilter(svc);
     const policy = (id: string, displayName: string, documentation: string, conditions: gcp.types.input.monitoring.AlertPolicyCondition[]) =>
       new gcp.monitoring.AlertPolicy(
         `${name}-${id}`,
