@@ -4,32 +4,10 @@
  * requests within a budget). Pure.
  */
 import { simulate, type SimulationOptions, type SimulationResult } from "./planSimulator";
-import { DAY_NAMES, formatMinuteOfDay, MINUTES_PER_DAY, MINUTES_PER_WEEK, parseWarmWindows, utcOffsetMinutes, weeklyLevels, type ScheduleOptions } from "./warmWindows";
+import { DAY_NAMES, dayGroupName, formatMinuteOfDay, localMinuteOfWeekFn, MINUTES_PER_DAY, parseWarmWindows, weeklyLevels, type ScheduleOptions } from "./warmWindows";
 
 export const SLOT_MINUTES = 30;
 const SLOTS_PER_DAY = MINUTES_PER_DAY / SLOT_MINUTES;
-
-/**
- * The minute of the week (0 = Monday 00:00 local) of each instant, with the zone's offset looked up once per UTC
- * hour: the simulator asks for every minute of a 90-day log, and Intl per minute would dominate the run.
- */
-export function localMinuteOfWeekFn(timeZone: string): (t: number) => number {
-  const offsets = new Map<number, number>();
-  return (t: number) => {
-    const hour = Math.floor(t / 3_600_000);
-    let off = offsets.get(hour);
-    if (off === undefined) {
-      off = utcOffsetMinutes(new Date(hour * 3_600_000), timeZone);
-      // Offsets change on the hour or half hour in every zone in use; check the hour's end too.
-      if (utcOffsetMinutes(new Date(hour * 3_600_000 + 3_599_999), timeZone) !== off) off = NaN;
-      offsets.set(hour, off);
-    }
-    if (Number.isNaN(off)) off = utcOffsetMinutes(new Date(t), timeZone);
-    const localMinutes = Math.floor(t / 60_000) + off;
-    // 1970-01-01 was a Thursday (3 days after Monday).
-    return (((localMinutes + 3 * MINUTES_PER_DAY) % MINUTES_PER_WEEK) + MINUTES_PER_WEEK) % MINUTES_PER_WEEK;
-  };
-}
 
 /** Requests per (weekday, half hour) in the zone's local time. */
 export function binRequests(times: readonly number[], timeZone: string): number[][] {
@@ -70,7 +48,7 @@ export function windowsFromSlots(warm: readonly (readonly boolean[])[]): string 
   });
   const windows: string[] = [];
   for (const [runs, days] of byRuns) {
-    const daySpec = days.length === 7 ? "daily" : days.join() === "0,1,2,3,4" ? "weekdays" : days.join() === "5,6" ? "weekends" : days.map((d) => DAY_NAMES[d]).join(",");
+    const daySpec = dayGroupName(days) ?? days.map((d) => DAY_NAMES[d]).join(",");
     for (const run of runs.split(",")) windows.push(`${daySpec} ${run}`);
   }
   return windows.join("; ");

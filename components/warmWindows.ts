@@ -250,8 +250,8 @@ function firstFire(j: CronTimes): number {
 
 /** A short label for a set of days: daily, weekdays, weekends, a range (`tue-thu`) or a list (`mon-wed-fri` reads as a range, so lists use `_`). */
 export function daysLabel(days: readonly number[]): string {
-  const key = days.join(",");
-  for (const [label, group] of Object.entries(DAY_GROUPS)) if (group.join(",") === key) return label;
+  const group = dayGroupName(days);
+  if (group) return group;
   const isRun = days.length > 2 && days.every((d, i) => i === 0 || d === days[i - 1] + 1);
   if (isRun) return `${DAY_NAMES[days[0]]}-${DAY_NAMES[days[days.length - 1]]}`;
   return days.map((d) => DAY_NAMES[d]).join("_");
@@ -277,10 +277,42 @@ function mod(a: number, n: number): number {
   return ((a % n) + n) % n;
 }
 
+/** `daily`, `weekdays` or `weekends` when the sorted days are exactly that group (the grammar's names), else undefined. */
+export function dayGroupName(days: readonly number[]): string | undefined {
+  const key = days.join(",");
+  for (const [name, group] of Object.entries(DAY_GROUPS)) if (group.join(",") === key) return name;
+  return undefined;
+}
+
+/**
+ * The minute of the week (0 = Monday 00:00 local) of each instant, with the zone's offset looked up once per UTC
+ * hour: the simulator asks for every minute of a 90-day log, and Intl per minute would dominate the run.
+ */
+export function localMinuteOfWeekFn(timeZone: string): (t: number) => number {
+  const offsets = new Map<number, number>();
+  return (t: number) => {
+    const hour = Math.floor(t / 3_600_000);
+    let off = offsets.get(hour);
+    if (off === undefined) {
+      off = utcOffsetMinutes(new Date(hour * 3_600_000), timeZone);
+      // Offsets change on the hour or half hour in every zone in use; check the hour's end too.
+      if (utcOffsetMinutes(new Date(hour * 3_600_000 + 3_599_999), timeZone) !== off) off = NaN;
+      offsets.set(hour, off);
+    }
+    if (Number.isNaN(off)) off = utcOffsetMinutes(new Date(t), timeZone);
+    const localMinutes = Math.floor(t / 60_000) + off;
+    // 1970-01-01 was a Thursday (3 days after Monday).
+    return (((localMinutes + 3 * MINUTES_PER_DAY) % MINUTES_PER_WEEK) + MINUTES_PER_WEEK) % MINUTES_PER_WEEK;
+  };
+}
+
+const minuteOfWeekFns = new Map<string, (t: number) => number>();
+
 /** Minute of the week (0 = Monday 00:00) of an instant, read on the wall clock of `timeZone`. */
 export function localMinuteOfWeek(at: Date, timeZone: string): number {
-  const parts = wallClock(at, timeZone);
-  return parts.weekday * MINUTES_PER_DAY + parts.hour * 60 + parts.minute;
+  let fn = minuteOfWeekFns.get(timeZone);
+  if (!fn) minuteOfWeekFns.set(timeZone, (fn = localMinuteOfWeekFn(timeZone)));
+  return fn(at.getTime());
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -427,7 +459,7 @@ export function dstWarnings(jobs: readonly (CronTimes & { name: string })[], tim
       for (const job of jobs) {
         if (!job.days.includes(weekday) || !job.hours.includes(h) || !job.minutes.includes(m)) continue;
         const date = d.toISOString().slice(0, 10);
-        const time = `${pad(h)}:${pad(m)}`;
+        const time = formatMinuteOfDay(h * 60 + m);
         const effect = kind === "skipped" ? "does not exist, so the job will not run that day" : "occurs twice, so the job may run twice";
         warnings.push({
           job: job.name,

@@ -2,6 +2,8 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import {
   buildWarmSchedule,
+  localMinuteOfWeek,
+  wallClock,
   desiredMinInstances,
   dstWarnings,
   parseWarmWindows,
@@ -214,4 +216,20 @@ describe("compiled jobs replayed in their zone", () => {
       { numRuns: 150 },
     );
   });
+});
+
+test("the cached local minute of the week agrees with the zone's wall clock at every instant, DST included", () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...ZONES), fc.integer({ min: 0, max: YEAR_MS }), (zone, offset) => {
+      const at = new Date(YEAR_START + offset);
+      const w = wallClock(at, zone);
+      expect(localMinuteOfWeek(at, zone)).toBe(w.weekday * 1440 + w.hour * 60 + w.minute);
+    }),
+    { numRuns: 3000 },
+  );
+  // The minutes around a transition, where a cached hourly offset would be wrong.
+  for (let t = Date.parse("2027-04-03T15:00:00Z"); t < Date.parse("2027-04-03T16:30:00Z"); t += 60_000) {
+    const w = wallClock(new Date(t), "Australia/Lord_Howe");
+    expect(localMinuteOfWeek(new Date(t), "Australia/Lord_Howe")).toBe(w.weekday * 1440 + w.hour * 60 + w.minute);
+  }
 });
