@@ -2,7 +2,8 @@
  * The stack's configuration: every key is read here, once, typed, with its default. Everything downstream takes
  * the typed {@link StackConfig}, never `pulumi.Config`.
  *
- * Pulumi.yaml declares the same keys and defaults for the CLI; `test/config.test.ts` proves the two agree.
+ * Pulumi.yaml declares the same keys and defaults for the CLI, except the secret ones (a declared key without a
+ * default is required by the CLI in every stack); `test/config.test.ts` proves the two agree.
  * Defaults must live here too because `pulumi.runtime.setMocks` (tests, `npm run synth`) does not apply Pulumi.yaml.
  */
 import * as fs from "node:fs";
@@ -368,6 +369,8 @@ export type RawConfig = (fullKey: string) => string | undefined;
 export interface ParseOptions {
   /** Project root, to resolve the manifest path. */
   readonly rootDir: string;
+  /** Whether the stack stores a key encrypted; a secret key stored in plain text is refused. Unset: not checked. */
+  readonly isEncrypted?: (fullKey: string) => boolean;
 }
 
 /**
@@ -382,6 +385,10 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     const given = raw(full);
     const text = given ?? (spec.default === undefined ? undefined : yamlValueToConfigString(spec.default));
     if (text === undefined) continue;
+    if (spec.secret && given !== undefined && opts.isEncrypted && !opts.isEncrypted(full)) {
+      problems.push({ key: full, reason: `is stored in plain text in the stack file; remove it and set it with pulumi config set --secret ${full} <value>`, got: text, secret: true });
+      continue;
+    }
     try {
       values[name] = spec.parse(text);
     } catch (err) {
@@ -569,5 +576,14 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
 
 /** Reads the stack's configuration from the Pulumi runtime. */
 export function loadStackConfig(rootDir = process.cwd()): StackConfig {
-  return parseStackConfig((key) => pulumi.runtime.getConfig(key), { rootDir });
+  return parseStackConfig((key) => pulumi.runtime.getConfig(key), { rootDir, isEncrypted: runtimeIsConfigSecret() });
+}
+
+/**
+ * The SDK's own test of whether a config value was set with --secret. It is marked internal, so it is looked up
+ * rather than imported; without it the plain-text check is skipped rather than failing every deploy.
+ */
+function runtimeIsConfigSecret(): ((fullKey: string) => boolean) | undefined {
+  const fn = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+  return typeof fn === "function" ? fn : undefined;
 }

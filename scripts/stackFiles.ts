@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { KEYS } from "../components/config";
 
 export interface ProjectKey {
   readonly type?: string;
@@ -37,8 +38,8 @@ export interface StackConfigFiles {
 const toConfigString = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
 
 /**
- * Project defaults overlaid by the stack file. Encrypted values (`secure:`) and declared secrets the stack has not
- * set become {@link SECRET_PLACEHOLDER}, so the plan can be seen without the stack's secrets provider.
+ * Project defaults overlaid by the stack file. Encrypted values (`secure:`) and secret keys the stack has not set
+ * become {@link SECRET_PLACEHOLDER}, so the plan can be seen without the stack's secrets provider.
  */
 export function readStackConfig(rootDir: string, stack: string): StackConfigFiles {
   const project = readProjectFile(rootDir);
@@ -51,10 +52,12 @@ export function readStackConfig(rootDir: string, stack: string): StackConfigFile
   const secretKeys: string[] = [];
   for (const [key, spec] of Object.entries(project.config)) {
     if (spec.default !== undefined) config[key] = toConfigString(spec.default);
-    else if (spec.secret) {
-      config[key] = SECRET_PLACEHOLDER;
-      secretKeys.push(key);
-    }
+  }
+  // Secret keys are not declared in Pulumi.yaml (see its header); the program's key table names them.
+  for (const [name, spec] of Object.entries(KEYS)) {
+    if (!("secret" in spec && spec.secret)) continue;
+    config[`${project.name}:${name}`] = SECRET_PLACEHOLDER;
+    secretKeys.push(`${project.name}:${name}`);
   }
   for (const [rawKey, value] of Object.entries(doc.config ?? {})) {
     const key = rawKey.includes(":") ? rawKey : `${project.name}:${rawKey}`;

@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { ConfigError, KEYS, parseStackConfig, yamlValueToConfigString } from "../components/config";
@@ -9,15 +10,25 @@ const ROOT = path.resolve(__dirname, "..");
 describe("Pulumi.yaml and components/config.ts", () => {
   const project = readProjectFile(ROOT);
 
-  test("declare the same keys", () => {
-    expect(Object.keys(project.config).sort()).toEqual(Object.keys(KEYS).map((k) => `warmstart:${k}`).sort());
+  const isSecret = (name: string) => Boolean("secret" in KEYS[name as keyof typeof KEYS] && (KEYS[name as keyof typeof KEYS] as { secret?: boolean }).secret);
+  const plainKeys = Object.entries(KEYS).filter(([name]) => !isSecret(name));
+
+  test("declare the same keys, except secrets, which the CLI would require in every stack", () => {
+    expect(Object.keys(project.config).sort()).toEqual(plainKeys.map(([k]) => `warmstart:${k}`).sort());
   });
 
-  test.each(Object.entries(KEYS))("agree on %s: type, default and secrecy", (name, spec) => {
+  test("Pulumi.yaml's header names every secret key and how to set it", () => {
+    const header = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8").split("\nconfig:")[0];
+    const secrets = Object.keys(KEYS).filter(isSecret);
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const name of secrets) expect(header).toContain(`pulumi config set --secret warmstart:${name}`);
+  });
+
+  test.each(plainKeys)("agree on %s: type, default and description", (name, spec) => {
     const declared = project.config[`warmstart:${name}`];
     expect(declared.type).toBe(spec.type);
     expect(declared.default).toEqual(spec.default);
-    expect(Boolean(declared.secret)).toBe(Boolean("secret" in spec && spec.secret));
+    expect(declared.secret).toBeUndefined();
     expect(declared.description).toBe(spec.description);
   });
 
@@ -100,6 +111,14 @@ describe("invalid config", () => {
     const error = (await runStack({}, { unset: ["gcp:project", "warmstart:modelsAccessKey"] }).catch((e: unknown) => e)) as ConfigError;
     expect(error.problems.map((p) => p.key).sort()).toEqual(["gcp:project", "warmstart:modelsAccessKey"]);
     expect(error.message).toMatch(/pulumi config set --secret warmstart:modelsAccessKey/);
+    expect(lastResources).toEqual([]);
+  });
+
+  test("refuses a secret stored in plain text (set without --secret), without printing it", async () => {
+    const error = (await runStack({}, { plainText: ["warmstart:modelsAccessKey"] }).catch((e: unknown) => e)) as ConfigError;
+    expect(error.problems.map((p) => p.key)).toEqual(["warmstart:modelsAccessKey"]);
+    expect(error.message).toMatch(/stored in plain text.*pulumi config set --secret warmstart:modelsAccessKey/);
+    expect(error.message).not.toContain(BASE_CONFIG["warmstart:modelsAccessKey"]);
     expect(lastResources).toEqual([]);
   });
 

@@ -30,6 +30,8 @@ export interface RunOptions {
   readonly unset?: readonly string[];
   readonly now?: string;
   readonly preview?: boolean;
+  /** Keys given as plain text although they are secrets (as `pulumi config set` without --secret stores them). */
+  readonly plainText?: readonly string[];
 }
 
 /** Registered resources of the last run, also when the program threw (to prove nothing was registered). */
@@ -45,7 +47,7 @@ export async function runStack(overrides: Record<string, string> = {}, opts: Run
     project: "warmstart",
     stack: "test",
     config,
-    secretKeys: BASE_SECRET_KEYS.filter((k) => k in config),
+    secretKeys: BASE_SECRET_KEYS.filter((k) => k in config && !opts.plainText?.includes(k)),
     now: opts.now ?? "2026-11-23T12:00:00Z",
     preview: opts.preview,
     importProgram: () => import(PROGRAM),
