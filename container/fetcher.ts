@@ -30,6 +30,7 @@ import {
   type SyncedFile,
 } from "./fetchPlan";
 import { ManifestError, parseManifest, unsyncedFiles, type Manifest } from "./manifest";
+import { parseS3ReadAccess, presignManifestUrls, S3AccessError, type S3ReadAccess } from "./presign";
 
 /** A failure the run cannot recover from; `exitCode` says which kind. */
 export class FetchError extends Error {
@@ -224,7 +225,7 @@ function isRetryableStatus(status: number): boolean {
 }
 
 function describeStatus(status: number, file: string): string {
-  if (status === 403) return `${file}: HTTP 403 from the models host; check the access header (warmstart:modelsAccessHeader / modelsAccessKey)`;
+  if (status === 403) return `${file}: HTTP 403 from the models host; check the models access (the access header and key, or the bucket's read credential)`;
   if (status === 404) return `${file}: HTTP 404: not on the models host; upload it to the bucket first`;
   return `${file}: HTTP ${status} from the models host`;
 }
@@ -470,11 +471,46 @@ async function runPool(width: number, tasks: (() => Promise<void>)[], abort: Abo
 // ---------------------------------------------------------------------------------------------------------------
 // Command line
 
-const USAGE = `usage: warmstart-fetch --manifest FILE (--source BASE_URL | --url-map FILE) --out DIR [--connections N] [--header "K: V"]...
-                       [--header-file FILE] [--chunk-mib N] [--retries N] [--progress auto|bar|lines|none]
+/** How long presigned URLs made from --s3-access stay valid: longer than any fetch, far shorter than the 7-day cap. */
+const PRESIGN_HOURS = 12;
+/** A new R2 token can take up to a minute to work; a 403 before then is not yet a wrong credential. */
+const ACCESS_WAIT_SECONDS = 90;
+
+/**
+ * Waits until `url` stops answering 403, for a credential made moments ago (the stack creates the read token in
+ * the same `pulumi up` as the build). Any other answer ends the wait: the fetch itself reports and retries it.
+ */
+export async function waitForAccess(url: string, maxWaitMs: number, log: (line: string) => void, pollMs = 5000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    let status: number | undefined;
+    try {
+      const res = await request(url, { headers: { range: "bytes=0-0" }, headersTimeout: 30_000, bodyTimeout: 30_000 });
+      status = res.statusCode;
+      await res.body.dump();
+    } catch {
+      return;
+    }
+    if (status !== 403) return;
+    const waited = Date.now() - started;
+    if (waited >= maxWaitMs) {
+      throw new FetchError(`HTTP 403 from the bucket for ${Math.round(waited / 1000)} s: the read credential is wrong or lacks read access to this bucket`);
+    }
+    log(`HTTP 403 from the bucket; a new credential can take a minute to work, waiting (${Math.round(waited / 1000)} s so far)`);
+    await sleep(Math.min(pollMs, maxWaitMs - waited));
+  }
+}
+
+const USAGE = `usage: warmstart-fetch --manifest FILE (--source BASE_URL | --url-map FILE | --s3-access FILE) --out DIR
+                       [--connections N] [--header "K: V"]... [--header-file FILE] [--chunk-mib N] [--retries N]
+                       [--progress auto|bar|lines|none]
 
 Downloads every file of the manifest from BASE_URL/<path> into DIR/<path>, verified by sha256.
   --url-map FILE    JSON {"<path>": "<url>"} with a URL per file (e.g. presigned GETs), instead of --source
+  --s3-access FILE  JSON {endpoint, bucket, accessKeyId, secretAccessKey}: presign a GET per file (valid
+                    ${PRESIGN_HOURS} h) from this read credential, e.g. a BuildKit secret mount
+  --access-wait S   with --s3-access: seconds a 403 is waited out first, as a new R2 token can take up to a
+                    minute to work (default ${ACCESS_WAIT_SECONDS})
   --connections N   parallel connections shared by all files (default 16)
   --header "K: V"   extra request header, e.g. the models access header; may repeat
   --header-file F   read headers ("K: V" lines) from F, e.g. a BuildKit secret mount
@@ -506,6 +542,8 @@ export async function main(argv: string[]): Promise<number> {
         header: { type: "string", multiple: true, default: [] },
         "header-file": { type: "string" },
         "url-map": { type: "string" },
+        "s3-access": { type: "string" },
+        "access-wait": { type: "string", default: String(ACCESS_WAIT_SECONDS) },
         "chunk-mib": { type: "string", default: "64" },
         retries: { type: "string", default: "8" },
         progress: { type: "string", default: "auto" },
@@ -522,7 +560,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     for (const k of ["manifest", "out"] as const) if (!values[k]) throw new FetchError(`--${k} is required`, 2);
-    if (!values.source && !values["url-map"]) throw new FetchError("--source or --url-map is required", 2);
+    const sources = [values.source, values["url-map"], values["s3-access"]].filter((v) => v !== undefined).length;
+    if (sources !== 1) throw new FetchError("give one of --source, --url-map or --s3-access", 2);
     const int = (name: string, v: string, min: number, max: number) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < min || n > max) throw new FetchError(`--${name} must be an integer ${min}..${max}, got "${v}"`, 2);
@@ -559,7 +598,25 @@ export async function main(argv: string[]): Promise<number> {
         throw new FetchError(`--url-map ${values["url-map"]}: not a JSON object of path to URL (${(err as Error).message})`, 2);
       }
       const missing = manifest.files.filter((f) => typeof urls![f.path] !== "string").map((f) => f.path);
-      if (missing.length && !values.source) throw new FetchError(`--url-map has no URL for ${missing.join(", ")} and there is no --source`, 2);
+      if (missing.length) throw new FetchError(`--url-map has no URL for ${missing.join(", ")}`, 2);
+    }
+    if (values["s3-access"]) {
+      let access: S3ReadAccess;
+      try {
+        access = parseS3ReadAccess(fs.readFileSync(values["s3-access"], "utf8"), `--s3-access ${values["s3-access"]}`);
+      } catch (err) {
+        throw new FetchError(err instanceof S3AccessError ? err.message : `--s3-access ${values["s3-access"]}: ${(err as Error).message}`, 2);
+      }
+      urls = presignManifestUrls(
+        manifest.files.map((f) => f.path),
+        access,
+        PRESIGN_HOURS * 3600,
+        new Date(),
+      );
+      if (manifest.files.length > 0) {
+        const waitSeconds = int("access-wait", values["access-wait"]!, 0, 3600);
+        await waitForAccess(urls[manifest.files[0].path], waitSeconds * 1000, (line) => console.error(`fetch: ${line}`));
+      }
     }
     const mode = values.progress === "auto" ? (process.stderr.isTTY ? "bar" : "lines") : values.progress;
     if (!["bar", "lines", "none"].includes(mode!)) throw new FetchError(`--progress must be auto, bar, lines or none, got "${values.progress}"`, 2);
