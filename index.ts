@@ -21,9 +21,7 @@ const now = deployTime();
 const schedule = config.warm.schedule;
 const minInstancesNow = desiredMinInstances(schedule, now);
 
-const models = config.modelsBucket
-  ? new ModelsBucket(config.service.name, { bucket: config.modelsBucket, accessHeader: config.image.modelsAccessHeader, accessKey: config.image.modelsAccessKey })
-  : undefined;
+const models = config.modelsBucket ? new ModelsBucket(config.service.name, { bucket: config.modelsBucket }) : undefined;
 
 const gpu = new GpuService(config.service.name, {
   service: config.service,
@@ -31,6 +29,7 @@ const gpu = new GpuService(config.service.name, {
   minInstanceCount: minInstancesNow,
   rootDir,
   imageBuildDependsOn: models ? [models] : [],
+  modelsReadAccess: models?.readAccess,
 });
 
 const warm = new WarmSchedule(config.service.name, {

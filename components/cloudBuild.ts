@@ -2,6 +2,7 @@
  * The Cloud Build configuration for the model image. Pure: the ModelImage component writes it to JSON and
  * `scripts/submit-build.sh` submits it with `gcloud builds submit`.
  */
+import type { ModelsAccess } from "./config";
 
 const GIB = 1024 ** 3;
 
@@ -20,34 +21,41 @@ export interface CloudBuildSpec {
   /** Tag pushed with the image; the service uses the digest, the tag is for people. */
   readonly tag: string;
   readonly baseImage: string;
-  readonly modelsBaseUrl: string;
-  readonly modelsAccessHeader: string;
-  /** Secret Manager version holding the models access key, `projects/P/secrets/S/versions/N`. */
-  readonly accessKeySecretVersion: string;
+  /** How the fetcher reads the weights; the Dockerfile's MODELS_ACCESS. */
+  readonly modelsAccess: ModelsAccess;
+  /** `https://<modelsDomain>`; unused with presigned access. */
+  readonly modelsBaseUrl: string | undefined;
+  /**
+   * Secret Manager version holding what the fetcher needs to read the weights (the header line, or the presigned
+   * access JSON), `projects/P/secrets/S/versions/latest`; undefined with public access.
+   */
+  readonly accessSecretVersion: string | undefined;
   readonly machineType: string;
   readonly diskSizeGb: number;
   readonly timeoutMinutes: number;
 }
 
-/** Environment name the access key has inside the build step; never a build arg, never in a layer. */
-export const ACCESS_KEY_ENV = "WARMSTART_MODELS_KEY";
+/** Environment name the models access has inside the build step; never a build arg, never in a layer. */
+export const ACCESS_ENV = "WARMSTART_MODELS_ACCESS";
 
 export function cloudBuildConfig(spec: CloudBuildSpec): Record<string, unknown> {
   const image = `${spec.imageRepo}:${spec.tag}`;
-  // The header is written to a file in the step's own /tmp (not /workspace, which is the build context) and handed
+  const secret = spec.accessSecretVersion !== undefined;
+  // The access is written to a file in the step's own /tmp (not /workspace, which is the build context) and handed
   // to BuildKit as a secret mount: it exists only while the fetcher runs. `$$` escapes Cloud Build substitution.
   const script = [
     "set -euo pipefail",
     "umask 077",
-    `printf '%s: %s' '${spec.modelsAccessHeader}' "$$${ACCESS_KEY_ENV}" > /tmp/models-header`,
+    ...(secret ? [`printf '%s' "$$${ACCESS_ENV}" > /tmp/models-access`] : []),
     [
       "docker build --progress=plain",
-      "--secret id=models-header,src=/tmp/models-header",
+      ...(secret ? ["--secret id=models-access,src=/tmp/models-access"] : []),
       `--build-arg BASE_IMAGE=${spec.baseImage}`,
-      `--build-arg MODELS_BASE_URL=${spec.modelsBaseUrl}`,
+      `--build-arg MODELS_ACCESS=${spec.modelsAccess}`,
+      ...(spec.modelsBaseUrl ? [`--build-arg MODELS_BASE_URL=${spec.modelsBaseUrl}`] : []),
       `--tag ${image} --load .`,
     ].join(" "),
-    "rm -f /tmp/models-header",
+    ...(secret ? ["rm -f /tmp/models-access"] : []),
   ].join("\n");
   return {
     steps: [
@@ -57,11 +65,11 @@ export function cloudBuildConfig(spec: CloudBuildSpec): Record<string, unknown> 
         entrypoint: "bash",
         args: ["-c", script],
         env: ["DOCKER_BUILDKIT=1"],
-        secretEnv: [ACCESS_KEY_ENV],
+        ...(secret ? { secretEnv: [ACCESS_ENV] } : {}),
       },
     ],
     images: [image],
-    availableSecrets: { secretManager: [{ versionName: spec.accessKeySecretVersion, env: ACCESS_KEY_ENV }] },
+    ...(secret ? { availableSecrets: { secretManager: [{ versionName: spec.accessSecretVersion, env: ACCESS_ENV }] } } : {}),
     options: {
       machineType: spec.machineType,
       diskSizeGb: spec.diskSizeGb,

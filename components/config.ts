@@ -138,6 +138,10 @@ const IMAGE_BY_DIGEST_RE = /^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+@sha256:[0-9a-f]{6
 const IMAGE_RE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/;
 const IAM_MEMBER_RE = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
 const HEADER_NAME_RE = /^[A-Za-z0-9-]+$/;
+const MODELS_ACCESS = ["header", "presigned", "public"] as const;
+
+/** How the image build is allowed to read the weights (`warmstart:modelsAccess`). */
+export type ModelsAccess = (typeof MODELS_ACCESS)[number];
 
 /**
  * Every project key, in the order of Pulumi.yaml and the README's table. Provider keys (`gcp:project`,
@@ -181,13 +185,13 @@ export const KEYS = {
   imageRetention: integer(1, 100, "Images kept in Artifact Registry; older ones are cleaned up.", 3),
   buildMachineType: oneOf(["E2_HIGHCPU_8", "E2_HIGHCPU_32", "N1_HIGHCPU_8", "N1_HIGHCPU_32"] as const, "Cloud Build machine type for the image build.", "E2_HIGHCPU_32"),
   buildTimeoutMinutes: integer(10, 1440, "Longest the image build may run, in minutes.", 120),
-  modelsDomain: string("Host name the weights are served from (the R2 bucket's custom domain), e.g. models.example.com.", "", (v) =>
+  modelsDomain: string("Host name the weights are served from (the R2 bucket's custom domain), e.g. models.example.com. Unused with modelsAccess presigned.", "", (v) =>
     v === "" || HOSTNAME_RE.test(v) ? undefined : "must be a host name such as models.example.com (no scheme, no path)",
   ),
   modelsAccessHeader: string("Name of the header that carries the models access key.", "X-Warmstart-Models-Key", (v) =>
     HEADER_NAME_RE.test(v) ? undefined : "must be an HTTP header name (letters, digits and hyphens)",
   ),
-  modelsAccessKey: secret("Secret the image build sends in modelsAccessHeader to read the weights. Set with --secret."),
+  modelsAccessKey: secret("Secret the image build sends in modelsAccessHeader to read the weights (modelsAccess header). Set with --secret."),
   billingAccount: string("Billing account id (XXXXXX-XXXXXX-XXXXXX). When set, the stack creates the budget, its alerts and the guard.", "", (v) =>
     v === "" || /^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/.test(v) ? undefined : "must be a billing account id like 012345-6789AB-CDEF01 (gcloud billing accounts list)",
   ),
@@ -225,7 +229,11 @@ export const KEYS = {
     v === "" || /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(v) ? undefined : "must be 3-63 lowercase letters, digits or hyphens",
   ),
   modelsLocationHint: oneOf(["", "wnam", "enam", "weur", "eeur", "apac", "oc"] as const, "R2 location hint for a new bucket (wnam, enam, weur, eeur, apac, oc); empty: Cloudflare chooses.", ""),
-  modelsAccess: oneOf(["header", "public"] as const, "Who may read the models host: header (only requests with modelsAccessHeader, via a zone WAF rule) or public.", "header"),
+  modelsAccess: oneOf(
+    MODELS_ACCESS,
+    "How the build reads the weights: header (modelsDomain behind a zone WAF rule that wants modelsAccessHeader), presigned (no public host: presigned S3 GETs from a read token the stack makes; needs cloudflareAccountId) or public.",
+    "header",
+  ),
   coldStartAlertSeconds: integer(10, 3600, "Alert when a cold start (process start to warm) takes longer than this, in seconds.", 180),
   githubRepository: string("GitHub repository (owner/name) allowed to deploy this stack keylessly; creates the CI access resources.", "", (v) =>
     v === "" || /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(v) ? undefined : "must be owner/name, e.g. acme/imagegen-infra",
@@ -279,11 +287,20 @@ export interface ImageConfig {
   readonly retention: number;
   readonly buildMachineType: string;
   readonly buildTimeoutMinutes: number;
-  /** `https://<modelsDomain>`, the base URL the build fetches weights from. */
-  readonly modelsBaseUrl: string | undefined;
-  readonly modelsAccessHeader: string;
-  readonly modelsAccessKey: pulumi.Output<string> | undefined;
+  /** Where and how the build reads the weights; undefined for a prebuilt image. */
+  readonly models: ModelsFetch | undefined;
 }
+
+/**
+ * Where the image build reads the weights, by `warmstart:modelsAccess`. With `presigned` the read credential is not
+ * config: the stack's ModelsBucket makes it, and the build receives it from there.
+ */
+export type ModelsFetch =
+  /** `https://<modelsDomain>`, sending `header: key` through the zone's WAF gate. */
+  | { readonly access: "header"; readonly baseUrl: string; readonly header: string; readonly key: pulumi.Output<string> }
+  | { readonly access: "public"; readonly baseUrl: string }
+  /** The bucket through its S3 endpoint, by presigned GETs. */
+  | { readonly access: "presigned"; readonly s3Endpoint: string; readonly bucket: string };
 
 export interface WarmConfig {
   readonly windowsText: string;
@@ -317,11 +334,20 @@ export interface CostConfig {
 
 export interface ModelsBucketConfig {
   readonly accountId: string;
-  readonly zoneId: string;
   readonly bucketName: string;
   readonly locationHint: string | undefined;
-  readonly domain: string;
-  readonly access: "header" | "public";
+  /** `https://<account>.r2.cloudflarestorage.com`. */
+  readonly s3Endpoint: string;
+  readonly access: ModelsAccess;
+  /** The custom domain and its zone; undefined with presigned access, which needs no public host. */
+  readonly domain: { readonly host: string; readonly zoneId: string } | undefined;
+  /** What the zone's WAF rule requires (`header` access only). */
+  readonly gate: { readonly header: string; readonly key: pulumi.Output<string> } | undefined;
+}
+
+/** R2's S3 API endpoint for an account (buckets in the default jurisdiction). */
+export function r2S3Endpoint(accountId: string): string {
+  return `https://${accountId}.r2.cloudflarestorage.com`;
 }
 
 export interface CiConfig {
@@ -446,11 +472,18 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     problem("warmstart:image", 'is required when warmstart:imageBuild is "none": a prebuilt image by digest');
   }
   const building = v.imageBuild !== undefined && v.imageBuild !== "none";
-  if (building && !v.modelsDomain) {
-    problem("warmstart:modelsDomain", `is required when warmstart:imageBuild is "${v.imageBuild}": the host the build fetches weights from`);
+  const keyProblem = () => problems.some((p) => p.key === "warmstart:modelsAccessKey");
+  // The access mode decides what the build (and the bucket) need: a host, a key, or the stack's own bucket.
+  const needsHost = (building || v.cloudflareAccountId) && v.modelsAccess !== "presigned";
+  if (needsHost && !v.modelsDomain) {
+    const why = building ? `warmstart:imageBuild is "${v.imageBuild}"` : "warmstart:cloudflareAccountId is set";
+    problem("warmstart:modelsDomain", `is required when ${why} and warmstart:modelsAccess is "${v.modelsAccess}": the host the weights are served from`);
   }
-  if (building && v.modelsAccessKey === undefined && !problems.some((p) => p.key === "warmstart:modelsAccessKey")) {
-    problem("warmstart:modelsAccessKey", `is required when warmstart:imageBuild is "${v.imageBuild}"; set it with pulumi config set --secret warmstart:modelsAccessKey <value>`);
+  if ((building || v.cloudflareAccountId) && v.modelsAccess === "header" && v.modelsAccessKey === undefined && !keyProblem()) {
+    problem("warmstart:modelsAccessKey", 'is required when warmstart:modelsAccess is "header" (the value the build sends and the WAF rule checks); set it with pulumi config set --secret warmstart:modelsAccessKey <value>');
+  }
+  if (v.modelsAccess === "presigned" && !v.cloudflareAccountId) {
+    problem("warmstart:modelsAccess", '"presigned" needs warmstart:cloudflareAccountId: the stack makes the bucket and the read token the URLs are signed with', "presigned");
   }
 
   let manifest: Manifest | undefined;
@@ -491,12 +524,8 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     problem("warmstart:guardMaxInstances", `must not exceed warmstart:maxInstances (${v.maxInstances})`, String(v.guardMaxInstances));
   }
 
-  if (v.cloudflareAccountId) {
-    if (!v.cloudflareZoneId) problem("warmstart:cloudflareZoneId", "is required when warmstart:cloudflareAccountId is set: the zone of warmstart:modelsDomain");
-    if (!v.modelsDomain) problem("warmstart:modelsDomain", "is required when warmstart:cloudflareAccountId is set: the bucket's custom domain");
-    if (v.modelsAccess === "header" && v.modelsAccessKey === undefined && !problems.some((p) => p.key === "warmstart:modelsAccessKey")) {
-      problem("warmstart:modelsAccessKey", 'is required when warmstart:modelsAccess is "header": the value the WAF rule checks; set it with --secret');
-    }
+  if (v.cloudflareAccountId && v.modelsAccess !== "presigned" && !v.cloudflareZoneId) {
+    problem("warmstart:cloudflareZoneId", "is required when warmstart:cloudflareAccountId is set: the zone of warmstart:modelsDomain");
   }
   if (v.githubRepository && !v.stateBucket) {
     problem("warmstart:stateBucket", "is required when warmstart:githubRepository is set: the bucket of your gs:// Pulumi backend");
@@ -507,15 +536,28 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   // Every value below is present: a missing one would have been reported above.
   const c = v as { [K in KeyName]: ReturnType<(typeof KEYS)[K]["parse"]> };
   const opts2 = { warmMinInstances: c.warmMinInstances, idleMinInstances: c.idleMinInstances, leadMinutes: c.warmLeadMinutes };
+  const accessKey = v.modelsAccessKey === undefined ? undefined : pulumi.secret(v.modelsAccessKey);
+  const bucketName = c.modelsBucket || `${c.serviceName}-models`;
+  const s3Endpoint = r2S3Endpoint(c.cloudflareAccountId);
+  const gate = c.modelsAccess === "header" ? { header: c.modelsAccessHeader, key: accessKey! } : undefined;
+  const models: ModelsFetch | undefined =
+    c.imageBuild === "none"
+      ? undefined
+      : c.modelsAccess === "presigned"
+        ? { access: "presigned", s3Endpoint, bucket: bucketName }
+        : c.modelsAccess === "header"
+          ? { access: "header", baseUrl: `https://${c.modelsDomain}`, header: c.modelsAccessHeader, key: accessKey! }
+          : { access: "public", baseUrl: `https://${c.modelsDomain}` };
   return {
     modelsBucket: c.cloudflareAccountId
       ? {
           accountId: c.cloudflareAccountId,
-          zoneId: c.cloudflareZoneId,
-          bucketName: c.modelsBucket || `${c.serviceName}-models`,
+          bucketName,
           locationHint: c.modelsLocationHint || undefined,
-          domain: c.modelsDomain,
+          s3Endpoint,
           access: c.modelsAccess,
+          domain: c.modelsAccess === "presigned" ? undefined : { host: c.modelsDomain, zoneId: c.cloudflareZoneId },
+          gate,
         }
       : undefined,
     coldStartAlertSeconds: c.coldStartAlertSeconds,
@@ -546,9 +588,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       retention: c.imageRetention,
       buildMachineType: c.buildMachineType,
       buildTimeoutMinutes: c.buildTimeoutMinutes,
-      modelsBaseUrl: c.modelsDomain ? `https://${c.modelsDomain}` : undefined,
-      modelsAccessHeader: c.modelsAccessHeader,
-      modelsAccessKey: v.modelsAccessKey === undefined ? undefined : pulumi.secret(v.modelsAccessKey),
+      models,
     },
     warm: {
       windowsText: c.warmWindows,

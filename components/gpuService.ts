@@ -20,6 +20,8 @@ export interface GpuServiceArgs {
   readonly rootDir: string;
   /** What the image build must wait for, e.g. the models bucket, so it does not fetch before the domain is connected. */
   readonly imageBuildDependsOn?: readonly pulumi.Resource[];
+  /** With presigned models access: the bucket's read access JSON for the build (a secret). */
+  readonly modelsReadAccess?: pulumi.Output<string>;
 }
 
 /** The port the warm-start supervisor listens on (Cloud Run sets PORT to it). */
@@ -84,7 +86,7 @@ export class GpuService extends pulumi.ComponentResource {
           );
     const image = new ModelImage(
       `${svc.name}-image`,
-      { image: args.image, project: svc.project, region: svc.region, repository, rootDir: args.rootDir, buildDependsOn: args.imageBuildDependsOn },
+      { image: args.image, project: svc.project, region: svc.region, repository, rootDir: args.rootDir, buildDependsOn: args.imageBuildDependsOn, modelsReadAccess: args.modelsReadAccess },
       parent,
     );
     this.imageRef = image.imageRef;

@@ -6,7 +6,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { unsyncedFiles, manifestBytes } from "../container/manifest";
 import { buildDiskSizeGb, cloudBuildConfig } from "./cloudBuild";
-import type { ImageConfig } from "./config";
+import type { ImageConfig, ModelsFetch } from "./config";
 import { imageContentHash } from "./contentHash";
 import { accountId } from "./names";
 
@@ -21,6 +21,8 @@ export interface ModelImageArgs {
   readonly rootDir: string;
   /** Resources the build must wait for (e.g. the bucket it fetches weights from). */
   readonly buildDependsOn?: readonly pulumi.Resource[];
+  /** With presigned access: the bucket's read access JSON, made by the ModelsBucket component (a secret). */
+  readonly modelsReadAccess?: pulumi.Output<string>;
 }
 
 /**
@@ -46,8 +48,9 @@ const IMAGE_NAME = "model-server";
  * The container image with the weights baked in, referenced by digest.
  *
  * - `cloudbuild`: `gcloud builds submit` on `container/` (the image is ~30 GB: too big for a laptop or a GitHub
- *   runner). The models access key lives in Secret Manager and reaches the build step as a secret env var, then
- *   BuildKit as a secret mount; it is never a build arg and never in a layer.
+ *   runner). The models access (the header line, or the bucket's read credential for presigning) lives in Secret
+ *   Manager and reaches the build step as a secret env var, then BuildKit as a secret mount; it is never a build
+ *   arg and never in a layer.
  * - `local`: docker-build on this machine, for small images and development. (@pulumi/docker v4 cannot pass build
  *   secrets; @pulumi/docker-build can, which is why it is used.)
  * - `none`: `warmstart:image`, already built, by digest.
@@ -76,6 +79,8 @@ export class ModelImage extends pulumi.ComponentResource {
     }
 
     const repository = args.repository!;
+    // Config validation guarantees the models source whenever the image is built here.
+    const models = cfg.models!;
     const unsynced = unsyncedFiles(cfg.manifest);
     if (unsynced.length > 0) {
       const names = unsynced.map((f) => f.path).join(", ");
@@ -91,11 +96,13 @@ export class ModelImage extends pulumi.ComponentResource {
       baseImage: cfg.baseImage,
       // dist/ is bundled from container/*.ts (hashed above) and these packages: their versions, not the whole lock
       // file, so a devDependency bump does not rebuild a 30 GB image.
-      extra: [cfg.modelsBaseUrl ?? "", cfg.modelsAccessHeader, ...BUNDLED_PACKAGES.map((p) => `${p}@${installedVersion(args.rootDir, p)}`)],
+      // Where the weights come from, not the credential: rotating a key or token must not rebuild a 30 GB image.
+      extra: [...modelsSourceIdentity(models), ...BUNDLED_PACKAGES.map((p) => `${p}@${installedVersion(args.rootDir, p)}`)],
     });
     const tag = this.contentHash.slice("sha256:".length, "sha256:".length + 16);
     const repoUrl = pulumi.interpolate`${repository.location}-docker.pkg.dev/${repository.project}/${repository.repositoryId}/${IMAGE_NAME}`;
-    const headerLine = pulumi.secret(pulumi.interpolate`${cfg.modelsAccessHeader}: ${cfg.modelsAccessKey!}`);
+    const access = modelsAccessSecret(models, args.modelsReadAccess);
+    const baseUrl = models.access === "presigned" ? undefined : models.baseUrl;
 
     if (cfg.mode === "local") {
       // docker-build reads the context as it is, so dist/ is bundled first.
@@ -108,10 +115,11 @@ export class ModelImage extends pulumi.ComponentResource {
           dockerfile: { location: `${CONTEXT_DIR}/Dockerfile` },
           buildArgs: {
             BASE_IMAGE: cfg.baseImage,
-            MODELS_BASE_URL: cfg.modelsBaseUrl!,
+            MODELS_ACCESS: models.access,
+            ...(baseUrl ? { MODELS_BASE_URL: baseUrl } : {}),
             MANIFEST: path.relative(CONTEXT_DIR, cfg.manifestPath).split(path.sep).join("/"),
           },
-          secrets: { "models-header": headerLine },
+          secrets: access ? { "models-access": access } : {},
           platforms: ["linux/amd64"],
           tags: [pulumi.interpolate`${repoUrl}:${tag}`],
           push: true,
@@ -122,15 +130,13 @@ export class ModelImage extends pulumi.ComponentResource {
       );
       this.digest = image.digest;
     } else {
-      const secret = new gcp.secretmanager.Secret(
-        `${name}-models-key`,
-        { secretId: `${name}-models-key`, project: args.project, replication: { auto: {} } },
-        parent,
-      );
-      const secretVersion = new gcp.secretmanager.SecretVersion(`${name}-models-key`, { secret: secret.id, secretData: cfg.modelsAccessKey! }, parent);
+      const secret = access
+        ? new gcp.secretmanager.Secret(`${name}-models-access`, { secretId: `${name}-models-access`, project: args.project, replication: { auto: {} } }, parent)
+        : undefined;
+      const secretVersion = secret && new gcp.secretmanager.SecretVersion(`${name}-models-access`, { secret: secret.id, secretData: access! }, parent);
 
-      // The build runs as its own account: it may push to this repository, read this one secret, read its source
-      // and write logs, nothing else.
+      // The build runs as its own account: it may push to this repository, read this one secret (if any), read its
+      // source and write logs, nothing else.
       const builder = new gcp.serviceaccount.Account(
         `${name}-builder`,
         { accountId: accountId(name, "build"), displayName: "warmstart image build (Cloud Build)", project: args.project },
@@ -143,7 +149,6 @@ export class ModelImage extends pulumi.ComponentResource {
           { project: repository.project, location: repository.location, repository: repository.name, role: "roles/artifactregistry.writer", member: builderMember },
           parent,
         ),
-        new gcp.secretmanager.SecretIamMember(`${name}-builder-secret`, { secretId: secret.id, role: "roles/secretmanager.secretAccessor", member: builderMember }, parent),
         new gcp.projects.IAMMember(`${name}-builder-logs`, { project: args.project, role: "roles/logging.logWriter", member: builderMember }, parent),
       ];
       const staging = new gcp.storage.Bucket(
@@ -163,17 +168,20 @@ export class ModelImage extends pulumi.ComponentResource {
       grants.push(
         new gcp.storage.BucketIAMMember(`${name}-builder-source`, { bucket: staging.name, role: "roles/storage.objectViewer", member: builderMember }, parent),
       );
+      if (secret) {
+        grants.push(new gcp.secretmanager.SecretIamMember(`${name}-builder-secret`, { secretId: secret.id, role: "roles/secretmanager.secretAccessor", member: builderMember }, parent));
+      }
 
-      const buildConfig = pulumi.all([repoUrl, secret.id]).apply(([imageRepo, secretId]) =>
+      const buildConfig = pulumi.all([repoUrl, secret?.id]).apply(([imageRepo, secretId]) =>
         JSON.stringify(
           cloudBuildConfig({
             imageRepo,
             tag,
             baseImage: cfg.baseImage,
-            modelsBaseUrl: cfg.modelsBaseUrl!,
-            modelsAccessHeader: cfg.modelsAccessHeader,
+            modelsAccess: models.access,
+            modelsBaseUrl: baseUrl,
             // `latest`, not the version number: rotating the key must not rebuild a 30 GB image.
-            accessKeySecretVersion: `${secretId}/versions/latest`,
+            accessSecretVersion: secretId === undefined ? undefined : `${secretId}/versions/latest`,
             machineType: cfg.buildMachineType,
             diskSizeGb: buildDiskSizeGb(manifestBytes(cfg.manifest)),
             timeoutMinutes: cfg.buildTimeoutMinutes,
@@ -195,11 +203,36 @@ export class ModelImage extends pulumi.ComponentResource {
           },
           triggers: [this.contentHash],
         },
-        { ...parent, dependsOn: [secretVersion, ...grants, ...(args.buildDependsOn ?? [])] },
+        { ...parent, dependsOn: [...(secretVersion ? [secretVersion] : []), ...grants, ...(args.buildDependsOn ?? [])] },
       );
       this.digest = build.stdout.apply((s) => s.trim());
     }
     this.imageRef = pulumi.interpolate`${repoUrl}@${this.digest}`;
     this.registerOutputs({ imageRef: this.imageRef, digest: this.digest, contentHash: this.contentHash });
+  }
+}
+
+/** What identifies where the weights come from, for the content hash: the host or bucket and the header name. */
+function modelsSourceIdentity(models: ModelsFetch): string[] {
+  switch (models.access) {
+    case "header":
+      return [models.baseUrl, models.header];
+    case "public":
+      return [models.baseUrl];
+    case "presigned":
+      return [models.s3Endpoint, models.bucket];
+  }
+}
+
+/** The secret file the fetcher reads in the build: the header line, or the presigned access JSON; none if public. */
+function modelsAccessSecret(models: ModelsFetch, readAccess: pulumi.Output<string> | undefined): pulumi.Output<string> | undefined {
+  switch (models.access) {
+    case "header":
+      return pulumi.secret(pulumi.interpolate`${models.header}: ${models.key}`);
+    case "public":
+      return undefined;
+    case "presigned":
+      if (!readAccess) throw new Error("presigned models access needs the ModelsBucket's read access (warmstart:cloudflareAccountId)");
+      return pulumi.secret(readAccess);
   }
 }

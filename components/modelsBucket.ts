@@ -1,31 +1,47 @@
+import { createHash } from "node:crypto";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { ModelsBucketConfig } from "./config";
 import { gateExpression } from "./modelsGate";
 
 export interface ModelsBucketArgs {
-  /** Account, zone, bucket, host and gate (`warmstart:cloudflareAccountId`, `modelsDomain`, `modelsAccess`, ...). */
+  /** Account, bucket, access mode, and the domain and gate when the bucket has a public host (`warmstart:modelsAccess`). */
   readonly bucket: ModelsBucketConfig;
-  /** The header and key the gate requires (the same values the image build sends). */
-  readonly accessHeader: string;
-  readonly accessKey: pulumi.Output<string> | undefined;
 }
 
 /** Abort multipart uploads left incomplete after this long (R2's lifecycle counts seconds, not days). */
 export const ABORT_MULTIPART_AFTER_SECONDS = 3 * 24 * 3600;
 
+/** The Cloudflare permission group that reads objects of the buckets a token names. */
+export const R2_READ_PERMISSION = "Workers R2 Storage Bucket Item Read";
+
+/** The token policy's resource key for one bucket in the default jurisdiction. */
+export function r2BucketResource(accountId: string, bucketName: string): string {
+  return `com.cloudflare.edge.r2.bucket.${accountId}_default_${bucketName}`;
+}
+
 /**
- * An R2 bucket for the weights on a custom domain, private by default: a zone WAF rule blocks every request to the
- * models host without the access header, and exists before the domain is connected (connecting it makes the bucket
- * public at that host at once). The r2.dev domain is declared off, and the lifecycle declares the multipart abort
- * rule itself, because an R2BucketLifecycle replaces the bucket's whole rule set.
+ * An R2 bucket for the weights, private by default, in one of three shapes (`warmstart:modelsAccess`):
+ * - `header`: on a custom domain behind a zone WAF rule that blocks every request to the models host without the
+ *   access header. The rule exists before the domain is connected (connecting it makes the bucket public at that
+ *   host at once).
+ * - `presigned`: no public host at all; an account token that may only read this bucket, from which the build
+ *   presigns its GETs. An account token, not a user token: it does not die when the user who ran `pulumi up` leaves.
+ * - `public`: on the custom domain, open (warned).
+ * The r2.dev domain is declared off, and the lifecycle declares the multipart abort rule itself, because an
+ * R2BucketLifecycle replaces the bucket's whole rule set.
  */
 export class ModelsBucket extends pulumi.ComponentResource {
   public readonly bucketName: pulumi.Output<string>;
-  /** `https://<domain>`, what the build fetches from. */
-  public readonly baseUrl: string;
-  /** The S3 API endpoint for uploads (models sync). */
+  /** `https://<domain>`, what the build fetches from; undefined with presigned access. */
+  public readonly baseUrl: string | undefined;
+  /** The S3 API endpoint for uploads (models sync) and presigned reads. */
   public readonly s3Endpoint: string;
+  /**
+   * With presigned access: `{endpoint, bucket, accessKeyId, secretAccessKey}` as JSON, a secret, for the build's
+   * fetcher (`--s3-access`). R2's S3 key id is the token's id and its secret the sha256 of the token's value.
+   */
+  public readonly readAccess: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: ModelsBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmstart:models:ModelsBucket", name, {}, opts);
@@ -53,41 +69,80 @@ export class ModelsBucket extends pulumi.ComponentResource {
       parent,
     );
 
+    this.bucketName = bucket.name;
+    this.s3Endpoint = b.s3Endpoint;
+    this.baseUrl = b.domain ? `https://${b.domain.host}` : undefined;
+    this.readAccess = b.access === "presigned" ? this.readToken(name, b, bucket) : undefined;
+    if (b.domain) this.customDomain(name, b, b.domain, bucket);
+    this.registerOutputs({ bucketName: this.bucketName, baseUrl: this.baseUrl, s3Endpoint: this.s3Endpoint });
+  }
+
+  /** The custom domain, behind the WAF gate unless access is public. */
+  private customDomain(name: string, b: ModelsBucketConfig, domain: NonNullable<ModelsBucketConfig["domain"]>, bucket: cloudflare.R2Bucket): void {
+    const parent = { parent: this };
     const dependsOn: pulumi.Resource[] = [];
-    if (b.access === "header") {
+    if (b.gate) {
+      const gate = b.gate;
       // A zone has one entry-point ruleset per phase: this stack owns every custom WAF rule of the zone.
-      const gate = new cloudflare.Ruleset(
+      const ruleset = new cloudflare.Ruleset(
         `${name}-models-gate`,
         {
-          zoneId: b.zoneId,
+          zoneId: domain.zoneId,
           kind: "zone",
           phase: "http_request_firewall_custom",
           name: "warmstart models gate",
-          description: `Blocks requests to ${b.domain} without the models access header (managed by warmstart)`,
+          description: `Blocks requests to ${domain.host} without the models access header (managed by warmstart)`,
           rules: [
             {
               action: "block",
-              description: `warmstart: ${b.domain} needs ${args.accessHeader}`,
+              description: `warmstart: ${domain.host} needs ${gate.header}`,
               enabled: true,
-              expression: pulumi.secret(args.accessKey!.apply((key) => gateExpression(b.domain, args.accessHeader, key))),
+              expression: pulumi.secret(gate.key.apply((key) => gateExpression(domain.host, gate.header, key))),
             },
           ],
         },
         parent,
       );
-      dependsOn.push(gate);
+      dependsOn.push(ruleset);
     } else {
-      void pulumi.log.warn(`warmstart:modelsAccess is "public": anyone who knows https://${b.domain}/<path> can download the weights`, this);
+      void pulumi.log.warn(`warmstart:modelsAccess is "public": anyone who knows https://${domain.host}/<path> can download the weights`, this);
     }
     new cloudflare.R2CustomDomain(
       `${name}-models-domain`,
-      { ...where, bucketName: bucket.name, domain: b.domain, zoneId: b.zoneId, enabled: true, minTls: "1.2" },
+      { accountId: b.accountId, jurisdiction: "default", bucketName: bucket.name, domain: domain.host, zoneId: domain.zoneId, enabled: true, minTls: "1.2" },
       { ...parent, dependsOn },
     );
+  }
 
-    this.bucketName = bucket.name;
-    this.baseUrl = `https://${b.domain}`;
-    this.s3Endpoint = `https://${b.accountId}.r2.cloudflarestorage.com`;
-    this.registerOutputs({ bucketName: this.bucketName, baseUrl: this.baseUrl, s3Endpoint: this.s3Endpoint });
+  /** An account token that may read this bucket's objects and nothing else, as S3 credentials for presigning. */
+  private readToken(name: string, b: ModelsBucketConfig, bucket: cloudflare.R2Bucket): pulumi.Output<string> {
+    const parent = { parent: this };
+    const groups = cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId: b.accountId, name: encodeURIComponent(R2_READ_PERMISSION) }, parent);
+    const readGroupId = groups.results.apply((results) => {
+      const group = (results ?? []).find((g) => g.name === R2_READ_PERMISSION);
+      if (!group) throw new Error(`Cloudflare lists no permission group "${R2_READ_PERMISSION}" for account ${b.accountId}; is R2 enabled on it?`);
+      return group.id;
+    });
+    const token = new cloudflare.AccountToken(
+      `${name}-models-read`,
+      {
+        accountId: b.accountId,
+        name: `warmstart ${b.bucketName} read (image build)`,
+        policies: [
+          {
+            effect: "allow",
+            permissionGroups: [{ id: readGroupId }],
+            // pulumi-cloudflare 6.x takes the resources map as a JSON string.
+            resources: bucket.name.apply((bucketName) => JSON.stringify({ [r2BucketResource(b.accountId, bucketName)]: "*" })),
+          },
+        ],
+      },
+      { ...parent, additionalSecretOutputs: ["value"] },
+    );
+    return pulumi.secret(
+      pulumi.all([token.id, token.value, bucket.name]).apply(([id, value, bucketName]) =>
+        JSON.stringify({ endpoint: b.s3Endpoint, bucket: bucketName, accessKeyId: id, secretAccessKey: createHash("sha256").update(value).digest("hex") }),
+      ),
+    );
   }
 }

@@ -21,6 +21,9 @@ export interface RecordedResource {
   readonly inputs: Record<string, unknown>;
   /** Inputs with secrets revealed, for tests that check where a secret goes. */
   readonly plainInputs: Record<string, unknown>;
+  /** The id and the output state the mock provider gave it (secrets revealed). */
+  readonly id: string | undefined;
+  readonly plainOutputs: Record<string, unknown>;
 }
 
 export const SECRET_MASK = "[secret]";
@@ -98,6 +101,9 @@ function computedState(args: pulumi.runtime.MockResourceArgs, project: string): 
       return { stdout: `sha256:${fakeHex(JSON.stringify(i.triggers ?? i.create), 64)}`, stderr: "" };
     case "docker-build:index:Image":
       return { digest: `sha256:${fakeHex(JSON.stringify(i.tags), 64)}` };
+    case "cloudflare:index/accountToken:AccountToken":
+      // Cloudflare returns the token's value once, at creation.
+      return { id: fakeHex(`token:${i.name}`, 32), value: `cf-token-value-${fakeHex(i.name, 24)}`, status: "active" };
     default:
       return {};
   }
@@ -107,6 +113,11 @@ function resolveCall(args: pulumi.runtime.MockCallArgs, project: string): Record
   if (args.token === "gcp:organizations/getProject:getProject") {
     const id = (args.inputs as { projectId?: string }).projectId ?? project;
     return { projectId: id, number: String(parseInt(fakeHex(id, 8), 16)), name: id };
+  }
+  if (args.token === "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList") {
+    // The filter arrives URL-encoded, as the API wants it; the result names the group in plain text.
+    const name = decodeURIComponent((args.inputs as { name?: string }).name ?? "");
+    return { ...args.inputs, results: name ? [{ id: fakeHex(`group:${name}`, 32), name, category: "developer_platform", isSelectable: true }] : [] };
   }
   return args.inputs as Record<string, unknown>;
 }
@@ -161,6 +172,13 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
             dependencies: req.getDependenciesList(),
             inputs: mapSecrets(raw, () => SECRET_MASK) as Record<string, unknown>,
             plainInputs: mapSecrets(raw, (v) => v) as Record<string, unknown>,
+            id: resp.getId() || undefined,
+            plainOutputs: mapSecrets(
+              Object.fromEntries(
+                Object.entries((resp.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>).map(([k, v]) => [k, pulumi.runtime.deserializeProperty(v)]),
+              ),
+              (v) => v,
+            ) as Record<string, unknown>,
           };
           resources.push(record);
           opts.onResource?.(record);

@@ -4,7 +4,8 @@
 #   - the weights are in /models and match the manifest's sha256;
 #   - the access key is in no layer, no history entry and no config of the image;
 #   - the supervisor is the entrypoint and reports ready (with its cold-start line) inside the image;
-#   - a wrong key, or a wrong sha256 in the manifest, fails the build.
+#   - a wrong key, or a wrong sha256 in the manifest, fails the build;
+#   - with MODELS_ACCESS=presigned the same weights come from an S3 server (s3rver) through presigned GETs.
 # Needs root, buildah, debootstrap and nginx (.ci/run installs them). The Debian rootfs is cached in
 # $WARMSTART_TEST_CACHE (default /var/tmp/warmstart-test) between runs.
 set -euo pipefail
@@ -26,6 +27,7 @@ passed=0
 failed=0
 cleanup() {
   nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true
+  [ -n "${s3_pid:-}" ] && kill "$s3_pid" 2>/dev/null || true
   [ -n "${sup_pid:-}" ] && kill "$sup_pid" 2>/dev/null || true
   buildah rm --all >/dev/null 2>&1 || true
   rm -rf "$WORK"
@@ -95,10 +97,12 @@ stage() { # $1: context dir, $2: manifest sha override
 stage "$WORK/ctx" ""
 printf 'X-Warmstart-Models-Key: %s' "$KEY" >"$WORK/header"
 printf 'X-Warmstart-Models-Key: wrong' >"$WORK/wrong-header"
-build() { # $1: context, $2: header file, $3: tag
-  "${BUD[@]}" --build-arg BASE_IMAGE=localhost/warmstart-fake-base:test --build-arg NODE_IMAGE=localhost/warmstart-node:test \
-    --build-arg MODELS_BASE_URL="http://127.0.0.1:$PORT" --secret id=models-header,src="$2" \
-    -f "$1/Dockerfile" -t "$3" "$1"
+build() { # $1: context, $2: access secret file, $3: tag, $4: MODELS_ACCESS (default header), then extra bud args
+  local ctx=$1 secret=$2 tag=$3 access=${4:-header}
+  shift $(($# < 4 ? $# : 4))
+  "${BUD[@]}" "$@" --build-arg BASE_IMAGE=localhost/warmstart-fake-base:test --build-arg NODE_IMAGE=localhost/warmstart-node:test \
+    --build-arg MODELS_ACCESS="$access" --build-arg MODELS_BASE_URL="http://127.0.0.1:$PORT" --secret id=models-access,src="$secret" \
+    -f "$ctx/Dockerfile" -t "$tag" "$ctx"
 }
 
 echo "--- build"
@@ -143,7 +147,7 @@ buildah rm "$c" >/dev/null
 
 echo "--- builds that must fail"
 if build "$WORK/ctx" "$WORK/wrong-header" localhost/warmstart-test:wrong-key >"$WORK/wrong.log" 2>&1; then bad "a wrong access key fails the build"; else
-  check "a wrong access key fails the build, saying to check the header" "grep -q 'HTTP 403 from the models host; check the access header' '$WORK/wrong.log'"
+  check "a wrong access key fails the build, saying to check the models access" "grep -q 'HTTP 403 from the models host; check the models access' '$WORK/wrong.log'"
 fi
 stage "$WORK/ctx-bad" "$(printf '0%.0s' $(seq 64))"
 if build "$WORK/ctx-bad" "$WORK/header" localhost/warmstart-test:bad-sha >"$WORK/bad.log" 2>&1; then bad "a wrong sha256 fails the build"; else
@@ -151,6 +155,28 @@ if build "$WORK/ctx-bad" "$WORK/header" localhost/warmstart-test:bad-sha >"$WORK
 fi
 check "no image is tagged for the failed builds" "! buildah inspect localhost/warmstart-test:bad-sha >/dev/null 2>&1 && ! buildah inspect localhost/warmstart-test:wrong-key >/dev/null 2>&1"
 buildah rmi localhost/warmstart-test:ok >/dev/null 2>&1 || true
+
+echo "--- presigned: the weights from an S3 server, no public host"
+S3_PORT=$((PORT + 3))
+node test/support/s3Serve.mjs "$S3_PORT" "$WORK/s3data" "$WORK/www" models >"$WORK/s3.log" 2>&1 &
+s3_pid=$!
+for _ in $(seq 1 300); do grep -q ready "$WORK/s3.log" 2>/dev/null && break; sleep 0.2; done
+printf '{"endpoint":"http://127.0.0.1:%s","bucket":"models","accessKeyId":"S3RVER","secretAccessKey":"S3RVER"}' "$S3_PORT" >"$WORK/s3-access.json"
+if build "$WORK/ctx" "$WORK/s3-access.json" localhost/warmstart-test:presigned presigned >"$WORK/presigned.log" 2>&1; then
+  ok "the image builds with presigned access"
+  c=$(buildah from localhost/warmstart-test:presigned)
+  buildah run --isolation chroot "$c" -- sh -c 'cd /models && sha256sum unet/model.safetensors clip/encoder.safetensors loras/style.safetensors' >"$WORK/presigned.sha"
+  check "the presigned build's weights match the manifest" "diff -q '$WORK/presigned.sha' '$WORK/source.sha' >/dev/null"
+  buildah rm "$c" >/dev/null
+else
+  bad "the image builds with presigned access"
+  tail -30 "$WORK/presigned.log"
+fi
+printf '{"endpoint":"http://127.0.0.1:%s","bucket":"models","accessKeyId":"NOT-A-KEY","secretAccessKey":"x"}' "$S3_PORT" >"$WORK/s3-wrong.json"
+if build "$WORK/ctx" "$WORK/s3-wrong.json" localhost/warmstart-test:presigned-wrong presigned --build-arg FETCH_ACCESS_WAIT=1 >"$WORK/presigned-wrong.log" 2>&1; then bad "a wrong read credential fails the presigned build"; else
+  check "a wrong read credential fails the presigned build, blaming the credential" "grep -q 'the read credential is wrong' '$WORK/presigned-wrong.log'"
+fi
+buildah rmi localhost/warmstart-test:presigned >/dev/null 2>&1 || true
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { ConfigError, KEYS, parseStackConfig, yamlValueToConfigString } from "../components/config";
 import { readProjectFile } from "../scripts/stackFiles";
@@ -53,10 +54,10 @@ describe("parsed defaults", () => {
     expect(config.warm.schedule.levels.every((l) => l === 0)).toBe(true);
   });
 
-  test("build the image remotely and wrap the models key as a secret", () => {
+  test("build the image remotely, reading the weights from the models domain with the access header", () => {
     expect(config.image.mode).toBe("cloudbuild");
-    expect(config.image.modelsBaseUrl).toBe("https://models.example.com");
-    expect(config.image.modelsAccessKey).toBeDefined();
+    expect(config.image.models).toMatchObject({ access: "header", baseUrl: "https://models.example.com", header: "X-Warmstart-Models-Key" });
+    expect(pulumi.Output.isInstance(config.image.models?.access === "header" && config.image.models.key)).toBe(true);
   });
 });
 
@@ -89,6 +90,8 @@ const BAD_VALUES: [string, string, RegExp][] = [
   ["warmstart:modelsManifest", "no/such/file.json", /cannot read/],
   ["gcp:region", "us-west1", /no Cloud Run L4 GPUs; use one of .*us-central1/],
   ["warmstart:modelsAccessHeader", "X Key", /HTTP header name/],
+  ["warmstart:modelsAccess", "signed", /one of header \| presigned \| public/],
+  ["warmstart:modelsAccess", "presigned", /"presigned" needs warmstart:cloudflareAccountId/],
 ];
 
 describe("invalid config", () => {

@@ -144,11 +144,11 @@ describe("the remote image build", () => {
     const key = BASE_CONFIG["warmstart:modelsAccessKey"];
     for (const r of run.resources) expect(JSON.stringify(r.inputs), r.name).not.toContain(key);
     expect(run.one("gcp:secretmanager/secretVersion:SecretVersion").inputs.secretData).toBe(SECRET_MASK);
-    expect(run.one("gcp:secretmanager/secretVersion:SecretVersion").plainInputs.secretData).toBe(key);
+    expect(run.one("gcp:secretmanager/secretVersion:SecretVersion").plainInputs.secretData).toBe(`X-Warmstart-Models-Key: ${key}`);
     const build = JSON.parse((run.one("command:local:Command").plainInputs as any).environment.BUILD_CONFIG);
     expect(JSON.stringify(build)).not.toContain(key);
     expect(build.steps[0].args[1]).not.toMatch(/--build-arg \S*KEY/i);
-    expect(build.availableSecrets.secretManager[0]).toEqual({ versionName: "projects/acme-test-123/secrets/warmstart-image-models-key/versions/latest", env: "WARMSTART_MODELS_KEY" });
+    expect(build.availableSecrets.secretManager[0]).toEqual({ versionName: "projects/acme-test-123/secrets/warmstart-image-models-access/versions/latest", env: "WARMSTART_MODELS_ACCESS" });
     expect(JSON.stringify(run.outputs)).not.toContain(key);
   });
 
@@ -168,8 +168,8 @@ describe("the remote image build", () => {
     const run = await runStack({ "warmstart:imageBuild": "local", "warmstart:modelsManifest": "container/models.json" });
     const image = run.one("docker-build:index:Image");
     expect(image.inputs.secrets).toBe(SECRET_MASK);
-    expect((image.plainInputs as any).secrets["models-header"]).toBe(`X-Warmstart-Models-Key: ${BASE_CONFIG["warmstart:modelsAccessKey"]}`);
-    expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", MODELS_BASE_URL: "https://models.example.com", MANIFEST: "models.json" });
+    expect((image.plainInputs as any).secrets["models-access"]).toBe(`X-Warmstart-Models-Key: ${BASE_CONFIG["warmstart:modelsAccessKey"]}`);
+    expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", MODELS_ACCESS: "header", MODELS_BASE_URL: "https://models.example.com", MANIFEST: "models.json" });
     expect(run.one("command:local:Command").inputs.create).toBe("npm run --silent build:container");
   });
 
@@ -262,17 +262,18 @@ describe("pure limits", () => {
       imageRepo: "r/p/i",
       tag: "t",
       baseImage: "b",
+      modelsAccess: "header",
       modelsBaseUrl: "https://m",
-      modelsAccessHeader: "X-K",
-      accessKeySecretVersion: "projects/p/secrets/s/versions/latest",
+      accessSecretVersion: "projects/p/secrets/s/versions/latest",
       machineType: "E2_HIGHCPU_32",
       diskSizeGb: 100,
       timeoutMinutes: 10,
     }) as any;
     const script = c.steps[0].args[1] as string;
-    expect(script).toContain("--secret id=models-header,src=/tmp/models-header");
-    expect(script).toContain("printf '%s: %s' 'X-K' \"$$WARMSTART_MODELS_KEY\"");
-    expect(script).not.toMatch(/--build-arg [A-Z_]*=\$\$WARMSTART_MODELS_KEY/);
-    expect(c.steps[0].secretEnv).toEqual(["WARMSTART_MODELS_KEY"]);
+    expect(script).toContain("--secret id=models-access,src=/tmp/models-access");
+    expect(script).toContain("printf '%s' \"$$WARMSTART_MODELS_ACCESS\" > /tmp/models-access");
+    expect(script).toContain("--build-arg MODELS_ACCESS=header --build-arg MODELS_BASE_URL=https://m");
+    expect(script).not.toMatch(/--build-arg [A-Z_]*=\$\$WARMSTART_MODELS_ACCESS/);
+    expect(c.steps[0].secretEnv).toEqual(["WARMSTART_MODELS_ACCESS"]);
   });
 });

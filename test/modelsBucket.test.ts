@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import { describe, expect, test } from "vitest";
-import { ABORT_MULTIPART_AFTER_SECONDS } from "../components/modelsBucket";
+import { ABORT_MULTIPART_AFTER_SECONDS, R2_READ_PERMISSION } from "../components/modelsBucket";
 import { gateExpression } from "../components/modelsGate";
 import { SECRET_MASK } from "../scripts/offline";
 import { BASE_CONFIG, runStack } from "./harness";
@@ -87,4 +88,69 @@ test("the image build waits for the models bucket and its domain", async () => {
   // Depending on the component means depending on each of its resources, the custom domain included.
   expect(build.dependencies).toContain(run.one("cloudflare:index/r2CustomDomain:R2CustomDomain").urn);
   expect(build.dependencies).toContain(run.one("cloudflare:index/ruleset:Ruleset").urn);
+});
+
+describe("presigned access", () => {
+  const PRESIGNED = { ...CF, "warmstart:modelsAccess": "presigned" };
+  const account = CF["warmstart:cloudflareAccountId"];
+
+  test("no public host at all: no custom domain, no WAF rule, r2.dev off; needs no domain, zone or key", async () => {
+    const run = await runStack({ "warmstart:cloudflareAccountId": account, "warmstart:modelsAccess": "presigned" }, { unset: ["warmstart:modelsDomain", "warmstart:modelsAccessKey"] });
+    expect(run.ofType("cloudflare:index/r2CustomDomain:R2CustomDomain")).toEqual([]);
+    expect(run.ofType("cloudflare:index/ruleset:Ruleset")).toEqual([]);
+    expect(run.one("cloudflare:index/r2ManagedDomain:R2ManagedDomain").inputs).toMatchObject({ enabled: false });
+    expect(run.outputs.modelsBaseUrl).toBeUndefined();
+  });
+
+  test("an account token that may only read this bucket's objects", async () => {
+    const run = await runStack(PRESIGNED);
+    const token = run.one("cloudflare:index/accountToken:AccountToken").inputs as any;
+    expect(token.accountId).toBe(account);
+    expect(token.policies).toHaveLength(1);
+    const [policy] = token.policies;
+    expect(policy.effect).toBe("allow");
+    expect(policy.permissionGroups).toEqual([{ id: expect.stringMatching(/^[0-9a-f]{32}$/) }]);
+    expect(JSON.parse(policy.resources)).toEqual({ [`com.cloudflare.edge.r2.bucket.${account}_default_warmstart-models`]: "*" });
+  });
+
+  test("the token's permission group is looked up by name, URL-encoded as the API wants", async () => {
+    const run = await runStack(PRESIGNED);
+    const policy = (run.one("cloudflare:index/accountToken:AccountToken").inputs as any).policies[0];
+    // The offline mock derives a group's id from the name it was asked for.
+    const expected = createHash("sha256").update(`group:${R2_READ_PERMISSION}`).digest("hex").slice(0, 32);
+    expect(policy.permissionGroups[0].id).toBe(expected);
+  });
+
+  test("the build gets the bucket's S3 read access (token id, sha256 of its value) as its secret, nothing else", async () => {
+    const run = await runStack(PRESIGNED, { unset: ["warmstart:modelsDomain", "warmstart:modelsAccessKey"] });
+    const version = run.one("gcp:secretmanager/secretVersion:SecretVersion");
+    expect(version.inputs.secretData).toBe(SECRET_MASK);
+    const access = JSON.parse((version.plainInputs as any).secretData);
+    const token = run.one("cloudflare:index/accountToken:AccountToken");
+    expect(access).toEqual({
+      endpoint: `https://${account}.r2.cloudflarestorage.com`,
+      bucket: "warmstart-models",
+      accessKeyId: token.id,
+      secretAccessKey: createHash("sha256").update(token.plainOutputs.value as string).digest("hex"),
+    });
+    const config = JSON.parse((run.one("command:local:Command").plainInputs as any).environment.BUILD_CONFIG);
+    const script = config.steps[0].args[1] as string;
+    expect(script).toContain("--build-arg MODELS_ACCESS=presigned");
+    expect(script).not.toContain("MODELS_BASE_URL");
+    expect(script).toContain("--secret id=models-access,src=/tmp/models-access");
+    expect(JSON.stringify(run.outputs)).not.toContain(access.secretAccessKey);
+  });
+
+  test("the build waits for the token", async () => {
+    const run = await runStack(PRESIGNED);
+    expect(run.one("command:local:Command").dependencies).toContain(run.one("cloudflare:index/accountToken:AccountToken").urn);
+  });
+
+  test("a public models host needs no key and sends no secret to the build", async () => {
+    const run = await runStack({ ...CF, "warmstart:modelsAccess": "public" }, { unset: ["warmstart:modelsAccessKey"] });
+    expect(run.ofType("gcp:secretmanager/secret:Secret")).toEqual([]);
+    const config = JSON.parse((run.one("command:local:Command").plainInputs as any).environment.BUILD_CONFIG);
+    expect(config.availableSecrets).toBeUndefined();
+    expect(config.steps[0].args[1]).toContain("--build-arg MODELS_ACCESS=public --build-arg MODELS_BASE_URL=https://models.example.com");
+  });
 });
