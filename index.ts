@@ -11,6 +11,7 @@ import { monthlyCost } from "./components/costModel";
 import { scheduleMarkdown } from "./components/dashboard";
 import { GpuService } from "./components/gpuService";
 import { ModelsBucket } from "./components/modelsBucket";
+import { ModelsSync } from "./components/modelsSync";
 import { Observability } from "./components/observability";
 import { WarmSchedule } from "./components/warmSchedule";
 import { desiredMinInstances, warmInstanceHoursPerWeek } from "./components/warmWindows";
@@ -22,14 +23,18 @@ const schedule = config.warm.schedule;
 const minInstancesNow = desiredMinInstances(schedule, now);
 
 const models = config.modelsBucket ? new ModelsBucket(config.service.name, { bucket: config.modelsBucket }) : undefined;
+const sync = models?.writeAccess
+  ? new ModelsSync(config.service.name, { manifestPath: config.image.manifestPath, manifest: config.image.manifest, writeAccess: models.writeAccess }, { dependsOn: [models] })
+  : undefined;
 
 const gpu = new GpuService(config.service.name, {
   service: config.service,
   image: config.image,
   minInstanceCount: minInstancesNow,
   rootDir,
-  imageBuildDependsOn: models ? [models] : [],
+  imageBuildDependsOn: [...(models ? [models] : []), ...(sync ? [sync] : [])],
   modelsReadAccess: models?.readAccess,
+  syncedManifest: sync?.syncedManifest,
 });
 
 const warm = new WarmSchedule(config.service.name, {
@@ -97,6 +102,8 @@ export const serviceUrl = gpu.url;
 export const modelsBaseUrl = models?.baseUrl;
 export const modelsS3Endpoint = models?.s3Endpoint;
 export const modelsBucketName = models?.bucketName;
+/** With syncModelsOnDeploy: the bucket's write credentials, for `npm run models:sync -- --stack <stack>` (a secret). */
+export const modelsSyncAccess = models?.writeAccess;
 export const imageRef = gpu.imageRef;
 export const imageDigest = gpu.imageDigest;
 export const runtimeServiceAccount = gpu.runtimeServiceAccount.email;

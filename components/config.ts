@@ -234,6 +234,7 @@ export const KEYS = {
     "How the build reads the weights: header (modelsDomain behind a zone WAF rule that wants modelsAccessHeader), presigned (no public host: presigned S3 GETs from a read token the stack makes; needs cloudflareAccountId) or public.",
     "header",
   ),
+  syncModelsOnDeploy: boolean("Run models:sync during pulumi up whenever the manifest's files or sources change, with a write token the stack makes (needs cloudflareAccountId).", false),
   coldStartAlertSeconds: integer(10, 3600, "Alert when a cold start (process start to warm) takes longer than this, in seconds.", 180),
   githubRepository: string("GitHub repository (owner/name) allowed to deploy this stack keylessly; creates the CI access resources.", "", (v) =>
     v === "" || /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(v) ? undefined : "must be owner/name, e.g. acme/imagegen-infra",
@@ -343,6 +344,8 @@ export interface ModelsBucketConfig {
   readonly domain: { readonly host: string; readonly zoneId: string } | undefined;
   /** What the zone's WAF rule requires (`header` access only). */
   readonly gate: { readonly header: string; readonly key: pulumi.Output<string> } | undefined;
+  /** Make a write token and sync the manifest's sources into the bucket during `pulumi up`. */
+  readonly syncOnDeploy: boolean;
 }
 
 /** R2's S3 API endpoint for an account (buckets in the default jurisdiction). */
@@ -524,6 +527,9 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     problem("warmstart:guardMaxInstances", `must not exceed warmstart:maxInstances (${v.maxInstances})`, String(v.guardMaxInstances));
   }
 
+  if (v.syncModelsOnDeploy && !v.cloudflareAccountId) {
+    problem("warmstart:syncModelsOnDeploy", "needs warmstart:cloudflareAccountId: the sync writes to the stack's own bucket with a token the stack makes", "true");
+  }
   if (v.cloudflareAccountId && v.modelsAccess !== "presigned" && !v.cloudflareZoneId) {
     problem("warmstart:cloudflareZoneId", "is required when warmstart:cloudflareAccountId is set: the zone of warmstart:modelsDomain");
   }
@@ -558,6 +564,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
           access: c.modelsAccess,
           domain: c.modelsAccess === "presigned" ? undefined : { host: c.modelsDomain, zoneId: c.cloudflareZoneId },
           gate,
+          syncOnDeploy: c.syncModelsOnDeploy,
         }
       : undefined,
     coldStartAlertSeconds: c.coldStartAlertSeconds,

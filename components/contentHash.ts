@@ -28,6 +28,11 @@ export interface ImageInputs {
   readonly contextDir: string;
   /** The manifest's path; hashed even when it lies outside the context. */
   readonly manifestPath: string;
+  /**
+   * The build takes the manifest from a models sync in the same `pulumi up`, not from the file: the file is left
+   * out (also from the context), and the caller hashes the synced manifest in with it.
+   */
+  readonly manifestFromSync?: boolean;
   readonly baseImage: string;
   /** Anything else that changes the image (the models base URL, the build config). */
   readonly extra?: readonly string[];
@@ -40,9 +45,24 @@ export function imageContentHash(inputs: ImageInputs): string {
     h.update(`${label}\0${data.length}\0`);
     h.update(data);
   };
-  for (const rel of listFiles(inputs.contextDir)) add(`file:${rel}`, fs.readFileSync(path.join(inputs.contextDir, rel)));
-  add("manifest", fs.readFileSync(inputs.manifestPath));
+  const manifest = path.resolve(inputs.manifestPath);
+  for (const rel of listFiles(inputs.contextDir)) {
+    const file = path.join(inputs.contextDir, rel);
+    if (inputs.manifestFromSync && path.resolve(file) === manifest) continue;
+    add(`file:${rel}`, fs.readFileSync(file));
+  }
+  if (!inputs.manifestFromSync) add("manifest", fs.readFileSync(manifest));
   add("base", inputs.baseImage);
   for (const e of inputs.extra ?? []) add("extra", e);
+  return `sha256:${h.digest("hex")}`;
+}
+
+/**
+ * What a models sync acts on: each entry's path and source. Sizes and sha256 are left out because the sync itself
+ * writes them, so recording them must not make the next `pulumi up` sync again.
+ */
+export function manifestSourcesHash(files: readonly { readonly path: string; readonly source?: string }[]): string {
+  const h = createHash("sha256");
+  for (const f of files) h.update(`${f.path}\0${f.source ?? ""}\n`);
   return `sha256:${h.digest("hex")}`;
 }

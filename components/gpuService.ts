@@ -22,6 +22,8 @@ export interface GpuServiceArgs {
   readonly imageBuildDependsOn?: readonly pulumi.Resource[];
   /** With presigned models access: the bucket's read access JSON for the build (a secret). */
   readonly modelsReadAccess?: pulumi.Output<string>;
+  /** With syncModelsOnDeploy: the manifest the sync produced, which the build uses (JSON). */
+  readonly syncedManifest?: pulumi.Output<string>;
 }
 
 /** The port the warm-start supervisor listens on (Cloud Run sets PORT to it). */
@@ -86,7 +88,7 @@ export class GpuService extends pulumi.ComponentResource {
           );
     const image = new ModelImage(
       `${svc.name}-image`,
-      { image: args.image, project: svc.project, region: svc.region, repository, rootDir: args.rootDir, buildDependsOn: args.imageBuildDependsOn, modelsReadAccess: args.modelsReadAccess },
+      { image: args.image, project: svc.project, region: svc.region, repository, rootDir: args.rootDir, buildDependsOn: args.imageBuildDependsOn, modelsReadAccess: args.modelsReadAccess, syncedManifest: args.syncedManifest },
       parent,
     );
     this.imageRef = image.imageRef;

@@ -1,10 +1,11 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as dockerBuild from "@pulumi/docker-build";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { unsyncedFiles, manifestBytes } from "../container/manifest";
+import { manifestBytes, parseManifest, unsyncedFiles } from "../container/manifest";
 import { buildDiskSizeGb, cloudBuildConfig } from "./cloudBuild";
 import type { ImageConfig, ModelsFetch } from "./config";
 import { imageContentHash } from "./contentHash";
@@ -23,6 +24,11 @@ export interface ModelImageArgs {
   readonly buildDependsOn?: readonly pulumi.Resource[];
   /** With presigned access: the bucket's read access JSON, made by the ModelsBucket component (a secret). */
   readonly modelsReadAccess?: pulumi.Output<string>;
+  /**
+   * With syncModelsOnDeploy: the manifest as the sync in this `pulumi up` left it (JSON). The build uses it instead
+   * of the file, and rebuilds when it changes.
+   */
+  readonly syncedManifest?: pulumi.Output<string>;
 }
 
 /**
@@ -81,7 +87,9 @@ export class ModelImage extends pulumi.ComponentResource {
     const repository = args.repository!;
     // Config validation guarantees the models source whenever the image is built here.
     const models = cfg.models!;
-    const unsynced = unsyncedFiles(cfg.manifest);
+    const synced = args.syncedManifest;
+    // A sync in this `pulumi up` fills in every entry that has a source; the others must be complete already.
+    const unsynced = unsyncedFiles(cfg.manifest).filter((f) => !(synced && f.source));
     if (unsynced.length > 0) {
       const names = unsynced.map((f) => f.path).join(", ");
       const advice = `run \`npm run models:sync -- --manifest ${cfg.manifestPath}\`, which uploads them and records size and sha256`;
@@ -93,20 +101,27 @@ export class ModelImage extends pulumi.ComponentResource {
     this.contentHash = imageContentHash({
       contextDir: path.join(args.rootDir, CONTEXT_DIR),
       manifestPath: path.resolve(args.rootDir, cfg.manifestPath),
+      manifestFromSync: synced !== undefined,
       baseImage: cfg.baseImage,
       // dist/ is bundled from container/*.ts (hashed above) and these packages: their versions, not the whole lock
       // file, so a devDependency bump does not rebuild a 30 GB image.
       // Where the weights come from, not the credential: rotating a key or token must not rebuild a 30 GB image.
       extra: [...modelsSourceIdentity(models), ...BUNDLED_PACKAGES.map((p) => `${p}@${installedVersion(args.rootDir, p)}`)],
     });
-    const tag = this.contentHash.slice("sha256:".length, "sha256:".length + 16);
+    const contentHash = this.contentHash;
+    // What re-runs the build: the content hash, and with a sync the synced manifest (sizes and sha256 included).
+    const buildHash: pulumi.Output<string> = synced
+      ? synced.apply((m) => `sha256:${createHash("sha256").update(`${contentHash}\0${m}`).digest("hex")}`)
+      : pulumi.output(contentHash);
+    const tag = buildHash.apply((h) => h.slice("sha256:".length, "sha256:".length + 16));
+    const weightBytes = synced ? synced.apply((m) => manifestBytes(parseManifest(m, "synced manifest"))) : pulumi.output(manifestBytes(cfg.manifest));
     const repoUrl = pulumi.interpolate`${repository.location}-docker.pkg.dev/${repository.project}/${repository.repositoryId}/${IMAGE_NAME}`;
     const access = modelsAccessSecret(models, args.modelsReadAccess);
     const baseUrl = models.access === "presigned" ? undefined : models.baseUrl;
 
     if (cfg.mode === "local") {
       // docker-build reads the context as it is, so dist/ is bundled first.
-      const bundle = new command.local.Command(`${name}-bundle`, { create: BUNDLE_COMMAND, triggers: [this.contentHash] }, parent);
+      const bundle = new command.local.Command(`${name}-bundle`, { create: BUNDLE_COMMAND, triggers: [buildHash] }, parent);
       const waitFor = [bundle, ...(args.buildDependsOn ?? [])];
       const image = new dockerBuild.Image(
         `${name}-local`,
@@ -172,7 +187,7 @@ export class ModelImage extends pulumi.ComponentResource {
         grants.push(new gcp.secretmanager.SecretIamMember(`${name}-builder-secret`, { secretId: secret.id, role: "roles/secretmanager.secretAccessor", member: builderMember }, parent));
       }
 
-      const buildConfig = pulumi.all([repoUrl, secret?.id]).apply(([imageRepo, secretId]) =>
+      const buildConfig = pulumi.all([repoUrl, secret?.id, tag, weightBytes]).apply(([imageRepo, secretId, tag, weightBytes]) =>
         JSON.stringify(
           cloudBuildConfig({
             imageRepo,
@@ -183,7 +198,7 @@ export class ModelImage extends pulumi.ComponentResource {
             // `latest`, not the version number: rotating the key must not rebuild a 30 GB image.
             accessSecretVersion: secretId === undefined ? undefined : `${secretId}/versions/latest`,
             machineType: cfg.buildMachineType,
-            diskSizeGb: buildDiskSizeGb(manifestBytes(cfg.manifest)),
+            diskSizeGb: buildDiskSizeGb(weightBytes),
             timeoutMinutes: cfg.buildTimeoutMinutes,
           }),
         ),
@@ -196,12 +211,14 @@ export class ModelImage extends pulumi.ComponentResource {
             BUILD_CONFIG: buildConfig,
             CONTEXT_DIR,
             MANIFEST: cfg.manifestPath,
+            // With a sync: exactly what was synced, whatever the checkout's file holds.
+            ...(synced ? { MANIFEST_JSON: synced } : {}),
             PROJECT: args.project,
             REGION: args.region,
             BUILD_SERVICE_ACCOUNT: builder.email,
             SOURCE_STAGING_DIR: pulumi.interpolate`gs://${staging.name}/source`,
           },
-          triggers: [this.contentHash],
+          triggers: [buildHash],
         },
         { ...parent, dependsOn: [...(secretVersion ? [secretVersion] : []), ...grants, ...(args.buildDependsOn ?? [])] },
       );

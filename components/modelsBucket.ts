@@ -12,8 +12,17 @@ export interface ModelsBucketArgs {
 /** Abort multipart uploads left incomplete after this long (R2's lifecycle counts seconds, not days). */
 export const ABORT_MULTIPART_AFTER_SECONDS = 3 * 24 * 3600;
 
-/** The Cloudflare permission group that reads objects of the buckets a token names. */
+/** The Cloudflare permission groups that read, and write, objects of the buckets a token names. */
 export const R2_READ_PERMISSION = "Workers R2 Storage Bucket Item Read";
+export const R2_WRITE_PERMISSION = "Workers R2 Storage Bucket Item Write";
+
+/** A bucket's S3 credentials as the fetcher (`--s3-access`) and models:sync (`--stack`) read them. */
+export interface S3Access {
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
 
 /** The token policy's resource key for one bucket in the default jurisdiction. */
 export function r2BucketResource(accountId: string, bucketName: string): string {
@@ -42,6 +51,8 @@ export class ModelsBucket extends pulumi.ComponentResource {
    * fetcher (`--s3-access`). R2's S3 key id is the token's id and its secret the sha256 of the token's value.
    */
   public readonly readAccess: pulumi.Output<string> | undefined;
+  /** With syncModelsOnDeploy: S3 credentials that may read and write this bucket's objects (a secret). */
+  public readonly writeAccess: pulumi.Output<S3Access> | undefined;
 
   constructor(name: string, args: ModelsBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmstart:models:ModelsBucket", name, {}, opts);
@@ -72,7 +83,9 @@ export class ModelsBucket extends pulumi.ComponentResource {
     this.bucketName = bucket.name;
     this.s3Endpoint = b.s3Endpoint;
     this.baseUrl = b.domain ? `https://${b.domain.host}` : undefined;
-    this.readAccess = b.access === "presigned" ? this.readToken(name, b, bucket) : undefined;
+    this.readAccess =
+      b.access === "presigned" ? this.bucketToken(name, "read", "read (image build)", [R2_READ_PERMISSION], b, bucket).apply((a) => JSON.stringify(a)) : undefined;
+    this.writeAccess = b.syncOnDeploy ? this.bucketToken(name, "write", "write (models sync)", [R2_READ_PERMISSION, R2_WRITE_PERMISSION], b, bucket) : undefined;
     if (b.domain) this.customDomain(name, b, b.domain, bucket);
     this.registerOutputs({ bucketName: this.bucketName, baseUrl: this.baseUrl, s3Endpoint: this.s3Endpoint });
   }
@@ -114,24 +127,36 @@ export class ModelsBucket extends pulumi.ComponentResource {
     );
   }
 
-  /** An account token that may read this bucket's objects and nothing else, as S3 credentials for presigning. */
-  private readToken(name: string, b: ModelsBucketConfig, bucket: cloudflare.R2Bucket): pulumi.Output<string> {
+  /**
+   * An account token limited to this bucket's objects and the given permission groups, as S3 credentials: R2's key
+   * id is the token's id and its secret the sha256 of the token's value. Groups are looked up by name because their
+   * ids are Cloudflare's, not ours.
+   */
+  private bucketToken(
+    name: string,
+    suffix: string,
+    purpose: string,
+    permissions: readonly string[],
+    b: ModelsBucketConfig,
+    bucket: cloudflare.R2Bucket,
+  ): pulumi.Output<S3Access> {
     const parent = { parent: this };
-    const groups = cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId: b.accountId, name: encodeURIComponent(R2_READ_PERMISSION) }, parent);
-    const readGroupId = groups.results.apply((results) => {
-      const group = (results ?? []).find((g) => g.name === R2_READ_PERMISSION);
-      if (!group) throw new Error(`Cloudflare lists no permission group "${R2_READ_PERMISSION}" for account ${b.accountId}; is R2 enabled on it?`);
-      return group.id;
-    });
+    const groupIds = permissions.map((permission) =>
+      cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId: b.accountId, name: encodeURIComponent(permission) }, parent).results.apply((results) => {
+        const group = (results ?? []).find((g) => g.name === permission);
+        if (!group) throw new Error(`Cloudflare lists no permission group "${permission}" for account ${b.accountId}; is R2 enabled on it?`);
+        return group.id;
+      }),
+    );
     const token = new cloudflare.AccountToken(
-      `${name}-models-read`,
+      `${name}-models-${suffix}`,
       {
         accountId: b.accountId,
-        name: `warmstart ${b.bucketName} read (image build)`,
+        name: `warmstart ${b.bucketName} ${purpose}`,
         policies: [
           {
             effect: "allow",
-            permissionGroups: [{ id: readGroupId }],
+            permissionGroups: groupIds.map((id) => ({ id })),
             // pulumi-cloudflare 6.x takes the resources map as a JSON string.
             resources: bucket.name.apply((bucketName) => JSON.stringify({ [r2BucketResource(b.accountId, bucketName)]: "*" })),
           },
@@ -140,9 +165,12 @@ export class ModelsBucket extends pulumi.ComponentResource {
       { ...parent, additionalSecretOutputs: ["value"] },
     );
     return pulumi.secret(
-      pulumi.all([token.id, token.value, bucket.name]).apply(([id, value, bucketName]) =>
-        JSON.stringify({ endpoint: b.s3Endpoint, bucket: bucketName, accessKeyId: id, secretAccessKey: createHash("sha256").update(value).digest("hex") }),
-      ),
+      pulumi.all([token.id, token.value, bucket.name]).apply(([id, value, bucketName]) => ({
+        endpoint: b.s3Endpoint,
+        bucket: bucketName,
+        accessKeyId: id,
+        secretAccessKey: createHash("sha256").update(value).digest("hex"),
+      })),
     );
   }
 }

@@ -9,10 +9,12 @@
  * The sha256 is needed when the upload starts (metadata is set then): it is the manifest's, else the source's own
  * (Hugging Face sends it as X-Linked-Etag for LFS files), else one extra pass over the source computes it.
  *
- * Credentials: R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY. Bucket: --bucket or R2_BUCKET. Endpoint: --endpoint,
+ * Credentials: R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY, or --stack NAME (the stack's write token, exported as
+ * modelsSyncAccess with warmstart:syncModelsOnDeploy). Bucket: --bucket or R2_BUCKET. Endpoint: --endpoint,
  * R2_ENDPOINT, or https://<--account-id | CLOUDFLARE_ACCOUNT_ID>.r2.cloudflarestorage.com.
  * Exit codes: 0 all synced; 1 an upload failed; 2 bad usage or manifest.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { Readable, Transform } from "node:stream";
@@ -57,6 +59,8 @@ export interface SyncOptions {
 export interface SyncResult {
   readonly uploaded: string[];
   readonly skipped: string[];
+  /** The manifest's entries after the sync, sizes and sha256 filled in where a source was synced. */
+  readonly files: ManifestFile[];
 }
 
 /** The R2 client as R2 wants it: region auto, and no CRC32 checksums (recent SDKs send them by default; R2 rejected them). */
@@ -107,10 +111,14 @@ async function objectMatches(client: S3Client, bucket: string, key: string, size
   }
 }
 
+/** The manifest's JSON form, keys in the order people write them. */
+export function manifestJson(files: readonly ManifestFile[], indent?: number): string {
+  return JSON.stringify({ files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, source: f.source })) }, null, indent);
+}
+
 /** Writes the manifest atomically, so an interrupted sync never leaves it half-written. */
 function writeManifest(path: string, files: ManifestFile[]): void {
-  const data = { files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, source: f.source })) };
-  fs.writeFileSync(`${path}.tmp`, JSON.stringify(data, null, 2) + "\n");
+  fs.writeFileSync(`${path}.tmp`, manifestJson(files, 2) + "\n");
   fs.renameSync(`${path}.tmp`, path);
 }
 
@@ -124,7 +132,7 @@ export async function syncModels(o: SyncOptions): Promise<SyncResult> {
   }
   const files = [...manifest.files];
   if (o.only && !files.some((f) => f.path === o.only)) throw new SyncError(`${o.manifestPath}: no entry with path "${o.only}"`, 2);
-  const result: SyncResult = { uploaded: [], skipped: [] };
+  const result: SyncResult = { uploaded: [], skipped: [], files };
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
     if (o.only && f.path !== o.only) continue;
@@ -190,14 +198,58 @@ export async function syncModels(o: SyncOptions): Promise<SyncResult> {
 }
 
 const USAGE = `usage: npm run models:sync -- --manifest FILE [--only PATH] [--bucket NAME] [--endpoint URL | --account-id ID]
+                              [--stack NAME] [--print-manifest]
 Credentials from R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY; bucket from --bucket or R2_BUCKET; endpoint from --endpoint,
-R2_ENDPOINT or the account id (--account-id or CLOUDFLARE_ACCOUNT_ID).`;
+R2_ENDPOINT or the account id (--account-id or CLOUDFLARE_ACCOUNT_ID). --stack NAME takes whatever of these is not set
+from the stack's own write token (its modelsSyncAccess output, made with warmstart:syncModelsOnDeploy).
+--print-manifest prints the synced manifest as JSON on stdout (logs go to stderr).`;
+
+/** What the stack exports as `modelsSyncAccess` (a secret): the bucket's S3 write access. */
+interface StackSyncAccess {
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** Reads the stack's `modelsSyncAccess` output through the Pulumi CLI (which decrypts it). */
+export function stackSyncAccess(stack: string, pulumiBin = "pulumi"): StackSyncAccess {
+  const r = spawnSync(pulumiBin, ["stack", "output", "modelsSyncAccess", "--show-secrets", "--json", "--stack", stack], { encoding: "utf8" });
+  if (r.error) throw new SyncError(`--stack ${stack}: cannot run the Pulumi CLI (${r.error.message}); install it, or set R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY`, 2);
+  if (r.status !== 0) {
+    throw new SyncError(
+      `--stack ${stack}: the stack has no modelsSyncAccess output (pulumi said: ${r.stderr.trim().split("\n").pop()}); set warmstart:syncModelsOnDeploy true and run pulumi up, or set R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY`,
+      2,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(r.stdout);
+    if (typeof value === "string") value = JSON.parse(value);
+  } catch {
+    throw new SyncError(`--stack ${stack}: modelsSyncAccess is not JSON`, 2);
+  }
+  const v = value as Partial<StackSyncAccess> | null;
+  for (const k of ["endpoint", "bucket", "accessKeyId", "secretAccessKey"] as const) {
+    if (typeof v?.[k] !== "string" || v[k] === "") throw new SyncError(`--stack ${stack}: modelsSyncAccess has no "${k}"`, 2);
+  }
+  return v as StackSyncAccess;
+}
 
 async function main(): Promise<number> {
   let values;
   try {
     values = parseArgs({
-      options: { manifest: { type: "string" }, only: { type: "string" }, bucket: { type: "string" }, endpoint: { type: "string" }, "account-id": { type: "string" }, help: { type: "boolean" } },
+      options: {
+        manifest: { type: "string" },
+        only: { type: "string" },
+        bucket: { type: "string" },
+        endpoint: { type: "string" },
+        "account-id": { type: "string" },
+        stack: { type: "string" },
+        "print-manifest": { type: "boolean" },
+        help: { type: "boolean" },
+      },
     }).values;
   } catch (err) {
     console.error(`models:sync: ${(err as Error).message}\n${USAGE}`);
@@ -208,15 +260,26 @@ async function main(): Promise<number> {
     return 0;
   }
   const env = process.env;
+  let fromStack: StackSyncAccess | undefined;
+  if (values.stack && !(env.R2_ACCESS_KEY_ID && env.R2_SECRET_ACCESS_KEY)) {
+    try {
+      fromStack = stackSyncAccess(values.stack);
+    } catch (err) {
+      console.error(`models:sync: ${(err as Error).message}`);
+      return 2;
+    }
+  }
   const accountId = values["account-id"] ?? env.CLOUDFLARE_ACCOUNT_ID;
-  const endpoint = values.endpoint ?? env.R2_ENDPOINT ?? (accountId ? `https://${accountId}.r2.cloudflarestorage.com` : undefined);
-  const bucket = values.bucket ?? env.R2_BUCKET;
+  const endpoint = values.endpoint ?? env.R2_ENDPOINT ?? (accountId ? `https://${accountId}.r2.cloudflarestorage.com` : fromStack?.endpoint);
+  const bucket = values.bucket ?? env.R2_BUCKET ?? fromStack?.bucket;
+  const accessKeyId = fromStack?.accessKeyId ?? env.R2_ACCESS_KEY_ID;
+  const secretAccessKey = fromStack?.secretAccessKey ?? env.R2_SECRET_ACCESS_KEY;
   const missing = [
     !values.manifest && "--manifest",
     !bucket && "--bucket (or R2_BUCKET; see `pulumi stack output modelsBucketName`)",
     !endpoint && "--endpoint or --account-id (or R2_ENDPOINT / CLOUDFLARE_ACCOUNT_ID)",
-    !env.R2_ACCESS_KEY_ID && "R2_ACCESS_KEY_ID",
-    !env.R2_SECRET_ACCESS_KEY && "R2_SECRET_ACCESS_KEY",
+    !accessKeyId && "R2_ACCESS_KEY_ID (or --stack)",
+    !secretAccessKey && "R2_SECRET_ACCESS_KEY (or --stack)",
   ].filter(Boolean);
   if (missing.length) {
     console.error(`models:sync: missing ${missing.join(", ")}\n${USAGE}`);
@@ -241,12 +304,14 @@ async function main(): Promise<number> {
       manifestPath: values.manifest!,
       only: values.only,
       bucket: bucket!,
-      client: r2Client(endpoint!, env.R2_ACCESS_KEY_ID!, env.R2_SECRET_ACCESS_KEY!),
+      client: r2Client(endpoint!, accessKeyId!, secretAccessKey!),
       log: (l) => console.error(`models:sync: ${l}`),
       onProgress,
     });
     bars?.stop();
     console.error(`models:sync: ${r.uploaded.length} uploaded, ${r.skipped.length} already there`);
+    // For `pulumi up` (syncModelsOnDeploy): the build uses exactly what was synced, whatever the file on disk holds.
+    if (values["print-manifest"]) process.stdout.write(manifestJson(r.files) + "\n");
     return 0;
   } catch (err) {
     bars?.stop();

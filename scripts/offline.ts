@@ -4,6 +4,7 @@
  * and its inputs fully resolved, and the stack outputs.
  */
 import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { NOW_ENV } from "../components/clock";
@@ -96,9 +97,13 @@ function computedState(args: pulumi.runtime.MockResourceArgs, project: string): 
       return {
         name: `projects/${parseInt(fakeHex(i.project ?? project, 8), 16)}/locations/global/workloadIdentityPools/${i.workloadIdentityPoolId}/providers/${i.workloadIdentityPoolProviderId}`,
       };
-    case "command:local:Command":
+    case "command:local:Command": {
+      // models:sync --print-manifest prints the manifest with every source's size and sha256 filled in.
+      const sync = /models:sync -- --manifest '([^']+)' --print-manifest/.exec(String(i.create));
+      if (sync) return { stdout: syncedManifestOf(sync[1]), stderr: "" };
       // The image build prints the pushed digest.
       return { stdout: `sha256:${fakeHex(JSON.stringify(i.triggers ?? i.create), 64)}`, stderr: "" };
+    }
     case "docker-build:index:Image":
       return { digest: `sha256:${fakeHex(JSON.stringify(i.tags), 64)}` };
     case "cloudflare:index/accountToken:AccountToken":
@@ -107,6 +112,13 @@ function computedState(args: pulumi.runtime.MockResourceArgs, project: string): 
     default:
       return {};
   }
+}
+
+/** What a models sync would leave in the manifest: sizes and sha256 made up for the entries it uploads. */
+function syncedManifestOf(manifestPath: string): string {
+  const doc = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as { files: { path: string; size?: number; sha256?: string; source?: string }[] };
+  const files = doc.files.map((f) => (f.source ? { ...f, size: f.size ?? 1024 ** 3, sha256: f.sha256 ?? fakeHex(`sha:${f.path}:${f.source}`, 64) } : f));
+  return JSON.stringify({ files });
 }
 
 function resolveCall(args: pulumi.runtime.MockCallArgs, project: string): Record<string, unknown> {

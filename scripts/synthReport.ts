@@ -51,6 +51,7 @@ const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
   "cloudflare:index/r2CustomDomain:R2CustomDomain": (i) => `https://${i.domain} (TLS >= ${i.minTls})`,
   "cloudflare:index/r2ManagedDomain:R2ManagedDomain": (i) => `r2.dev ${i.enabled ? "on" : "off"}`,
   "cloudflare:index/ruleset:Ruleset": (i) => `${i.phase}: blocks requests without the access header (expression secret)`,
+  "cloudflare:index/accountToken:AccountToken": (i) => `${i.name}: account token limited to ${Object.keys(JSON.parse(i.policies?.[0]?.resources ?? "{}")).join(", ")}`,
   "gcp:logging/metric:Metric": (i) => `${i.metricDescriptor?.valueType} ${i.valueExtractor ?? "count"}`,
   "gcp:monitoring/alertPolicy:AlertPolicy": (i) => `${i.displayName} -> ${(i.notificationChannels ?? []).length} channel(s)`,
 };

@@ -1,9 +1,16 @@
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { ABORT_MULTIPART_AFTER_SECONDS, R2_READ_PERMISSION } from "../components/modelsBucket";
+import { buildDiskSizeGb } from "../components/cloudBuild";
+import { imageContentHash, manifestSourcesHash } from "../components/contentHash";
+import { ABORT_MULTIPART_AFTER_SECONDS, R2_READ_PERMISSION, R2_WRITE_PERMISSION } from "../components/modelsBucket";
 import { gateExpression } from "../components/modelsGate";
 import { SECRET_MASK } from "../scripts/offline";
-import { BASE_CONFIG, runStack } from "./harness";
+import { BASE_CONFIG, lastResources, runStack } from "./harness";
+
+const ROOT = path.resolve(__dirname, "..");
 
 const CF = {
   "warmstart:cloudflareAccountId": "0123456789abcdef0123456789abcdef",
@@ -152,5 +159,90 @@ describe("presigned access", () => {
     const config = JSON.parse((run.one("command:local:Command").plainInputs as any).environment.BUILD_CONFIG);
     expect(config.availableSecrets).toBeUndefined();
     expect(config.steps[0].args[1]).toContain("--build-arg MODELS_ACCESS=public --build-arg MODELS_BASE_URL=https://models.example.com");
+  });
+});
+
+describe("sync on deploy", () => {
+  const SYNC = { ...CF, "warmstart:syncModelsOnDeploy": "true", "warmstart:modelsManifest": "container/models.json" };
+  const account = CF["warmstart:cloudflareAccountId"];
+  const groupId = (name: string) => createHash("sha256").update(`group:${name}`).digest("hex").slice(0, 32);
+  const syncCommand = (run: Awaited<ReturnType<typeof runStack>>) => run.ofType("command:local:Command").find((c) => String(c.inputs.create).includes("models:sync"))!;
+  const buildCommand = (run: Awaited<ReturnType<typeof runStack>>) => run.ofType("command:local:Command").find((c) => String(c.inputs.create).includes("submit-build"))!;
+
+  test("a token that may read and write this bucket's objects, and nothing else", async () => {
+    const run = await runStack(SYNC);
+    const write = run.one("cloudflare:index/accountToken:AccountToken").inputs as any;
+    expect(write.policies).toEqual([
+      {
+        effect: "allow",
+        permissionGroups: [{ id: groupId(R2_READ_PERMISSION) }, { id: groupId(R2_WRITE_PERMISSION) }],
+        resources: JSON.stringify({ [`com.cloudflare.edge.r2.bucket.${account}_default_warmstart-models`]: "*" }),
+      },
+    ]);
+  });
+
+  test("runs models:sync with the token's S3 credentials, kept secret, whenever paths or sources change", async () => {
+    const run = await runStack(SYNC);
+    const sync = syncCommand(run);
+    expect(sync.inputs.create).toBe("npm run --silent models:sync -- --manifest 'container/models.json' --print-manifest");
+    expect(sync.inputs.environment).toBe(SECRET_MASK);
+    const token = run.one("cloudflare:index/accountToken:AccountToken");
+    expect((sync.plainInputs as any).environment).toEqual({
+      R2_ENDPOINT: `https://${account}.r2.cloudflarestorage.com`,
+      R2_BUCKET: "warmstart-models",
+      R2_ACCESS_KEY_ID: token.id,
+      R2_SECRET_ACCESS_KEY: createHash("sha256").update(token.plainOutputs.value as string).digest("hex"),
+    });
+    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "container/models.json"), "utf8"));
+    expect(sync.inputs.triggers).toEqual([manifestSourcesHash(manifest.files)]);
+    expect(sync.inputs.logging).toBe("stderr");
+  });
+
+  test("the build waits for the sync and stages the manifest it printed, sized from it", async () => {
+    const run = await runStack(SYNC);
+    const sync = syncCommand(run);
+    const build = buildCommand(run);
+    expect(build.dependencies).toContain(sync.urn);
+    const env = (build.plainInputs as any).environment;
+    expect(env.MANIFEST_JSON).toBe(String(sync.plainOutputs.stdout).trim());
+    const synced = JSON.parse(env.MANIFEST_JSON).files as { size: number; sha256: string }[];
+    expect(synced.every((f) => f.size > 0 && /^[0-9a-f]{64}$/.test(f.sha256))).toBe(true);
+    const bytes = synced.reduce((s, f) => s + f.size, 0);
+    expect(JSON.parse(env.BUILD_CONFIG).options.diskSizeGb).toBe(buildDiskSizeGb(bytes));
+  });
+
+  test("an update with entries not yet synced goes ahead, since the sync fills them in first", async () => {
+    const run = await runStack(SYNC, { preview: false });
+    expect(syncCommand(run)).toBeDefined();
+    const without = await runStack({ ...CF, "warmstart:modelsManifest": "container/models.json" }, { preview: false }).catch((e: unknown) => e);
+    expect((without as Error).message).toMatch(/have no size\/sha256 yet/);
+  });
+
+  test("recording sizes and sha256 in the manifest starts neither another sync nor another build", () => {
+    const files = [{ path: "a.safetensors", source: "https://h/a" }];
+    expect(manifestSourcesHash([{ ...files[0], size: 5, sha256: "f".repeat(64) } as never])).toBe(manifestSourcesHash(files));
+    expect(manifestSourcesHash([{ path: "a.safetensors", source: "https://h/b" }])).not.toBe(manifestSourcesHash(files));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-synchash-"));
+    fs.mkdirSync(path.join(dir, "container"));
+    const manifest = path.join(dir, "container", "models.json");
+    const hash = (manifestFromSync: boolean) => imageContentHash({ contextDir: path.join(dir, "container"), manifestPath: manifest, baseImage: "b", manifestFromSync });
+    fs.writeFileSync(manifest, JSON.stringify({ files }));
+    const before = [hash(true), hash(false)];
+    fs.writeFileSync(manifest, JSON.stringify({ files: [{ ...files[0], size: 5, sha256: "f".repeat(64) }] }));
+    expect(hash(true)).toBe(before[0]);
+    expect(hash(false)).not.toBe(before[1]);
+  });
+
+  test("exports the write credentials as a secret, for models:sync --stack; not made without the option", async () => {
+    expect((await runStack(SYNC)).outputs.modelsSyncAccess).toBe(SECRET_MASK);
+    const plain = await runStack(CF);
+    expect(plain.outputs.modelsSyncAccess).toBeUndefined();
+    expect(plain.ofType("cloudflare:index/accountToken:AccountToken")).toEqual([]);
+  });
+
+  test("needs the stack's own bucket", async () => {
+    const error = (await runStack({ "warmstart:syncModelsOnDeploy": "true" }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/warmstart:syncModelsOnDeploy: needs warmstart:cloudflareAccountId/);
+    expect(lastResources).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -6,9 +6,11 @@ import * as path from "node:path";
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { partSizeFor, r2Client, syncModels } from "../scripts/models-sync";
+import { partSizeFor, r2Client, stackSyncAccess, syncModels } from "../scripts/models-sync";
 import { startFaultServer, type FaultServer } from "./support/faultServer";
 
+const ROOT = path.resolve(__dirname, "..");
+const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const MIB = 1024 * 1024;
 const FILES: Record<string, Buffer> = {
   "unet/big.safetensors": randomBytes(12 * MIB + 7),
@@ -93,6 +95,26 @@ describe("models:sync against a local S3 server", () => {
     await expect(client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: "e/vae/ae.safetensors" }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   });
 
+  test("the command, run as pulumi up runs it, prints the synced manifest alone on stdout", async () => {
+    const file = manifestFile(unsynced("g/"));
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(TSX, ["scripts/models-sync.ts", "--manifest", file, "--print-manifest"], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, R2_ENDPOINT: endpoint, R2_BUCKET: BUCKET, R2_ACCESS_KEY_ID: "S3RVER", R2_SECRET_ACCESS_KEY: "S3RVER" },
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("exit", (status) => resolve({ status, stdout, stderr }));
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout);
+    expect(printed).toEqual(JSON.parse(fs.readFileSync(file, "utf8")));
+    expect(printed.files.map((f: { sha256: string }) => f.sha256)).toEqual(Object.values(FILES).map(sha));
+    expect(r.stderr).toMatch(/models:sync: 2 uploaded, 0 already there/);
+  });
+
   test("--only syncs one entry", async () => {
     const file = manifestFile(unsynced("f/"));
     const r = await syncModels({ manifestPath: file, bucket: BUCKET, client: client(), only: "f/vae/ae.safetensors" });
@@ -108,11 +130,39 @@ test("parts: 64 MiB at least, and 10,000 of them cover any file", () => {
 });
 
 test("the command names what is missing and exits 2", () => {
-  const r = spawnSync(path.resolve(__dirname, "../node_modules/.bin/tsx"), ["scripts/models-sync.ts", "--manifest", "container/models.json"], {
-    cwd: path.resolve(__dirname, ".."),
+  const r = spawnSync(TSX, ["scripts/models-sync.ts", "--manifest", "container/models.json"], {
+    cwd: ROOT,
     encoding: "utf8",
     env: { PATH: process.env.PATH },
   });
   expect(r.status).toBe(2);
-  expect(r.stderr).toMatch(/missing --bucket .*R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY/);
+  expect(r.stderr).toMatch(/missing --bucket .*R2_ACCESS_KEY_ID \(or --stack\), R2_SECRET_ACCESS_KEY \(or --stack\)/);
+});
+
+describe("credentials from the stack (--stack)", () => {
+  /** A stand-in `pulumi` that answers `stack output` as given and records its arguments. */
+  function fakePulumi(script: string): { bin: string; args: () => string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-pulumi-"));
+    const bin = path.join(dir, "pulumi");
+    fs.writeFileSync(bin, `#!/bin/sh\necho "$@" > "${dir}/args"\n${script}\n`, { mode: 0o755 });
+    return { bin, args: () => fs.readFileSync(path.join(dir, "args"), "utf8").trim() };
+  }
+  const access = { endpoint: "https://a.r2.cloudflarestorage.com", bucket: "warmstart-models", accessKeyId: "id", secretAccessKey: "s" };
+
+  test("reads the stack's modelsSyncAccess output, decrypted by the CLI", () => {
+    const p = fakePulumi(`echo '${JSON.stringify(access)}'`);
+    expect(stackSyncAccess("prod", p.bin)).toEqual(access);
+    expect(p.args()).toBe("stack output modelsSyncAccess --show-secrets --json --stack prod");
+  });
+
+  test("a stack without the output says how to get one", () => {
+    const p = fakePulumi(`echo 'error: current stack does not have output property "modelsSyncAccess"' >&2; exit 255`);
+    expect(() => stackSyncAccess("prod", p.bin)).toThrow(/--stack prod: the stack has no modelsSyncAccess output .*set warmstart:syncModelsOnDeploy true and run pulumi up/);
+  });
+
+  test("no Pulumi CLI, or an output without a field, is a clear error", () => {
+    expect(() => stackSyncAccess("prod", "/nonexistent/pulumi")).toThrow(/cannot run the Pulumi CLI/);
+    const p = fakePulumi(`echo '${JSON.stringify({ ...access, secretAccessKey: undefined })}'`);
+    expect(() => stackSyncAccess("prod", p.bin)).toThrow(/modelsSyncAccess has no "secretAccessKey"/);
+  });
 });

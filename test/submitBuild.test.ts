@@ -67,6 +67,14 @@ describe("scripts/submit-build.sh", () => {
     expect(fs.readFileSync(path.join(g.dir, "staged-manifest.json"), "utf8")).toBe('{"files":[]}');
   });
 
+  test("stages the manifest a models sync printed (MANIFEST_JSON) instead of the file, which need not exist", () => {
+    const g = fakeGcloud("SUCCESS", DIGEST);
+    const synced = '{"files":[{"path":"a.safetensors","size":5,"sha256":"' + "f".repeat(64) + '"}]}';
+    const r = run(g.dir, { ...ENV, MANIFEST: "/nonexistent/models.json", MANIFEST_JSON: synced });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(g.dir, "staged-manifest.json"), "utf8"))).toEqual(JSON.parse(synced));
+  });
+
   test("refuses a context without the bundle", () => {
     const r = run(fakeGcloud("SUCCESS", DIGEST).dir, { ...ENV, CONTEXT_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "empty-")) });
     expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/dist\/ is missing; run npm run build:container/)]);
