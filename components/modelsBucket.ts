@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { ModelsBucketConfig } from "./config";
-import { gateExpression } from "./modelsGate";
+import { foreignCustomRulesEntryPoint, GATE_RULESET_NAME, gateExpression } from "./modelsGate";
 
 export interface ModelsBucketArgs {
   /** Account, bucket, access mode, and the domain and gate when the bucket has a public host (`warmstart:modelsAccess`). */
@@ -96,15 +96,26 @@ export class ModelsBucket extends pulumi.ComponentResource {
     const dependsOn: pulumi.Resource[] = [];
     if (b.gate) {
       const gate = b.gate;
-      // A zone has one entry-point ruleset per phase: this stack owns every custom WAF rule of the zone.
+      // A zone has one entry-point ruleset per phase: this stack owns every custom WAF rule of the zone. Refuse,
+      // already in preview, to take over an entry point that holds someone else's rules.
+      const existing = cloudflare.getRulesetsOutput({ zoneId: domain.zoneId }, parent).results.apply((results) => {
+        const foreign = foreignCustomRulesEntryPoint(results ?? []);
+        if (foreign) {
+          throw new Error(
+            `zone ${domain.zoneId} already has custom WAF rules (ruleset "${foreign.name}", id ${foreign.id}); the models gate would replace all of them. ` +
+              'Move those rules out of the zone\'s custom rules (or into this stack), or set warmstart:modelsAccess to "presigned", which needs no WAF rule.',
+          );
+        }
+        return `Blocks requests to ${domain.host} without the models access header (managed by warmstart)`;
+      });
       const ruleset = new cloudflare.Ruleset(
         `${name}-models-gate`,
         {
           zoneId: domain.zoneId,
           kind: "zone",
           phase: "http_request_firewall_custom",
-          name: "warmstart models gate",
-          description: `Blocks requests to ${domain.host} without the models access header (managed by warmstart)`,
+          name: GATE_RULESET_NAME,
+          description: existing,
           rules: [
             {
               action: "block",

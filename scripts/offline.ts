@@ -55,6 +55,8 @@ export interface OfflineRunOptions {
   readonly onResource?: (r: RecordedResource) => void;
   /** Imports the program; called after the mocks and config are in place. */
   readonly importProgram: () => Promise<Record<string, unknown>>;
+  /** Answers for data sources by token, instead of the defaults (e.g. a zone that already has WAF rules). */
+  readonly calls?: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>;
 }
 
 export interface OfflineRun {
@@ -159,7 +161,7 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
         const state = { ...args.inputs, ...computedState(args, gcpProject) };
         return { id: (state.id as string | undefined) ?? `${args.name}-id`, state };
       },
-      call: (args) => resolveCall(args, gcpProject),
+      call: (args) => opts.calls?.[args.token]?.(args.inputs as Record<string, unknown>) ?? resolveCall(args, gcpProject),
     },
     opts.project,
     opts.stack,
@@ -227,17 +229,25 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
     if (line.startsWith("warning: [runtime] ")) warnings.push(line.slice("warning: [runtime] ".length));
     else warn(...args);
   };
+  // As the Node language host does, an error thrown inside an apply (an unhandled rejection) fails the run.
+  let failRun: (reason: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (failRun = reject));
+  failed.catch(() => undefined);
+  const onUnhandled = (reason: unknown) => failRun(reason);
+  process.on("unhandledRejection", onUnhandled);
   try {
-    const exports = await opts.importProgram();
-    const resolved = (await resolveOutput({ ...exports })) as Record<string, unknown>;
+    const exports = await Promise.race([opts.importProgram(), failed]);
+    const resolved = (await Promise.race([resolveOutput({ ...exports }), failed])) as Record<string, unknown>;
     // As with the engine, an export whose value is undefined is no stack output.
     const outputs = Object.fromEntries(Object.entries(resolved).filter(([, v]) => v !== undefined));
     await settle();
     return { resources, outputs, warnings };
   } catch (err) {
+    // Registrations stuck on a failed value never reach the monitor; the others finish before the next run starts.
     await settle();
     throw err;
   } finally {
+    process.off("unhandledRejection", onUnhandled);
     console.warn = warn;
     if (previousNow === undefined) delete process.env[NOW_ENV];
     else process.env[NOW_ENV] = previousNow;

@@ -4,7 +4,7 @@
  */
 import { vi } from "vitest";
 import * as path from "node:path";
-import { runOffline, type OfflineRun, type RecordedResource } from "../scripts/offline";
+import { runOffline, type OfflineRun, type OfflineRunOptions, type RecordedResource } from "../scripts/offline";
 
 const PROGRAM = path.resolve(__dirname, "../index.ts");
 
@@ -32,6 +32,8 @@ export interface RunOptions {
   readonly preview?: boolean;
   /** Keys given as plain text although they are secrets (as `pulumi config set` without --secret stores them). */
   readonly plainText?: readonly string[];
+  /** Data source answers by token (see OfflineRunOptions.calls). */
+  readonly calls?: OfflineRunOptions["calls"];
 }
 
 /** Registered resources of the last run, also when the program threw (to prove nothing was registered). */
@@ -51,6 +53,7 @@ export async function runStack(overrides: Record<string, string> = {}, opts: Run
     now: opts.now ?? "2026-11-23T12:00:00Z",
     preview: opts.preview,
     importProgram: () => import(PROGRAM),
+    calls: opts.calls,
     onResource: (r) => resources.push(r),
   });
   return {

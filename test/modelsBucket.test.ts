@@ -246,3 +246,26 @@ describe("sync on deploy", () => {
     expect(lastResources).toEqual([]);
   });
 });
+
+describe("a zone whose custom WAF rules are not ours", () => {
+  const RULESETS = "cloudflare:index/getRulesets:getRulesets";
+  const zone = (rulesets: object[]) => ({ [RULESETS]: (inputs: Record<string, unknown>) => ({ ...inputs, results: rulesets }) });
+
+  test("stops the deploy in preview, naming the ruleset and the way out, instead of replacing its rules", async () => {
+    const error = await runStack(CF, { calls: zone([{ id: "abc123", name: "default", kind: "zone", phase: "http_request_firewall_custom" }]) }).catch((e: unknown) => e);
+    expect(String((error as Error).message ?? error)).toMatch(
+      /zone fedcba9876543210fedcba9876543210 already has custom WAF rules \(ruleset "default", id abc123\); the models gate would replace all of them\..*"presigned"/,
+    );
+  });
+
+  test("the gate's own entry point, other phases and managed rulesets are fine", async () => {
+    const run = await runStack(CF, {
+      calls: zone([
+        { id: "1", name: "warmstart models gate", kind: "zone", phase: "http_request_firewall_custom" },
+        { id: "2", name: "rate limits", kind: "zone", phase: "http_ratelimit" },
+        { id: "3", name: "Cloudflare Managed Ruleset", kind: "managed", phase: "http_request_firewall_managed" },
+      ]),
+    });
+    expect(run.one("cloudflare:index/ruleset:Ruleset").inputs.description).toMatch(/^Blocks requests to models\.example\.com/);
+  });
+});
