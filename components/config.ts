@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ManifestError, manifestBytes, parseManifest, type Manifest } from "../container/manifest";
 import { DEFAULT_PRICES, parsePriceOverrides, type Prices } from "./costModel";
 import { findL4Region, L4_REGIONS, weightsFit } from "./l4";
+import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "./r2";
 import { MAX_COLD_START_SECONDS, PROBE_CAP_SECONDS } from "./startupProbe";
 import { buildWarmSchedule, isValidTimeZone, parseWarmWindows, WarmWindowsError, type WarmSchedule, type WarmWindow } from "./warmWindows";
 
@@ -140,6 +141,7 @@ const IAM_MEMBER_RE = /^(user|serviceAccount|group|domain|principal|principalSet
 const HEADER_NAME_RE = /^[A-Za-z0-9-]+$/;
 const MODELS_ACCESS = ["header", "presigned", "public"] as const;
 
+
 /** How the image build is allowed to read the weights (`warmstart:modelsAccess`). */
 export type ModelsAccess = (typeof MODELS_ACCESS)[number];
 
@@ -228,6 +230,7 @@ export const KEYS = {
   modelsBucket: string("R2 bucket name; empty: <serviceName>-models.", "", (v) =>
     v === "" || /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(v) ? undefined : "must be 3-63 lowercase letters, digits or hyphens",
   ),
+  modelsJurisdiction: oneOf(R2_JURISDICTIONS, "R2 jurisdiction the bucket's data stays in: default, eu, us or fedramp. Fixed once the bucket exists.", "default"),
   modelsLocationHint: oneOf(["", "wnam", "enam", "weur", "eeur", "apac", "oc"] as const, "R2 location hint for a new bucket (wnam, enam, weur, eeur, apac, oc); empty: Cloudflare chooses.", ""),
   modelsAccess: oneOf(
     MODELS_ACCESS,
@@ -336,8 +339,9 @@ export interface CostConfig {
 export interface ModelsBucketConfig {
   readonly accountId: string;
   readonly bucketName: string;
+  readonly jurisdiction: R2Jurisdiction;
   readonly locationHint: string | undefined;
-  /** `https://<account>.r2.cloudflarestorage.com`. */
+  /** `https://<account>[.<jurisdiction>].r2.cloudflarestorage.com`. */
   readonly s3Endpoint: string;
   readonly access: ModelsAccess;
   /** The custom domain and its zone; undefined with presigned access, which needs no public host. */
@@ -348,10 +352,6 @@ export interface ModelsBucketConfig {
   readonly syncOnDeploy: boolean;
 }
 
-/** R2's S3 API endpoint for an account (buckets in the default jurisdiction). */
-export function r2S3Endpoint(accountId: string): string {
-  return `https://${accountId}.r2.cloudflarestorage.com`;
-}
 
 export interface CiConfig {
   /** Undefined: no CI access resources. */
@@ -544,7 +544,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   const opts2 = { warmMinInstances: c.warmMinInstances, idleMinInstances: c.idleMinInstances, leadMinutes: c.warmLeadMinutes };
   const accessKey = v.modelsAccessKey === undefined ? undefined : pulumi.secret(v.modelsAccessKey);
   const bucketName = c.modelsBucket || `${c.serviceName}-models`;
-  const s3Endpoint = r2S3Endpoint(c.cloudflareAccountId);
+  const s3Endpoint = r2S3Endpoint(c.cloudflareAccountId, c.modelsJurisdiction);
   const gate = c.modelsAccess === "header" ? { header: c.modelsAccessHeader, key: accessKey! } : undefined;
   const models: ModelsFetch | undefined =
     c.imageBuild === "none"
@@ -559,6 +559,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       ? {
           accountId: c.cloudflareAccountId,
           bucketName,
+          jurisdiction: c.modelsJurisdiction,
           locationHint: c.modelsLocationHint || undefined,
           s3Endpoint,
           access: c.modelsAccess,

@@ -3,6 +3,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { ModelsBucketConfig } from "./config";
 import { foreignCustomRulesEntryPoint, GATE_RULESET_NAME, gateExpression } from "./modelsGate";
+import { r2BucketResource } from "./r2";
 
 export interface ModelsBucketArgs {
   /** Account, bucket, access mode, and the domain and gate when the bucket has a public host (`warmstart:modelsAccess`). */
@@ -24,10 +25,6 @@ export interface S3Access {
   readonly secretAccessKey: string;
 }
 
-/** The token policy's resource key for one bucket in the default jurisdiction. */
-export function r2BucketResource(accountId: string, bucketName: string): string {
-  return `com.cloudflare.edge.r2.bucket.${accountId}_default_${bucketName}`;
-}
 
 /**
  * An R2 bucket for the weights, private by default, in one of three shapes (`warmstart:modelsAccess`):
@@ -59,7 +56,7 @@ export class ModelsBucket extends pulumi.ComponentResource {
     const parent = { parent: this };
     const b = args.bucket;
     // Every sub-resource names the bucket and its jurisdiction the same way (pulumi-cloudflare#1174).
-    const where = { accountId: b.accountId, jurisdiction: "default" };
+    const where = { accountId: b.accountId, jurisdiction: b.jurisdiction };
 
     const bucket = new cloudflare.R2Bucket(`${name}-models`, { ...where, name: b.bucketName, location: b.locationHint }, parent);
     new cloudflare.R2ManagedDomain(`${name}-models-r2dev`, { ...where, bucketName: bucket.name, enabled: false }, parent);
@@ -133,7 +130,7 @@ export class ModelsBucket extends pulumi.ComponentResource {
     }
     new cloudflare.R2CustomDomain(
       `${name}-models-domain`,
-      { accountId: b.accountId, jurisdiction: "default", bucketName: bucket.name, domain: domain.host, zoneId: domain.zoneId, enabled: true, minTls: "1.2" },
+      { accountId: b.accountId, jurisdiction: b.jurisdiction, bucketName: bucket.name, domain: domain.host, zoneId: domain.zoneId, enabled: true, minTls: "1.2" },
       { ...parent, dependsOn },
     );
   }
@@ -169,7 +166,7 @@ export class ModelsBucket extends pulumi.ComponentResource {
             effect: "allow",
             permissionGroups: groupIds.map((id) => ({ id })),
             // pulumi-cloudflare 6.x takes the resources map as a JSON string.
-            resources: bucket.name.apply((bucketName) => JSON.stringify({ [r2BucketResource(b.accountId, bucketName)]: "*" })),
+            resources: bucket.name.apply((bucketName) => JSON.stringify({ [r2BucketResource(b.accountId, b.jurisdiction, bucketName)]: "*" })),
           },
         ],
       },

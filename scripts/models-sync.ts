@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { MultiBar, type SingleBar } from "cli-progress";
+import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "../components/r2";
 import { ManifestError, parseManifest, type ManifestFile } from "../container/manifest";
 
 const MIB = 1024 * 1024;
@@ -198,9 +199,9 @@ export async function syncModels(o: SyncOptions): Promise<SyncResult> {
 }
 
 const USAGE = `usage: npm run models:sync -- --manifest FILE [--only PATH] [--bucket NAME] [--endpoint URL | --account-id ID]
-                              [--stack NAME] [--print-manifest]
+                              [--jurisdiction eu|us|fedramp] [--stack NAME] [--print-manifest]
 Credentials from R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY; bucket from --bucket or R2_BUCKET; endpoint from --endpoint,
-R2_ENDPOINT or the account id (--account-id or CLOUDFLARE_ACCOUNT_ID). --stack NAME takes whatever of these is not set
+R2_ENDPOINT or the account id (--account-id or CLOUDFLARE_ACCOUNT_ID) and the bucket's --jurisdiction. --stack NAME takes whatever of these is not set
 from the stack's own write token (its modelsSyncAccess output, made with warmstart:syncModelsOnDeploy).
 --print-manifest prints the synced manifest as JSON on stdout (logs go to stderr).`;
 
@@ -246,6 +247,7 @@ async function main(): Promise<number> {
         bucket: { type: "string" },
         endpoint: { type: "string" },
         "account-id": { type: "string" },
+        jurisdiction: { type: "string", default: "default" },
         stack: { type: "string" },
         "print-manifest": { type: "boolean" },
         help: { type: "boolean" },
@@ -260,6 +262,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const env = process.env;
+  const jurisdiction = values.jurisdiction!;
+  if (!(R2_JURISDICTIONS as readonly string[]).includes(jurisdiction)) {
+    console.error(`models:sync: --jurisdiction must be one of ${R2_JURISDICTIONS.join(", ")}, got "${jurisdiction}"`);
+    return 2;
+  }
   let fromStack: StackSyncAccess | undefined;
   if (values.stack && !(env.R2_ACCESS_KEY_ID && env.R2_SECRET_ACCESS_KEY)) {
     try {
@@ -270,7 +277,7 @@ async function main(): Promise<number> {
     }
   }
   const accountId = values["account-id"] ?? env.CLOUDFLARE_ACCOUNT_ID;
-  const endpoint = values.endpoint ?? env.R2_ENDPOINT ?? (accountId ? `https://${accountId}.r2.cloudflarestorage.com` : fromStack?.endpoint);
+  const endpoint = values.endpoint ?? env.R2_ENDPOINT ?? (accountId ? r2S3Endpoint(accountId, jurisdiction as R2Jurisdiction) : fromStack?.endpoint);
   const bucket = values.bucket ?? env.R2_BUCKET ?? fromStack?.bucket;
   const accessKeyId = fromStack?.accessKeyId ?? env.R2_ACCESS_KEY_ID;
   const secretAccessKey = fromStack?.secretAccessKey ?? env.R2_SECRET_ACCESS_KEY;

@@ -269,3 +269,30 @@ describe("a zone whose custom WAF rules are not ours", () => {
     expect(run.one("cloudflare:index/ruleset:Ruleset").inputs.description).toMatch(/^Blocks requests to models\.example\.com/);
   });
 });
+
+describe("an EU bucket", () => {
+  const EU = { ...CF, "warmstart:modelsJurisdiction": "eu", "warmstart:modelsAccess": "presigned", "warmstart:syncModelsOnDeploy": "true" };
+  const account = CF["warmstart:cloudflareAccountId"];
+
+  test("every sub-resource names the jurisdiction, so none 404s on it (pulumi-cloudflare#1174)", async () => {
+    const run = await runStack({ ...CF, "warmstart:modelsJurisdiction": "eu" });
+    for (const t of ["r2Bucket:R2Bucket", "r2CustomDomain:R2CustomDomain", "r2ManagedDomain:R2ManagedDomain", "r2BucketLifecycle:R2BucketLifecycle"]) {
+      expect(run.one(`cloudflare:index/${t}`).inputs.jurisdiction, t).toBe("eu");
+    }
+  });
+
+  test("uses the EU S3 endpoint and EU token resources for the build and the sync", async () => {
+    const run = await runStack(EU, { unset: ["warmstart:modelsDomain", "warmstart:modelsAccessKey"] });
+    expect(run.outputs.modelsS3Endpoint).toBe(`https://${account}.eu.r2.cloudflarestorage.com`);
+    for (const token of run.ofType("cloudflare:index/accountToken:AccountToken")) {
+      expect(Object.keys(JSON.parse((token.inputs as any).policies[0].resources))).toEqual([`com.cloudflare.edge.r2.bucket.${account}_eu_warmstart-models`]);
+    }
+    const access = JSON.parse((run.one("gcp:secretmanager/secretVersion:SecretVersion").plainInputs as any).secretData);
+    expect(access.endpoint).toBe(`https://${account}.eu.r2.cloudflarestorage.com`);
+  });
+
+  test("an unknown jurisdiction is refused by name", async () => {
+    const error = (await runStack({ ...CF, "warmstart:modelsJurisdiction": "asia" }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/warmstart:modelsJurisdiction: must be one of default \| eu \| us \| fedramp/);
+  });
+});

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { r2S3Endpoint } from "../components/r2";
 import { partSizeFor, r2Client, stackSyncAccess, syncModels } from "../scripts/models-sync";
 import { startFaultServer, type FaultServer } from "./support/faultServer";
 
@@ -165,4 +166,12 @@ describe("credentials from the stack (--stack)", () => {
     const p = fakePulumi(`echo '${JSON.stringify({ ...access, secretAccessKey: undefined })}'`);
     expect(() => stackSyncAccess("prod", p.bin)).toThrow(/modelsSyncAccess has no "secretAccessKey"/);
   });
+});
+
+test("endpoints per jurisdiction, and an unknown --jurisdiction is a usage error", () => {
+  expect(r2S3Endpoint("abc")).toBe("https://abc.r2.cloudflarestorage.com");
+  expect(r2S3Endpoint("abc", "eu")).toBe("https://abc.eu.r2.cloudflarestorage.com");
+  expect(r2S3Endpoint("abc", "fedramp")).toBe("https://abc.fedramp.r2.cloudflarestorage.com");
+  const r = spawnSync(TSX, ["scripts/models-sync.ts", "--manifest", "container/models.json", "--jurisdiction", "asia"], { cwd: ROOT, encoding: "utf8", env: { PATH: process.env.PATH } });
+  expect([r.status, r.stderr.trim()]).toEqual([2, 'models:sync: --jurisdiction must be one of default, eu, us, fedramp, got "asia"']);
 });
