@@ -141,7 +141,6 @@ const IAM_MEMBER_RE = /^(user|serviceAccount|group|domain|principal|principalSet
 const HEADER_NAME_RE = /^[A-Za-z0-9-]+$/;
 const MODELS_ACCESS = ["header", "presigned", "public"] as const;
 
-
 /** How the image build is allowed to read the weights (`warmstart:modelsAccess`). */
 export type ModelsAccess = (typeof MODELS_ACCESS)[number];
 
@@ -351,7 +350,6 @@ export interface ModelsBucketConfig {
   /** Make a write token and sync the manifest's sources into the bucket during `pulumi up`. */
   readonly syncOnDeploy: boolean;
 }
-
 
 export interface CiConfig {
   /** Undefined: no CI access resources. */

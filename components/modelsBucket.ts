@@ -95,7 +95,7 @@ export class ModelsBucket extends pulumi.ComponentResource {
       const gate = b.gate;
       // A zone has one entry-point ruleset per phase: this stack owns every custom WAF rule of the zone. Refuse,
       // already in preview, to take over an entry point that holds someone else's rules.
-      const existing = cloudflare.getRulesetsOutput({ zoneId: domain.zoneId }, parent).results.apply((results) => {
+      const description = cloudflare.getRulesetsOutput({ zoneId: domain.zoneId }, parent).results.apply((results) => {
         const foreign = foreignCustomRulesEntryPoint(results ?? []);
         if (foreign) {
           throw new Error(
@@ -112,7 +112,7 @@ export class ModelsBucket extends pulumi.ComponentResource {
           kind: "zone",
           phase: "http_request_firewall_custom",
           name: GATE_RULESET_NAME,
-          description: existing,
+          description,
           rules: [
             {
               action: "block",

@@ -570,6 +570,7 @@ export async function main(argv: string[]): Promise<number> {
     const connections = int("connections", values.connections!, 1, 256);
     const maxRequestBytes = int("chunk-mib", values["chunk-mib"]!, 1, 4096) * MIB;
     const retries = int("retries", values.retries!, 0, 100);
+    const accessWaitSeconds = int("access-wait", values["access-wait"]!, 0, 3600);
     if (values.source !== undefined && !/^https?:\/\/[^\s/]+/.test(values.source)) throw new FetchError(`--source must be an http(s) URL, got "${values.source}"`, 2);
     const headers: Record<string, string> = {};
     for (const h of values.header!) {
@@ -613,10 +614,7 @@ export async function main(argv: string[]): Promise<number> {
         PRESIGN_HOURS * 3600,
         new Date(),
       );
-      if (manifest.files.length > 0) {
-        const waitSeconds = int("access-wait", values["access-wait"]!, 0, 3600);
-        await waitForAccess(urls[manifest.files[0].path], waitSeconds * 1000, (line) => console.error(`fetch: ${line}`));
-      }
+      if (manifest.files.length > 0) await waitForAccess(urls[manifest.files[0].path], accessWaitSeconds * 1000, (line) => console.error(`fetch: ${line}`));
     }
     const mode = values.progress === "auto" ? (process.stderr.isTTY ? "bar" : "lines") : values.progress;
     if (!["bar", "lines", "none"].includes(mode!)) throw new FetchError(`--progress must be auto, bar, lines or none, got "${values.progress}"`, 2);
