@@ -296,3 +296,15 @@ describe("an EU bucket", () => {
     expect(error.message).toMatch(/warmstart:modelsJurisdiction: must be one of default \| eu \| us \| fedramp/);
   });
 });
+
+test("a local build with presigned access gets the read access as its BuildKit secret and no base URL", async () => {
+  const run = await runStack(
+    { ...CF, "warmstart:modelsAccess": "presigned", "warmstart:imageBuild": "local", "warmstart:modelsManifest": "container/models.json" },
+    { unset: ["warmstart:modelsDomain", "warmstart:modelsAccessKey"], preview: true },
+  );
+  const image = run.one("docker-build:index:Image");
+  expect(image.inputs.secrets).toBe(SECRET_MASK);
+  const access = JSON.parse((image.plainInputs as any).secrets["models-access"]);
+  expect(access).toMatchObject({ endpoint: `https://${CF["warmstart:cloudflareAccountId"]}.r2.cloudflarestorage.com`, bucket: "warmstart-models" });
+  expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", MODELS_ACCESS: "presigned", MANIFEST: "models.json" });
+});
