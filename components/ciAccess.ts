@@ -31,7 +31,7 @@ export const DEPLOY_ROLES: Readonly<Record<string, string>> = {
   "roles/iam.serviceAccountUser": "deploy the service and build as their own accounts",
   "roles/iam.roleAdmin": "create the budget guard's custom role",
   "roles/resourcemanager.projectIamAdmin": "grant the build account log writing and the guard its custom role (only those two: IAM condition)",
-  "roles/secretmanager.admin": "store the models access key for the build and grant the build account read on it",
+  "roles/secretmanager.admin": "store the models access (key or read credential) for the build and grant the build account read on it",
   "roles/storage.admin": "create the build-source and guard-source buckets",
   "roles/cloudscheduler.admin": "create the warm-window and warmup jobs",
   "roles/pubsub.admin": "create the budget topic and grant Cloud Billing publish on it",
