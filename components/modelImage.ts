@@ -92,7 +92,7 @@ export class ModelImage extends pulumi.ComponentResource {
     const unsynced = unsyncedFiles(cfg.manifest).filter((f) => !(synced && f.source));
     if (unsynced.length > 0) {
       const names = unsynced.map((f) => f.path).join(", ");
-      const advice = `run \`npm run models:sync -- --manifest ${cfg.manifestPath}\`, which uploads them and records size and sha256`;
+      const advice = `run \`npm run models:sync -- --manifest ${cfg.manifestPath}\`, which uploads them and records size and sha256 (or, with the stack's own bucket, let pulumi up do it: warmstart:syncModelsOnDeploy)`;
       // A preview may show the plan; an update would start a 30 GB build that the fetcher refuses, so stop first.
       if (!pulumi.runtime.isDryRun()) throw new Error(`${cfg.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); ${advice}`);
       void pulumi.log.warn(`${cfg.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); the image build will refuse them: ${advice}.`, this);
