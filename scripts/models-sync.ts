@@ -29,6 +29,10 @@ import { ManifestError, parseManifest, type ManifestFile } from "../container/ma
 const MIB = 1024 * 1024;
 const MIN_PART_BYTES = 64 * MIB;
 const MAX_PARTS = 10_000;
+/** A key no manifest uses: asking for it tells "allowed, not there" (404) from "not allowed" (403). */
+const ACCESS_PROBE_KEY = ".warmstart-access-probe";
+/** A new R2 token can take up to a minute to work; the stack may have made the write token moments ago. */
+const ACCESS_WAIT_SECONDS = 90;
 
 export class SyncError extends Error {
   constructor(
@@ -199,11 +203,34 @@ export async function syncModels(o: SyncOptions): Promise<SyncResult> {
 }
 
 const USAGE = `usage: npm run models:sync -- --manifest FILE [--only PATH] [--bucket NAME] [--endpoint URL | --account-id ID]
-                              [--jurisdiction eu|us|fedramp] [--stack NAME] [--print-manifest]
+                              [--jurisdiction eu|us|fedramp] [--stack NAME] [--print-manifest] [--access-wait S]
 Credentials from R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY; bucket from --bucket or R2_BUCKET; endpoint from --endpoint,
 R2_ENDPOINT or the account id (--account-id or CLOUDFLARE_ACCOUNT_ID) and the bucket's --jurisdiction. --stack NAME takes whatever of these is not set
 from the stack's own write token (its modelsSyncAccess output, made with warmstart:syncModelsOnDeploy).
---print-manifest prints the synced manifest as JSON on stdout (logs go to stderr).`;
+--print-manifest prints the synced manifest as JSON on stdout (logs go to stderr). --access-wait S: seconds a 403
+is waited out first, as a token made moments ago can take a minute to work (default ${ACCESS_WAIT_SECONDS}).`;
+
+/**
+ * Waits until the credentials may use the bucket: a 403 on a probe object is waited out for up to `maxWaitMs`,
+ * any other answer ends the wait (the sync reports what it meets itself).
+ */
+export async function waitForBucketAccess(client: S3Client, bucket: string, maxWaitMs: number, log: (line: string) => void, pollMs = 5000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      await client.send(new HeadObjectCommand({ Bucket: bucket, Key: ACCESS_PROBE_KEY }));
+      return;
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 403) return;
+    }
+    const waited = Date.now() - started;
+    if (waited >= maxWaitMs) {
+      throw new SyncError(`HTTP 403 from bucket ${bucket} for ${Math.round(waited / 1000)} s: the credentials are wrong or may not write this bucket`);
+    }
+    log(`HTTP 403 from bucket ${bucket}; a new token can take a minute to work, waiting (${Math.round(waited / 1000)} s so far)`);
+    await new Promise((r) => setTimeout(r, Math.min(pollMs, maxWaitMs - waited)));
+  }
+}
 
 /** What the stack exports as `modelsSyncAccess` (a secret): the bucket's S3 write access. */
 interface StackSyncAccess {
@@ -250,6 +277,7 @@ async function main(): Promise<number> {
         jurisdiction: { type: "string", default: "default" },
         stack: { type: "string" },
         "print-manifest": { type: "boolean" },
+        "access-wait": { type: "string", default: String(ACCESS_WAIT_SECONDS) },
         help: { type: "boolean" },
       },
     }).values;
@@ -263,6 +291,11 @@ async function main(): Promise<number> {
   }
   const env = process.env;
   const jurisdiction = values.jurisdiction!;
+  const accessWait = Number(values["access-wait"]);
+  if (!Number.isInteger(accessWait) || accessWait < 0 || accessWait > 3600) {
+    console.error(`models:sync: --access-wait must be an integer 0..3600, got "${values["access-wait"]}"`);
+    return 2;
+  }
   if (!(R2_JURISDICTIONS as readonly string[]).includes(jurisdiction)) {
     console.error(`models:sync: --jurisdiction must be one of ${R2_JURISDICTIONS.join(", ")}, got "${jurisdiction}"`);
     return 2;
@@ -307,11 +340,13 @@ async function main(): Promise<number> {
     }
   };
   try {
+    const client = r2Client(endpoint!, accessKeyId!, secretAccessKey!);
+    await waitForBucketAccess(client, bucket!, accessWait * 1000, (l) => console.error(`models:sync: ${l}`));
     const r = await syncModels({
       manifestPath: values.manifest!,
       only: values.only,
       bucket: bucket!,
-      client: r2Client(endpoint!, accessKeyId!, secretAccessKey!),
+      client,
       log: (l) => console.error(`models:sync: ${l}`),
       onProgress,
     });

@@ -1,13 +1,15 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { r2S3Endpoint } from "../components/r2";
-import { partSizeFor, r2Client, stackSyncAccess, syncModels } from "../scripts/models-sync";
+import { partSizeFor, r2Client, stackSyncAccess, syncModels, waitForBucketAccess } from "../scripts/models-sync";
 import { startFaultServer, type FaultServer } from "./support/faultServer";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -174,4 +176,33 @@ test("endpoints per jurisdiction, and an unknown --jurisdiction is a usage error
   expect(r2S3Endpoint("abc", "fedramp")).toBe("https://abc.fedramp.r2.cloudflarestorage.com");
   const r = spawnSync(TSX, ["scripts/models-sync.ts", "--manifest", "container/models.json", "--jurisdiction", "asia"], { cwd: ROOT, encoding: "utf8", env: { PATH: process.env.PATH } });
   expect([r.status, r.stderr.trim()]).toEqual([2, 'models:sync: --jurisdiction must be one of default, eu, us, fedramp, got "asia"']);
+});
+
+describe("waiting for a new write token", () => {
+  /** An S3 endpoint that answers 403 to the first `forbidden` requests, then 404 (allowed, no such key). */
+  async function s3Stub(forbidden: number) {
+    let seen = 0;
+    const server = http.createServer((_req, res) => {
+      seen++;
+      res.writeHead(seen <= forbidden ? 403 : 404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen: () => seen, close: () => new Promise((r) => server.close(r)) };
+  }
+
+  test("403s that clear within the wait are waited out, and said so", async () => {
+    const stub = await s3Stub(2);
+    const lines: string[] = [];
+    await waitForBucketAccess(r2Client(stub.url, "k", "s"), "models", 5000, (l) => lines.push(l), 10);
+    expect(stub.seen()).toBe(3);
+    expect(lines[0]).toMatch(/HTTP 403 from bucket models; a new token can take a minute to work, waiting/);
+    await stub.close();
+  });
+
+  test("a key the bucket does not know fails after the wait, blaming the credentials", async () => {
+    await expect(waitForBucketAccess(r2Client(endpoint, "NOT-A-KEY", "x"), BUCKET, 30, () => undefined, 10)).rejects.toThrow(
+      /HTTP 403 from bucket models for 0 s: the credentials are wrong or may not write this bucket/,
+    );
+    await expect(waitForBucketAccess(client(), BUCKET, 30, () => undefined, 10)).resolves.toBeUndefined();
+  });
 });
