@@ -34,7 +34,7 @@ export interface ImageInputs {
    */
   readonly manifestFromSync?: boolean;
   readonly baseImage: string;
-  /** Anything else that changes the image (the models base URL, the build config). */
+  /** Anything else that changes the image (the versions of the bundled packages). */
   readonly extra?: readonly string[];
 }
 

@@ -104,9 +104,10 @@ export class ModelImage extends pulumi.ComponentResource {
       manifestFromSync: synced !== undefined,
       baseImage: cfg.baseImage,
       // dist/ is bundled from container/*.ts (hashed above) and these packages: their versions, not the whole lock
-      // file, so a devDependency bump does not rebuild a 30 GB image.
-      // Where the weights come from, not the credential: rotating a key or token must not rebuild a 30 GB image.
-      extra: [...modelsSourceIdentity(models), ...BUNDLED_PACKAGES.map((p) => `${p}@${installedVersion(args.rootDir, p)}`)],
+      // file, so a devDependency bump does not rebuild a 30 GB image. Where the weights are fetched from, and with
+      // what credential, is left out on purpose: the manifest's sha256s pin their bytes, so moving the bucket,
+      // changing the access mode or rotating a key must not rebuild either.
+      extra: BUNDLED_PACKAGES.map((p) => `${p}@${installedVersion(args.rootDir, p)}`),
     });
     const contentHash = this.contentHash;
     // What re-runs the build: the content hash, and with a sync the synced manifest (sizes and sha256 included).
@@ -226,18 +227,6 @@ export class ModelImage extends pulumi.ComponentResource {
     }
     this.imageRef = pulumi.interpolate`${repoUrl}@${this.digest}`;
     this.registerOutputs({ imageRef: this.imageRef, digest: this.digest, contentHash: this.contentHash });
-  }
-}
-
-/** What identifies where the weights come from, for the content hash: the host or bucket and the header name. */
-function modelsSourceIdentity(models: ModelsFetch): string[] {
-  switch (models.access) {
-    case "header":
-      return [models.baseUrl, models.header];
-    case "public":
-      return [models.baseUrl];
-    case "presigned":
-      return [models.s3Endpoint, models.bucket];
   }
 }
 

@@ -308,3 +308,13 @@ test("a local build with presigned access gets the read access as its BuildKit s
   expect(access).toMatchObject({ endpoint: `https://${CF["warmstart:cloudflareAccountId"]}.r2.cloudflarestorage.com`, bucket: "warmstart-models" });
   expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", MODELS_ACCESS: "presigned", MANIFEST: "models.json" });
 });
+
+test("moving the weights to another host or access mode does not rebuild the image: the manifest pins their bytes", async () => {
+  const trigger = async (overrides: Record<string, string>, unset: string[] = []) =>
+    (await runStack({ ...CF, ...overrides }, { unset })).ofType("command:local:Command").find((c) => String(c.inputs.create).includes("submit-build"))!.inputs.triggers;
+  const header = await trigger({});
+  expect(await trigger({ "warmstart:modelsDomain": "weights.example.com" })).toEqual(header);
+  expect(await trigger({ "warmstart:modelsAccess": "presigned" }, ["warmstart:modelsDomain", "warmstart:modelsAccessKey"])).toEqual(header);
+  expect(await trigger({ "warmstart:modelsAccessKey": "a-rotated-key" })).toEqual(header);
+  expect(await trigger({ "warmstart:baseImage": "docker.io/library/python:3.12" })).not.toEqual(header);
+});
