@@ -4,7 +4,7 @@
 #   - the weights are in /models and match the manifest's sha256;
 #   - the access key is in no layer, no history entry and no config of the image;
 #   - the supervisor is the entrypoint and reports ready (with its cold-start line) inside the image;
-#   - a wrong key, or a wrong sha256 in the manifest, fails the build;
+#   - a wrong key, a missing access secret, or a wrong sha256 in the manifest fails the build;
 #   - with MODELS_ACCESS=presigned the same weights come from an S3 server (s3rver) through presigned GETs.
 # Needs root, buildah, debootstrap and nginx (.ci/run installs them). The Debian rootfs is cached in
 # $WARMSTART_TEST_CACHE (default /var/tmp/warmstart-test) between runs.
@@ -152,6 +152,12 @@ fi
 stage "$WORK/ctx-bad" "$(printf '0%.0s' $(seq 64))"
 if build "$WORK/ctx-bad" "$WORK/header" localhost/warmstart-test:bad-sha >"$WORK/bad.log" 2>&1; then bad "a wrong sha256 fails the build"; else
   check "a wrong sha256 fails the build, naming the file" "grep -q 'loras/style.safetensors: sha256 mismatch' '$WORK/bad.log'"
+fi
+if "${BUD[@]}" --build-arg BASE_IMAGE=localhost/warmstart-fake-base:test --build-arg NODE_IMAGE=localhost/warmstart-node:test \
+  --build-arg MODELS_BASE_URL="http://127.0.0.1:$PORT" -f "$WORK/ctx/Dockerfile" -t localhost/warmstart-test:no-secret "$WORK/ctx" >"$WORK/no-secret.log" 2>&1; then
+  bad "a header build without the access secret fails"
+else
+  check "a header build without the access secret fails, saying what is missing" "grep -q 'MODELS_ACCESS=header needs the models-access secret' '$WORK/no-secret.log'"
 fi
 check "no image is tagged for the failed builds" "! buildah inspect localhost/warmstart-test:bad-sha >/dev/null 2>&1 && ! buildah inspect localhost/warmstart-test:wrong-key >/dev/null 2>&1"
 buildah rmi localhost/warmstart-test:ok >/dev/null 2>&1 || true
