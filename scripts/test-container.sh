@@ -174,6 +174,8 @@ if build "$WORK/ctx" "$WORK/s3-access.json" localhost/warmstart-test:presigned p
   buildah run --isolation chroot "$c" -- sh -c 'cd /models && sha256sum unet/model.safetensors clip/encoder.safetensors loras/style.safetensors' >"$WORK/presigned.sha"
   check "the presigned build's weights match the manifest" "diff -q '$WORK/presigned.sha' '$WORK/source.sha' >/dev/null"
   buildah rm "$c" >/dev/null
+  buildah push --disable-compression localhost/warmstart-test:presigned "dir:$WORK/image-presigned" >/dev/null 2>&1
+  check "the read credential is in no layer of the presigned image" "! grep -rqa -e secretAccessKey -e S3RVER '$WORK/image-presigned'"
 else
   bad "the image builds with presigned access"
   tail -30 "$WORK/presigned.log"
