@@ -24,7 +24,11 @@ const minInstancesNow = desiredMinInstances(schedule, now);
 
 const models = config.modelsBucket ? new ModelsBucket(config.service.name, { bucket: config.modelsBucket }) : undefined;
 const sync = models?.writeAccess
-  ? new ModelsSync(config.service.name, { manifestPath: config.image.manifestPath, manifest: config.image.manifest, writeAccess: models.writeAccess }, { dependsOn: [models] })
+  ? new ModelsSync(
+      config.service.name,
+      { manifestPath: config.image.manifestPath, manifest: config.image.manifest, writeAccess: models.writeAccess, huggingFaceToken: config.modelsBucket?.huggingFaceToken },
+      { dependsOn: [models] },
+    )
   : undefined;
 
 const gpu = new GpuService(config.service.name, {

@@ -236,6 +236,7 @@ export const KEYS = {
     "How the build reads the weights: header (modelsDomain behind a zone WAF rule that wants modelsAccessHeader), presigned (no public host: presigned S3 GETs from a read token the stack makes; needs cloudflareAccountId) or public.",
     "header",
   ),
+  huggingFaceToken: secret("Hugging Face token the sync during pulumi up uses for gated or private sources (syncModelsOnDeploy). Set with --secret."),
   syncModelsOnDeploy: boolean("Run models:sync during pulumi up whenever the manifest's files or sources change, with a write token the stack makes (needs cloudflareAccountId).", false),
   coldStartAlertSeconds: integer(10, 3600, "Alert when a cold start (process start to warm) takes longer than this, in seconds.", 180),
   githubRepository: string("GitHub repository (owner/name) allowed to deploy this stack keylessly; creates the CI access resources.", "", (v) =>
@@ -349,6 +350,8 @@ export interface ModelsBucketConfig {
   readonly gate: { readonly header: string; readonly key: pulumi.Output<string> } | undefined;
   /** Make a write token and sync the manifest's sources into the bucket during `pulumi up`. */
   readonly syncOnDeploy: boolean;
+  /** For that sync: a Hugging Face token for gated or private sources. */
+  readonly huggingFaceToken: pulumi.Output<string> | undefined;
 }
 
 export interface CiConfig {
@@ -525,6 +528,9 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     problem("warmstart:guardMaxInstances", `must not exceed warmstart:maxInstances (${v.maxInstances})`, String(v.guardMaxInstances));
   }
 
+  if (v.huggingFaceToken !== undefined && !v.syncModelsOnDeploy) {
+    problems.push({ key: "warmstart:huggingFaceToken", reason: "is only used by the sync during pulumi up; set warmstart:syncModelsOnDeploy true, or remove it (npm run models:sync reads HF_TOKEN)", got: v.huggingFaceToken, secret: true });
+  }
   if (v.syncModelsOnDeploy && !v.cloudflareAccountId) {
     problem("warmstart:syncModelsOnDeploy", "needs warmstart:cloudflareAccountId: the sync writes to the stack's own bucket with a token the stack makes", "true");
   }
@@ -564,6 +570,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
           domain: c.modelsAccess === "presigned" ? undefined : { host: c.modelsDomain, zoneId: c.cloudflareZoneId },
           gate,
           syncOnDeploy: c.syncModelsOnDeploy,
+          huggingFaceToken: v.huggingFaceToken === undefined ? undefined : pulumi.secret(v.huggingFaceToken),
         }
       : undefined,
     coldStartAlertSeconds: c.coldStartAlertSeconds,

@@ -10,6 +10,8 @@ export interface ModelsSyncArgs {
   readonly manifest: Manifest;
   /** S3 credentials that may write the stack's bucket (ModelsBucket's write token), a secret. */
   readonly writeAccess: pulumi.Output<S3Access>;
+  /** A Hugging Face token for gated or private sources (`warmstart:huggingFaceToken`), a secret. */
+  readonly huggingFaceToken?: pulumi.Output<string>;
 }
 
 /** Single-quotes a word for sh. */
@@ -39,6 +41,7 @@ export class ModelsSync extends pulumi.ComponentResource {
           R2_BUCKET: access.bucket,
           R2_ACCESS_KEY_ID: access.accessKeyId,
           R2_SECRET_ACCESS_KEY: access.secretAccessKey,
+          ...(args.huggingFaceToken ? { HF_TOKEN: args.huggingFaceToken } : {}),
         },
         // Sizes and sha256 are not in the trigger: the sync writes them, and that must not start another sync.
         triggers: [manifestSourcesHash(args.manifest.files)],

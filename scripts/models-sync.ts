@@ -59,6 +59,8 @@ export interface SyncOptions {
   readonly minPartBytes?: number;
   readonly log?: (line: string) => void;
   readonly onProgress?: (file: string, bytes: number, total: number | undefined) => void;
+  /** Headers for the sources (default none); the command line sends HF_TOKEN to Hugging Face. */
+  readonly sourceHeaders?: SourceHeaders;
 }
 
 export interface SyncResult {
@@ -80,23 +82,46 @@ export function r2Client(endpoint: string, accessKeyId: string, secretAccessKey:
   });
 }
 
-async function openSource(url: string): Promise<{ body: Readable; size: number | undefined }> {
-  const res = await fetch(url, { redirect: "follow" });
-  if (!res.ok || !res.body) throw new SyncError(`${url}: HTTP ${res.status}`);
+/** Headers to send to a source URL (e.g. a Hugging Face token); none by default. */
+export type SourceHeaders = (url: string) => Record<string, string>;
+
+/**
+ * A Hugging Face token for gated and private repositories, sent only to Hugging Face's hosts and to a mirror named
+ * by HF_ENDPOINT (huggingface_hub's own variables). fetch drops it on the cross-origin redirect to the file CDN.
+ */
+export function huggingFaceAuth(token: string | undefined, endpoint?: string): SourceHeaders {
+  const mirror = endpoint ? new URL(endpoint).host : undefined;
+  return (url): Record<string, string> => {
+    const host = new URL(url).host;
+    const hf = host === "huggingface.co" || host === "hf.co" || host.endsWith(".huggingface.co") || host === mirror;
+    return token && hf ? { authorization: `Bearer ${token}` } : {};
+  };
+}
+
+function sourceError(url: string, status: number): SyncError {
+  if (status === 401 || status === 403) {
+    return new SyncError(`${url}: HTTP ${status}: the source wants a token (a gated or private Hugging Face repository?); set HF_TOKEN, or warmstart:huggingFaceToken for pulumi up`);
+  }
+  return new SyncError(`${url}: HTTP ${status}`);
+}
+
+async function openSource(url: string, headers: SourceHeaders): Promise<{ body: Readable; size: number | undefined }> {
+  const res = await fetch(url, { redirect: "follow", headers: headers(url) });
+  if (!res.ok || !res.body) throw sourceError(url, res.status);
   const len = res.headers.get("content-length");
   return { body: Readable.fromWeb(res.body as unknown as WebReadableStream), size: len === null ? undefined : Number(len) };
 }
 
 /** The source's own sha256 and size, when it states them (Hugging Face: X-Linked-Etag / X-Linked-Size on LFS files). */
-async function sourceDigest(url: string): Promise<{ sha256: string; size: number } | undefined> {
-  const res = await fetch(url, { method: "HEAD", redirect: "manual" });
+async function sourceDigest(url: string, headers: SourceHeaders): Promise<{ sha256: string; size: number } | undefined> {
+  const res = await fetch(url, { method: "HEAD", redirect: "manual", headers: headers(url) });
   const etag = res.headers.get("x-linked-etag")?.replace(/"/g, "");
   const size = Number(res.headers.get("x-linked-size"));
   return etag && /^[0-9a-f]{64}$/.test(etag) && size > 0 ? { sha256: etag, size } : undefined;
 }
 
-async function hashSource(url: string): Promise<{ sha256: string; size: number }> {
-  const { body } = await openSource(url);
+async function hashSource(url: string, headers: SourceHeaders): Promise<{ sha256: string; size: number }> {
+  const { body } = await openSource(url, headers);
   const h = createHash("sha256");
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -129,6 +154,7 @@ function writeManifest(path: string, files: ManifestFile[]): void {
 
 export async function syncModels(o: SyncOptions): Promise<SyncResult> {
   const log = o.log ?? (() => undefined);
+  const headers = o.sourceHeaders ?? (() => ({}));
   let manifest;
   try {
     manifest = parseManifest(fs.readFileSync(o.manifestPath, "utf8"), o.manifestPath);
@@ -151,10 +177,10 @@ export async function syncModels(o: SyncOptions): Promise<SyncResult> {
       result.skipped.push(f.path);
       continue;
     }
-    expected ??= await sourceDigest(f.source);
+    expected ??= await sourceDigest(f.source, headers);
     if (!expected) {
       log(`${f.path}: the source states no sha256; reading it once to compute it`);
-      expected = await hashSource(f.source);
+      expected = await hashSource(f.source, headers);
     }
     if (await objectMatches(o.client, o.bucket, f.path, expected.size, expected.sha256)) {
       files[i] = { ...f, ...expected };
@@ -163,7 +189,7 @@ export async function syncModels(o: SyncOptions): Promise<SyncResult> {
       continue;
     }
 
-    const { body } = await openSource(f.source);
+    const { body } = await openSource(f.source, headers);
     const hash = createHash("sha256");
     let seen = 0;
     const want = expected;
@@ -207,7 +233,8 @@ const USAGE = `usage: npm run models:sync -- --manifest FILE [--only PATH] [--bu
 Credentials from R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY; bucket from --bucket or R2_BUCKET; endpoint from --endpoint,
 R2_ENDPOINT or the account id (--account-id or CLOUDFLARE_ACCOUNT_ID) and the bucket's --jurisdiction. --stack NAME takes whatever of these is not set
 from the stack's own write token (its modelsSyncAccess output, made with warmstart:syncModelsOnDeploy).
---print-manifest prints the synced manifest as JSON on stdout (logs go to stderr). --access-wait S: seconds a 403
+--print-manifest prints the synced manifest as JSON on stdout (logs go to stderr). HF_TOKEN (sent to Hugging Face
+only, and to HF_ENDPOINT's host) opens gated and private repositories. --access-wait S: seconds a 403
 is waited out first, as a token made moments ago can take a minute to work (default ${ACCESS_WAIT_SECONDS}).`;
 
 /**
@@ -347,6 +374,7 @@ async function main(): Promise<number> {
       only: values.only,
       bucket: bucket!,
       client,
+      sourceHeaders: huggingFaceAuth(env.HF_TOKEN, env.HF_ENDPOINT),
       log: (l) => console.error(`models:sync: ${l}`),
       onProgress,
     });

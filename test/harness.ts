@@ -4,6 +4,7 @@
  */
 import { vi } from "vitest";
 import * as path from "node:path";
+import { KEYS } from "../components/config";
 import { runOffline, type OfflineRun, type OfflineRunOptions, type RecordedResource } from "../scripts/offline";
 
 const PROGRAM = path.resolve(__dirname, "../index.ts");
@@ -16,7 +17,10 @@ export const BASE_CONFIG: Readonly<Record<string, string>> = {
   "warmstart:modelsAccessKey": "s3cr3t-models-key-value",
   "warmstart:modelsManifest": "test/fixtures/models.json",
 };
-export const BASE_SECRET_KEYS = ["warmstart:modelsAccessKey"];
+/** Every secret key of the program, as `pulumi config set --secret` would mark it. */
+const SECRET_KEYS = Object.entries(KEYS)
+  .filter(([, spec]) => "secret" in spec && spec.secret)
+  .map(([name]) => `warmstart:${name}`);
 
 export interface StackRun extends OfflineRun {
   /** Resources of a type (full token, e.g. "gcp:cloudrunv2/service:Service"). */
@@ -49,7 +53,7 @@ export async function runStack(overrides: Record<string, string> = {}, opts: Run
     project: "warmstart",
     stack: "test",
     config,
-    secretKeys: BASE_SECRET_KEYS.filter((k) => k in config && !opts.plainText?.includes(k)),
+    secretKeys: SECRET_KEYS.filter((k) => k in config && !opts.plainText?.includes(k)),
     now: opts.now ?? "2026-11-23T12:00:00Z",
     preview: opts.preview,
     importProgram: () => import(PROGRAM),

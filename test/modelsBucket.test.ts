@@ -240,6 +240,17 @@ describe("sync on deploy", () => {
     expect(plain.ofType("cloudflare:index/accountToken:AccountToken")).toEqual([]);
   });
 
+  test("hands warmstart:huggingFaceToken to the sync as HF_TOKEN, secret; refused without the sync", async () => {
+    const run = await runStack({ ...SYNC, "warmstart:huggingFaceToken": "hf_secret_value" });
+    const sync = syncCommand(run);
+    expect(sync.inputs.environment).toBe(SECRET_MASK);
+    expect((sync.plainInputs as any).environment.HF_TOKEN).toBe("hf_secret_value");
+    for (const r of run.resources) expect(JSON.stringify(r.inputs), r.name).not.toContain("hf_secret_value");
+    const error = (await runStack({ ...CF, "warmstart:huggingFaceToken": "hf_secret_value" }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/warmstart:huggingFaceToken: is only used by the sync during pulumi up/);
+    expect(error.message).not.toContain("hf_secret_value");
+  });
+
   test("needs the stack's own bucket", async () => {
     const error = (await runStack({ "warmstart:syncModelsOnDeploy": "true" }).catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/warmstart:syncModelsOnDeploy: needs warmstart:cloudflareAccountId/);

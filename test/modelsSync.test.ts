@@ -9,7 +9,7 @@ import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { r2S3Endpoint } from "../components/r2";
-import { partSizeFor, r2Client, stackSyncAccess, syncModels, waitForBucketAccess } from "../scripts/models-sync";
+import { huggingFaceAuth, partSizeFor, r2Client, stackSyncAccess, syncModels, waitForBucketAccess } from "../scripts/models-sync";
 import { startFaultServer, type FaultServer } from "./support/faultServer";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -118,6 +118,18 @@ describe("models:sync against a local S3 server", () => {
     expect(r.stderr).toMatch(/models:sync: 2 uploaded, 0 already there/);
   });
 
+  test("a gated source is opened with HF_TOKEN, and without it the error says to set one", async () => {
+    sources.faults = { requireHeader: ["authorization", "Bearer hf_test_token"] };
+    const file = manifestFile(unsynced("h/"));
+    await expect(syncModels({ manifestPath: file, bucket: BUCKET, client: client(), minPartBytes: 5 * MIB })).rejects.toThrow(
+      /HTTP 403: the source wants a token \(a gated or private Hugging Face repository\?\); set HF_TOKEN, or warmstart:huggingFaceToken/,
+    );
+    // The loopback source stands in for a mirror named by HF_ENDPOINT.
+    const r = await syncModels({ manifestPath: file, bucket: BUCKET, client: client(), minPartBytes: 5 * MIB, sourceHeaders: huggingFaceAuth("hf_test_token", sources.url) });
+    expect(r.uploaded.sort()).toEqual(["h/unet/big.safetensors", "h/vae/ae.safetensors"]);
+    sources.faults = {};
+  });
+
   test("--only syncs one entry", async () => {
     const file = manifestFile(unsynced("f/"));
     const r = await syncModels({ manifestPath: file, bucket: BUCKET, client: client(), only: "f/vae/ae.safetensors" });
@@ -205,4 +217,14 @@ describe("waiting for a new write token", () => {
     );
     await expect(waitForBucketAccess(client(), BUCKET, 30, () => undefined, 10)).resolves.toBeUndefined();
   });
+});
+
+test("the Hugging Face token goes to Hugging Face (or the HF_ENDPOINT mirror) only", () => {
+  const auth = huggingFaceAuth("hf_x", "https://hf-mirror.example.net");
+  const bearer = { authorization: "Bearer hf_x" };
+  expect(auth("https://huggingface.co/org/repo/resolve/main/a.safetensors")).toEqual(bearer);
+  expect(auth("https://hf.co/org/repo/resolve/main/a.safetensors")).toEqual(bearer);
+  expect(auth("https://hf-mirror.example.net/org/repo/resolve/main/a")).toEqual(bearer);
+  for (const other of ["https://civitai.com/api/download/models/1", "https://huggingface.co.evil.io/a", "https://cdn-lfs.hf.co.example.com/a"]) expect(auth(other), other).toEqual({});
+  expect(huggingFaceAuth(undefined)("https://huggingface.co/a")).toEqual({});
 });
