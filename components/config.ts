@@ -29,6 +29,11 @@ interface KeySpec<T> {
   /** Undefined: the key has no default (it is required, or optional with no value). */
   readonly default?: YamlValue;
   readonly secret?: boolean;
+  /**
+   * For secrets: whether a stack usually needs it. `npm run synth` stands in for needed ones a stack file cannot hold
+   * unencrypted (the example stack), and leaves optional ones unset.
+   */
+  readonly optional?: boolean;
   /** Parses the raw config string (Pulumi passes every value as a string; arrays as JSON). */
   readonly parse: (raw: string) => T;
 }
@@ -122,11 +127,12 @@ function list(description: string, check: (item: string) => string | undefined):
   };
 }
 
-function secret(description: string): KeySpec<string> {
+function secret(description: string, opts: { optional?: boolean } = {}): KeySpec<string> {
   return {
     type: "string",
     description,
     secret: true,
+    optional: opts.optional,
     parse: (raw) => {
       if (raw.trim() === "") throw new Invalid("must not be empty");
       return raw;
@@ -236,7 +242,7 @@ export const KEYS = {
     "How the build reads the weights: header (modelsDomain behind a zone WAF rule that wants modelsAccessHeader), presigned (no public host: presigned S3 GETs from a read token the stack makes; needs cloudflareAccountId) or public.",
     "header",
   ),
-  huggingFaceToken: secret("Hugging Face token the sync during pulumi up uses for gated or private sources (syncModelsOnDeploy). Set with --secret."),
+  huggingFaceToken: secret("Hugging Face token the sync during pulumi up uses for gated or private sources (syncModelsOnDeploy). Set with --secret.", { optional: true }),
   syncModelsOnDeploy: boolean("Run models:sync during pulumi up whenever the manifest's files or sources change, with a write token the stack makes (needs cloudflareAccountId).", false),
   coldStartAlertSeconds: integer(10, 3600, "Alert when a cold start (process start to warm) takes longer than this, in seconds.", 180),
   githubRepository: string("GitHub repository (owner/name) allowed to deploy this stack keylessly; creates the CI access resources.", "", (v) =>

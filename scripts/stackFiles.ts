@@ -53,9 +53,10 @@ export function readStackConfig(rootDir: string, stack: string): StackConfigFile
   for (const [key, spec] of Object.entries(project.config)) {
     if (spec.default !== undefined) config[key] = toConfigString(spec.default);
   }
-  // Secret keys are not declared in Pulumi.yaml (see its header); the program's key table names them.
+  // Secret keys are not declared in Pulumi.yaml (see its header); the program's key table names them. Optional
+  // ones stay unset, as they would in a stack that does not use them.
   for (const [name, spec] of Object.entries(KEYS)) {
-    if (!("secret" in spec && spec.secret)) continue;
+    if (!("secret" in spec && spec.secret) || ("optional" in spec && spec.optional)) continue;
     config[`${project.name}:${name}`] = SECRET_PLACEHOLDER;
     secretKeys.push(`${project.name}:${name}`);
   }

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { readStackConfig, SECRET_PLACEHOLDER } from "../scripts/stackFiles";
 
 const ROOT = path.resolve(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
@@ -67,4 +68,11 @@ describe("npm run synth", () => {
     expect(now.status).toBe(2);
     expect(now.stderr).toMatch(/--now must be an ISO 8601 instant/);
   });
+});
+
+test("the plan stands in for a needed secret the example stack cannot hold, and leaves optional ones unset", () => {
+  const files = readStackConfig(path.resolve(__dirname, ".."), "prod");
+  expect(files.config["warmstart:modelsAccessKey"]).toBe(SECRET_PLACEHOLDER);
+  expect(files.secretKeys).toContain("warmstart:modelsAccessKey");
+  expect(files.config).not.toHaveProperty("warmstart:huggingFaceToken");
 });
