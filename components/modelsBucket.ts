@@ -3,7 +3,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { ModelsBucketConfig } from "./config";
 import { foreignCustomRulesEntryPoint, GATE_RULESET_NAME, gateExpression } from "./modelsGate";
-import { r2BucketResource } from "./r2";
+import { r2BucketResource, type S3Access } from "./r2";
 
 export interface ModelsBucketArgs {
   /** Account, bucket, access mode, and the domain and gate when the bucket has a public host (`warmstart:modelsAccess`). */
@@ -16,15 +16,6 @@ export const ABORT_MULTIPART_AFTER_SECONDS = 3 * 24 * 3600;
 /** The Cloudflare permission groups that read, and write, objects of the buckets a token names. */
 export const R2_READ_PERMISSION = "Workers R2 Storage Bucket Item Read";
 export const R2_WRITE_PERMISSION = "Workers R2 Storage Bucket Item Write";
-
-/** A bucket's S3 credentials as the fetcher (`--s3-access`) and models:sync (`--stack`) read them. */
-export interface S3Access {
-  readonly endpoint: string;
-  readonly bucket: string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-}
-
 
 /**
  * An R2 bucket for the weights, private by default, in one of three shapes (`warmstart:modelsAccess`):

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { Manifest } from "../container/manifest";
 import { manifestSourcesHash } from "./contentHash";
-import type { S3Access } from "./modelsBucket";
+import type { S3Access } from "./r2";
 
 export interface ModelsSyncArgs {
   /** The manifest's path relative to the project root (`warmstart:modelsManifest`), and its entries as read now. */

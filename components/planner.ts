@@ -20,7 +20,6 @@ export function binRequests(times: readonly number[], timeZone: string): number[
   return bins;
 }
 
-
 /**
  * Fills single cold half hours between warm ones: an instance kept for the ~15 min idle tail and raised again by the
  * lead costs about the same, and the windows read far better.

@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { MultiBar, type SingleBar } from "cli-progress";
-import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "../components/r2";
+import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction, type S3Access } from "../components/r2";
 import { ManifestError, parseManifest, type ManifestFile } from "../container/manifest";
 
 const MIB = 1024 * 1024;
@@ -230,12 +230,13 @@ export async function syncModels(o: SyncOptions): Promise<SyncResult> {
 
 const USAGE = `usage: npm run models:sync -- --manifest FILE [--only PATH] [--bucket NAME] [--endpoint URL | --account-id ID]
                               [--jurisdiction eu|us|fedramp] [--stack NAME] [--print-manifest] [--access-wait S]
-Credentials from R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY; bucket from --bucket or R2_BUCKET; endpoint from --endpoint,
-R2_ENDPOINT or the account id (--account-id or CLOUDFLARE_ACCOUNT_ID) and the bucket's --jurisdiction. --stack NAME takes whatever of these is not set
-from the stack's own write token (its modelsSyncAccess output, made with warmstart:syncModelsOnDeploy).
---print-manifest prints the synced manifest as JSON on stdout (logs go to stderr). HF_TOKEN (sent to Hugging Face
-only, and to HF_ENDPOINT's host) opens gated and private repositories. --access-wait S: seconds a 403
-is waited out first, as a token made moments ago can take a minute to work (default ${ACCESS_WAIT_SECONDS}).`;
+Credentials from R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY; bucket from --bucket or R2_BUCKET; endpoint from
+--endpoint, R2_ENDPOINT, or the account id (--account-id or CLOUDFLARE_ACCOUNT_ID) and the bucket's --jurisdiction.
+--stack NAME takes what is not set from the stack's own write token (its modelsSyncAccess output, made with
+warmstart:syncModelsOnDeploy). --print-manifest prints the synced manifest as JSON on stdout (logs go to stderr).
+--access-wait S: seconds a 403 is waited out first, as a token made moments ago can take a minute to work
+(default ${ACCESS_WAIT_SECONDS}). HF_TOKEN opens gated and private Hugging Face repositories; it is sent to Hugging
+Face only (and to HF_ENDPOINT's host).`;
 
 /**
  * Waits until the credentials may use the bucket: a 403 on a probe object is waited out for up to `maxWaitMs`,
@@ -259,16 +260,8 @@ export async function waitForBucketAccess(client: S3Client, bucket: string, maxW
   }
 }
 
-/** What the stack exports as `modelsSyncAccess` (a secret): the bucket's S3 write access. */
-interface StackSyncAccess {
-  readonly endpoint: string;
-  readonly bucket: string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-}
-
-/** Reads the stack's `modelsSyncAccess` output through the Pulumi CLI (which decrypts it). */
-export function stackSyncAccess(stack: string, pulumiBin = "pulumi"): StackSyncAccess {
+/** Reads the stack's `modelsSyncAccess` output (the bucket's S3 write access) through the Pulumi CLI, which decrypts it. */
+export function stackSyncAccess(stack: string, pulumiBin = "pulumi"): S3Access {
   const r = spawnSync(pulumiBin, ["stack", "output", "modelsSyncAccess", "--show-secrets", "--json", "--stack", stack], { encoding: "utf8" });
   if (r.error) throw new SyncError(`--stack ${stack}: cannot run the Pulumi CLI (${r.error.message}); install it, or set R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY`, 2);
   if (r.status !== 0) {
@@ -284,11 +277,11 @@ export function stackSyncAccess(stack: string, pulumiBin = "pulumi"): StackSyncA
   } catch {
     throw new SyncError(`--stack ${stack}: modelsSyncAccess is not JSON`, 2);
   }
-  const v = value as Partial<StackSyncAccess> | null;
+  const v = value as Partial<S3Access> | null;
   for (const k of ["endpoint", "bucket", "accessKeyId", "secretAccessKey"] as const) {
     if (typeof v?.[k] !== "string" || v[k] === "") throw new SyncError(`--stack ${stack}: modelsSyncAccess has no "${k}"`, 2);
   }
-  return v as StackSyncAccess;
+  return v as S3Access;
 }
 
 async function main(): Promise<number> {
@@ -327,7 +320,7 @@ async function main(): Promise<number> {
     console.error(`models:sync: --jurisdiction must be one of ${R2_JURISDICTIONS.join(", ")}, got "${jurisdiction}"`);
     return 2;
   }
-  let fromStack: StackSyncAccess | undefined;
+  let fromStack: S3Access | undefined;
   if (values.stack && !(env.R2_ACCESS_KEY_ID && env.R2_SECRET_ACCESS_KEY)) {
     try {
       fromStack = stackSyncAccess(values.stack);
