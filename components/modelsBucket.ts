@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
+import type { S3Access } from "../container/presign";
 import type { ModelsBucketConfig } from "./config";
 import { foreignCustomRulesEntryPoint, GATE_RULESET_NAME, gateExpression } from "./modelsGate";
-import { r2BucketResource, type S3Access } from "./r2";
+import { r2BucketResource } from "./r2";
 
 export interface ModelsBucketArgs {
   /** Account, bucket, access mode, and the domain and gate when the bucket has a public host (`warmstart:modelsAccess`). */

@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { Manifest } from "../container/manifest";
+import type { S3Access } from "../container/presign";
 import { manifestSourcesHash } from "./contentHash";
-import type { S3Access } from "./r2";
 
 export interface ModelsSyncArgs {
   /** The manifest's path relative to the project root (`warmstart:modelsManifest`), and its entries as read now. */

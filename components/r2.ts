@@ -1,5 +1,5 @@
 /**
- * Cloudflare R2 naming: jurisdictions, S3 endpoints, the token resource key of a bucket and its S3 credentials. Pure, so the models
+ * Cloudflare R2 naming: jurisdictions, S3 endpoints and the token resource key of a bucket. Pure, so the models
  * sync script uses it without loading Pulumi.
  */
 export const R2_JURISDICTIONS = ["default", "eu", "us", "fedramp"] as const;
@@ -15,12 +15,4 @@ export function r2S3Endpoint(accountId: string, jurisdiction: R2Jurisdiction = "
 /** An account token policy's resource key for one bucket. */
 export function r2BucketResource(accountId: string, jurisdiction: R2Jurisdiction, bucketName: string): string {
   return `com.cloudflare.edge.r2.bucket.${accountId}_${jurisdiction}_${bucketName}`;
-}
-
-/** A bucket's S3 credentials as the fetcher (`--s3-access`) and models:sync (`--stack`) read them. */
-export interface S3Access {
-  readonly endpoint: string;
-  readonly bucket: string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
 }

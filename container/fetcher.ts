@@ -29,8 +29,9 @@ import {
   type PartialState,
   type SyncedFile,
 } from "./fetchPlan";
+import { NEW_TOKEN_WAIT_SECONDS, waitWhileForbidden } from "./accessWait";
 import { ManifestError, parseManifest, unsyncedFiles, type Manifest } from "./manifest";
-import { parseS3ReadAccess, presignManifestUrls, S3AccessError, type S3ReadAccess } from "./presign";
+import { parseS3Access, presignManifestUrls, S3AccessError, type S3Access } from "./presign";
 
 /** A failure the run cannot recover from; `exitCode` says which kind. */
 export class FetchError extends Error {
@@ -473,32 +474,26 @@ async function runPool(width: number, tasks: (() => Promise<void>)[], abort: Abo
 
 /** How long presigned URLs made from --s3-access stay valid: longer than any fetch, far shorter than the 7-day cap. */
 const PRESIGN_HOURS = 12;
-/** A new R2 token can take up to a minute to work; a 403 before then is not yet a wrong credential. */
-const ACCESS_WAIT_SECONDS = 90;
-
 /**
  * Waits until `url` stops answering 403, for a credential made moments ago (the stack creates the read token in
  * the same `pulumi up` as the build). Any other answer ends the wait: the fetch itself reports and retries it.
  */
 export async function waitForAccess(url: string, maxWaitMs: number, log: (line: string) => void, pollMs = 5000): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    let status: number | undefined;
+  const probe = async () => {
     try {
       const res = await request(url, { headers: { range: "bytes=0-0" }, headersTimeout: 30_000, bodyTimeout: 30_000 });
-      status = res.statusCode;
       await res.body.dump();
+      return res.statusCode;
     } catch {
-      return;
+      return undefined;
     }
-    if (status !== 403) return;
-    const waited = Date.now() - started;
-    if (waited >= maxWaitMs) {
-      throw new FetchError(`HTTP 403 from the bucket for ${Math.round(waited / 1000)} s: the read credential is wrong or lacks read access to this bucket`);
-    }
-    log(`HTTP 403 from the bucket; a new credential can take a minute to work, waiting (${Math.round(waited / 1000)} s so far)`);
-    await sleep(Math.min(pollMs, maxWaitMs - waited));
-  }
+  };
+  await waitWhileForbidden(probe, {
+    maxWaitMs,
+    pollMs,
+    onWait: (s) => log(`HTTP 403 from the bucket; a new credential can take a minute to work, waiting (${s} s so far)`),
+    giveUp: (s) => new FetchError(`HTTP 403 from the bucket for ${s} s: the read credential is wrong or lacks read access to this bucket`),
+  });
 }
 
 const USAGE = `usage: warmstart-fetch --manifest FILE (--source BASE_URL | --url-map FILE | --s3-access FILE) --out DIR
@@ -510,7 +505,7 @@ Downloads every file of the manifest from BASE_URL/<path> into DIR/<path>, verif
   --s3-access FILE  JSON {endpoint, bucket, accessKeyId, secretAccessKey}: presign a GET per file (valid
                     ${PRESIGN_HOURS} h) from this read credential, e.g. a BuildKit secret mount
   --access-wait S   with --s3-access: seconds a 403 is waited out first, as a new R2 token can take up to a
-                    minute to work (default ${ACCESS_WAIT_SECONDS})
+                    minute to work (default ${NEW_TOKEN_WAIT_SECONDS})
   --connections N   parallel connections shared by all files (default 16)
   --header "K: V"   extra request header, e.g. the models access header; may repeat
   --header-file F   read headers ("K: V" lines) from F, e.g. a BuildKit secret mount
@@ -543,7 +538,7 @@ export async function main(argv: string[]): Promise<number> {
         "header-file": { type: "string" },
         "url-map": { type: "string" },
         "s3-access": { type: "string" },
-        "access-wait": { type: "string", default: String(ACCESS_WAIT_SECONDS) },
+        "access-wait": { type: "string", default: String(NEW_TOKEN_WAIT_SECONDS) },
         "chunk-mib": { type: "string", default: "64" },
         retries: { type: "string", default: "8" },
         progress: { type: "string", default: "auto" },
@@ -602,9 +597,9 @@ export async function main(argv: string[]): Promise<number> {
       if (missing.length) throw new FetchError(`--url-map has no URL for ${missing.join(", ")}`, 2);
     }
     if (values["s3-access"]) {
-      let access: S3ReadAccess;
+      let access: S3Access;
       try {
-        access = parseS3ReadAccess(fs.readFileSync(values["s3-access"], "utf8"), `--s3-access ${values["s3-access"]}`);
+        access = parseS3Access(fs.readFileSync(values["s3-access"], "utf8"), `--s3-access ${values["s3-access"]}`);
       } catch (err) {
         throw new FetchError(err instanceof S3AccessError ? err.message : `--s3-access ${values["s3-access"]}: ${(err as Error).message}`, 2);
       }

@@ -6,8 +6,11 @@
  */
 import { createHash, createHmac } from "node:crypto";
 
-/** What the build is handed to read the bucket (a BuildKit secret mount holds it as JSON). */
-export interface S3ReadAccess {
+/**
+ * A bucket's S3 credentials: what the build reads with (a BuildKit secret mount holds them as JSON), and what
+ * models:sync writes with (the stack's `modelsSyncAccess`).
+ */
+export interface S3Access {
   /** `https://<account>.r2.cloudflarestorage.com`. */
   readonly endpoint: string;
   readonly bucket: string;
@@ -20,7 +23,7 @@ export interface S3ReadAccess {
 export class S3AccessError extends Error {}
 
 /** Parses and checks the access JSON; the error names the field that is wrong. */
-export function parseS3ReadAccess(text: string, where: string): S3ReadAccess {
+export function parseS3Access(text: string, where: string): S3Access {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -69,7 +72,7 @@ function amzDate(now: Date): string {
  * A presigned GET for `objectUrl` (scheme, host and path; the path is the bucket and key for path-style R2
  * addressing). Signs the host header only and an unsigned payload, as S3 presigned GETs do.
  */
-export function presignGetUrl(objectUrl: string, access: Pick<S3ReadAccess, "accessKeyId" | "secretAccessKey" | "region">, expiresSeconds: number, now: Date): string {
+export function presignGetUrl(objectUrl: string, access: Pick<S3Access, "accessKeyId" | "secretAccessKey" | "region">, expiresSeconds: number, now: Date): string {
   if (!Number.isInteger(expiresSeconds) || expiresSeconds < 1 || expiresSeconds > MAX_PRESIGN_SECONDS) {
     throw new S3AccessError(`presigned URLs live 1..${MAX_PRESIGN_SECONDS} s (7 days), got ${expiresSeconds}`);
   }
@@ -99,11 +102,11 @@ export function presignGetUrl(objectUrl: string, access: Pick<S3ReadAccess, "acc
 }
 
 /** Path-style object URL in the bucket: `<endpoint>/<bucket>/<key>` (R2 serves path style on its S3 endpoint). */
-export function objectUrl(access: Pick<S3ReadAccess, "endpoint" | "bucket">, key: string): string {
+export function objectUrl(access: Pick<S3Access, "endpoint" | "bucket">, key: string): string {
   return `${access.endpoint}/${uriEncode(access.bucket, false)}/${uriEncode(key, true)}`;
 }
 
 /** A presigned GET for every manifest path, keyed by path (the fetcher's URL map). */
-export function presignManifestUrls(paths: readonly string[], access: S3ReadAccess, expiresSeconds: number, now: Date): Record<string, string> {
+export function presignManifestUrls(paths: readonly string[], access: S3Access, expiresSeconds: number, now: Date): Record<string, string> {
   return Object.fromEntries(paths.map((p) => [p, presignGetUrl(objectUrl(access, p), access, expiresSeconds, now)]));
 }

@@ -23,16 +23,16 @@ import { parseArgs } from "node:util";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { MultiBar, type SingleBar } from "cli-progress";
-import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction, type S3Access } from "../components/r2";
+import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "../components/r2";
+import { NEW_TOKEN_WAIT_SECONDS, waitWhileForbidden } from "../container/accessWait";
 import { ManifestError, parseManifest, type ManifestFile } from "../container/manifest";
+import type { S3Access } from "../container/presign";
 
 const MIB = 1024 * 1024;
 const MIN_PART_BYTES = 64 * MIB;
 const MAX_PARTS = 10_000;
 /** A key no manifest uses: asking for it tells "allowed, not there" (404) from "not allowed" (403). */
 const ACCESS_PROBE_KEY = ".warmstart-access-probe";
-/** A new R2 token can take up to a minute to work; the stack may have made the write token moments ago. */
-const ACCESS_WAIT_SECONDS = 90;
 
 export class SyncError extends Error {
   constructor(
@@ -235,7 +235,7 @@ Credentials from R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY; bucket from --bucket
 --stack NAME takes what is not set from the stack's own write token (its modelsSyncAccess output, made with
 warmstart:syncModelsOnDeploy). --print-manifest prints the synced manifest as JSON on stdout (logs go to stderr).
 --access-wait S: seconds a 403 is waited out first, as a token made moments ago can take a minute to work
-(default ${ACCESS_WAIT_SECONDS}). HF_TOKEN opens gated and private Hugging Face repositories; it is sent to Hugging
+(default ${NEW_TOKEN_WAIT_SECONDS}). HF_TOKEN opens gated and private Hugging Face repositories; it is sent to Hugging
 Face only (and to HF_ENDPOINT's host).`;
 
 /**
@@ -243,21 +243,20 @@ Face only (and to HF_ENDPOINT's host).`;
  * any other answer ends the wait (the sync reports what it meets itself).
  */
 export async function waitForBucketAccess(client: S3Client, bucket: string, maxWaitMs: number, log: (line: string) => void, pollMs = 5000): Promise<void> {
-  const started = Date.now();
-  for (;;) {
+  const probe = async () => {
     try {
       await client.send(new HeadObjectCommand({ Bucket: bucket, Key: ACCESS_PROBE_KEY }));
-      return;
+      return 200;
     } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 403) return;
+      return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     }
-    const waited = Date.now() - started;
-    if (waited >= maxWaitMs) {
-      throw new SyncError(`HTTP 403 from bucket ${bucket} for ${Math.round(waited / 1000)} s: the credentials are wrong or may not write this bucket`);
-    }
-    log(`HTTP 403 from bucket ${bucket}; a new token can take a minute to work, waiting (${Math.round(waited / 1000)} s so far)`);
-    await new Promise((r) => setTimeout(r, Math.min(pollMs, maxWaitMs - waited)));
-  }
+  };
+  await waitWhileForbidden(probe, {
+    maxWaitMs,
+    pollMs,
+    onWait: (s) => log(`HTTP 403 from bucket ${bucket}; a new token can take a minute to work, waiting (${s} s so far)`),
+    giveUp: (s) => new SyncError(`HTTP 403 from bucket ${bucket} for ${s} s: the credentials are wrong or may not write this bucket`),
+  });
 }
 
 /** Reads the stack's `modelsSyncAccess` output (the bucket's S3 write access) through the Pulumi CLI, which decrypts it. */
@@ -297,7 +296,7 @@ async function main(): Promise<number> {
         jurisdiction: { type: "string", default: "default" },
         stack: { type: "string" },
         "print-manifest": { type: "boolean" },
-        "access-wait": { type: "string", default: String(ACCESS_WAIT_SECONDS) },
+        "access-wait": { type: "string", default: String(NEW_TOKEN_WAIT_SECONDS) },
         help: { type: "boolean" },
       },
     }).values;

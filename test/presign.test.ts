@@ -12,7 +12,7 @@ import fc from "fast-check";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { waitForAccess } from "../container/fetcher";
-import { objectUrl, parseS3ReadAccess, presignGetUrl } from "../container/presign";
+import { objectUrl, parseS3Access, presignGetUrl } from "../container/presign";
 import { r2Client } from "../scripts/models-sync";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -78,11 +78,11 @@ describe("presigned GET URLs", () => {
 
   test("a bad access file names the field to fix", () => {
     const ok = { endpoint: "https://a.r2.cloudflarestorage.com/", bucket: "m", accessKeyId: "k", secretAccessKey: "s" };
-    expect(parseS3ReadAccess(JSON.stringify(ok), "f").endpoint).toBe("https://a.r2.cloudflarestorage.com");
-    expect(() => parseS3ReadAccess("{", "f")).toThrow(/^f: not JSON/);
-    expect(() => parseS3ReadAccess(JSON.stringify({ ...ok, secretAccessKey: "" }), "f")).toThrow(/^f: "secretAccessKey" must be a non-empty string$/);
-    expect(() => parseS3ReadAccess(JSON.stringify({ ...ok, endpoint: "a.r2.cloudflarestorage.com" }), "f")).toThrow(/"endpoint" must be an http\(s\) origin/);
-    expect(() => parseS3ReadAccess("[]", "f")).toThrow(/must be a JSON object/);
+    expect(parseS3Access(JSON.stringify(ok), "f").endpoint).toBe("https://a.r2.cloudflarestorage.com");
+    expect(() => parseS3Access("{", "f")).toThrow(/^f: not JSON/);
+    expect(() => parseS3Access(JSON.stringify({ ...ok, secretAccessKey: "" }), "f")).toThrow(/^f: "secretAccessKey" must be a non-empty string$/);
+    expect(() => parseS3Access(JSON.stringify({ ...ok, endpoint: "a.r2.cloudflarestorage.com" }), "f")).toThrow(/"endpoint" must be an http\(s\) origin/);
+    expect(() => parseS3Access("[]", "f")).toThrow(/must be a JSON object/);
   });
 });
 
