@@ -30,19 +30,12 @@ import {
   type SyncedFile,
 } from "./fetchPlan";
 import { NEW_TOKEN_WAIT_SECONDS, waitWhileForbidden } from "./accessWait";
+import { CommandError } from "./commandError";
 import { ManifestError, parseManifest, unsyncedFiles, type Manifest } from "./manifest";
 import { parseS3Access, presignManifestUrls, S3AccessError, type S3Access } from "./presign";
 
-/** A failure the run cannot recover from; `exitCode` says which kind. */
-export class FetchError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2 = 1,
-  ) {
-    super(message);
-    this.name = "FetchError";
-  }
-}
+/** A failure the fetch cannot recover from (not retried); `exitCode` says which kind. */
+export class FetchError extends CommandError {}
 
 /** A failure worth another attempt (reset, 5xx, timeout, short body). */
 class RetryableError extends Error {}

@@ -25,6 +25,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { MultiBar, type SingleBar } from "cli-progress";
 import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "../components/r2";
 import { NEW_TOKEN_WAIT_SECONDS, waitWhileForbidden } from "../container/accessWait";
+import { CommandError } from "../container/commandError";
 import { ManifestError, parseManifest, type ManifestFile } from "../container/manifest";
 import type { S3Access } from "../container/presign";
 
@@ -34,15 +35,8 @@ const MAX_PARTS = 10_000;
 /** A key no manifest uses: asking for it tells "allowed, not there" (404) from "not allowed" (403). */
 const ACCESS_PROBE_KEY = ".warmstart-access-probe";
 
-export class SyncError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2 = 1,
-  ) {
-    super(message);
-    this.name = "SyncError";
-  }
-}
+/** A failure of the sync; `exitCode` says which kind. */
+export class SyncError extends CommandError {}
 
 /** All parts but the last are this size; 10,000 parts must cover the file. */
 export function partSizeFor(size: number | undefined, minPartBytes = MIN_PART_BYTES): number {
