@@ -1,8 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
@@ -11,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { r2S3Endpoint } from "../components/r2";
 import { huggingFaceAuth, partSizeFor, r2Client, stackSyncAccess, syncModels, waitForBucketAccess } from "../scripts/models-sync";
 import { startFaultServer, type FaultServer } from "./support/faultServer";
+import { startForbiddenServer } from "./support/forbiddenServer";
 
 const ROOT = path.resolve(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
@@ -192,15 +191,7 @@ test("endpoints per jurisdiction, and an unknown --jurisdiction is a usage error
 
 describe("waiting for a new write token", () => {
   /** An S3 endpoint that answers 403 to the first `forbidden` requests, then 404 (allowed, no such key). */
-  async function s3Stub(forbidden: number) {
-    let seen = 0;
-    const server = http.createServer((_req, res) => {
-      seen++;
-      res.writeHead(seen <= forbidden ? 403 : 404).end();
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen: () => seen, close: () => new Promise((r) => server.close(r)) };
-  }
+  const s3Stub = (forbidden: number) => startForbiddenServer(forbidden, { status: 404 });
 
   test("403s that clear within the wait are waited out, and said so", async () => {
     const stub = await s3Stub(2);

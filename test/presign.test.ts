@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { waitForAccess } from "../container/fetcher";
 import { objectUrl, parseS3Access, presignGetUrl } from "../container/presign";
 import { r2Client } from "../scripts/models-sync";
+import { startForbiddenServer } from "./support/forbiddenServer";
 
 const ROOT = path.resolve(__dirname, "..");
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -88,15 +89,10 @@ describe("presigned GET URLs", () => {
 
 describe("waiting out a new credential", () => {
   /** Answers 403 to the first `forbidden` requests, then 206. */
-  async function server(forbidden: number) {
-    let seen = 0;
-    const s = http.createServer((_req, res) => {
-      seen++;
-      res.writeHead(seen <= forbidden ? 403 : 206).end(seen <= forbidden ? "" : "x");
-    });
-    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-    return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/b/k`, seen: () => seen, close: () => new Promise((r) => s.close(r)) };
-  }
+  const server = async (forbidden: number) => {
+    const s = await startForbiddenServer(forbidden, { status: 206, body: "x" });
+    return { ...s, url: `${s.url}/b/k` };
+  };
 
   test("a 403 that clears within the wait is waited out, and said so", async () => {
     const s = await server(2);
