@@ -69,54 +69,53 @@ export class WarmSchedule extends pulumi.ComponentResource {
     const patchUri = pulumi.interpolate`https://run.googleapis.com/v2/projects/${args.project}/locations/${args.region}/services/${args.serviceName}?updateMask=scaling.minInstanceCount`;
     const retryConfig = { retryCount: 5, minBackoffDuration: "10s", maxBackoffDuration: "120s", maxDoublings: 3 };
 
-    this.jobs = s.jobs.map(
-      (job) =>
-        new gcp.cloudscheduler.Job(
-          `${name}-${job.name}`,
-          {
-            name: schedulerJobId(name, job.name),
-            project: args.project,
-            region: args.region,
-            description: `Set ${job.level} min instance(s) (${job.cron}, ${s.timeZone})`,
-            schedule: job.cron,
-            timeZone: s.timeZone,
-            attemptDeadline: "60s",
-            retryConfig,
-            httpTarget: {
-              httpMethod: "PATCH",
-              uri: patchUri,
-              headers: { "Content-Type": "application/json" },
-              body: Buffer.from(JSON.stringify({ scaling: { minInstanceCount: job.level } })).toString("base64"),
-              oauthToken: { serviceAccountEmail: this.schedulerServiceAccount.email, scope: CLOUD_PLATFORM_SCOPE },
-            },
+    // Every job is named, placed and timed the same way; what it calls differs.
+    type JobCall = Pick<gcp.cloudscheduler.JobArgs, "description" | "attemptDeadline" | "retryConfig" | "httpTarget">;
+    const scheduled = (id: string, cron: string, call: JobCall, opts: pulumi.CustomResourceOptions) =>
+      new gcp.cloudscheduler.Job(
+        `${name}-${id}`,
+        { name: schedulerJobId(name, id), project: args.project, region: args.region, schedule: cron, timeZone: s.timeZone, ...call },
+        opts,
+      );
+
+    this.jobs = s.jobs.map((job) =>
+      scheduled(
+        job.name,
+        job.cron,
+        {
+          description: `Set ${job.level} min instance(s) (${job.cron}, ${s.timeZone})`,
+          attemptDeadline: "60s",
+          retryConfig,
+          httpTarget: {
+            httpMethod: "PATCH",
+            uri: patchUri,
+            headers: { "Content-Type": "application/json" },
+            body: Buffer.from(JSON.stringify({ scaling: { minInstanceCount: job.level } })).toString("base64"),
+            oauthToken: { serviceAccountEmail: this.schedulerServiceAccount.email, scope: CLOUD_PLATFORM_SCOPE },
           },
-          { ...parent, dependsOn: grants },
-        ),
+        },
+        { ...parent, dependsOn: grants },
+      ),
     );
 
     const warmupUri = pulumi.interpolate`${args.serviceUrl}/warmup`;
-    this.warmupJobs = s.warmups.map(
-      (job) =>
-        new gcp.cloudscheduler.Job(
-          `${name}-${job.name}`,
-          {
-            name: schedulerJobId(name, job.name),
-            project: args.project,
-            region: args.region,
-            description: `Warm the model as a window opens (${job.cron}, ${s.timeZone})`,
-            schedule: job.cron,
-            timeZone: s.timeZone,
-            // A warmup may wait for a cold start (up to the startup probe's budget) before it answers.
-            attemptDeadline: "600s",
-            retryConfig: { ...retryConfig, retryCount: 2 },
-            httpTarget: {
-              httpMethod: "POST",
-              uri: warmupUri,
-              oidcToken: { serviceAccountEmail: args.invokerServiceAccountEmail, audience: args.serviceUrl },
-            },
+    this.warmupJobs = s.warmups.map((job) =>
+      scheduled(
+        job.name,
+        job.cron,
+        {
+          description: `Warm the model as a window opens (${job.cron}, ${s.timeZone})`,
+          // A warmup may wait for a cold start (up to the startup probe's budget) before it answers.
+          attemptDeadline: "600s",
+          retryConfig: { ...retryConfig, retryCount: 2 },
+          httpTarget: {
+            httpMethod: "POST",
+            uri: warmupUri,
+            oidcToken: { serviceAccountEmail: args.invokerServiceAccountEmail, audience: args.serviceUrl },
           },
-          parent,
-        ),
+        },
+        parent,
+      ),
     );
     this.jobNames = [...this.jobs, ...this.warmupJobs].map((j) => j.name);
     this.registerOutputs({ schedulerServiceAccount: this.schedulerServiceAccount.email, jobNames: this.jobNames });
