@@ -3,12 +3,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { recommend } from "../components/planner";
-import { parseRequestLog } from "../components/requestLog";
-import { parseWarmWindows } from "../components/warmWindows";
-import { generateRequests, TEAM_SHAPE, toCsv } from "../scripts/exampleRequests";
+import { recommend } from "../../components/planner";
+import { parseRequestLog } from "../../components/requestLog";
+import { parseWarmWindows } from "../../components/warmWindows";
+import { generateRequests, TEAM_SHAPE, toCsv } from "../../scripts/exampleRequests";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "../..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-plan-"));
 const plan = (...args: string[]) => spawnSync(TSX, ["scripts/plan.ts", ...args], { cwd: ROOT, encoding: "utf8" });
