@@ -58,7 +58,8 @@ async function main(): Promise<number> {
     console.log(renderReport(run, config, args.stack));
     if (args.json) {
       const doc = {
-        resources: run.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, inputs: r.inputs })),
+        // dependencies: what the engine would create first (dependsOn and every resource an input came from).
+        resources: run.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, dependencies: r.dependencies, inputs: r.inputs })),
         outputs: run.outputs,
       };
       fs.writeFileSync(args.json, JSON.stringify(doc, null, 2) + "\n");

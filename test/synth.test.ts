@@ -37,14 +37,23 @@ describe("npm run synth", () => {
     expect(night.stdout).toMatch(/minInstancesAtDeploy: 0/);
   });
 
-  test("--json writes every resource with urn, type, name, parent and resolved inputs, and the outputs", () => {
+  test("--json writes every resource with urn, type, name, parent, dependencies and resolved inputs, and the outputs", () => {
     const doc = JSON.parse(fs.readFileSync(jsonFile, "utf8"));
     expect(Object.keys(doc).sort()).toEqual(["outputs", "resources"]);
+    const urns = new Set(doc.resources.map((r: any) => r.urn));
     for (const r of doc.resources) {
-      expect(Object.keys(r).sort()).toEqual(["inputs", "name", "parent", "type", "urn"]);
+      expect(Object.keys(r).sort()).toEqual(["dependencies", "inputs", "name", "parent", "type", "urn"]);
       expect(r.urn).toMatch(/^urn:pulumi:prod::warmstart::/);
+      for (const d of r.dependencies) expect(urns).toContain(d);
     }
-    const service = doc.resources.find((r: any) => r.type === "gcp:cloudrunv2/service:Service");
+    // Implicit (an input from another resource) and explicit (dependsOn) dependencies both appear.
+    const byType = (t: string) => doc.resources.filter((r: any) => r.type === t);
+    const [service] = byType("gcp:cloudrunv2/service:Service");
+    const runtimeAccount = byType("gcp:serviceaccount/account:Account").find((r: any) => r.inputs.accountId.endsWith("-run"));
+    expect(service.dependencies).toContain(runtimeAccount.urn);
+    const build = byType("command:local:Command").find((r: any) => r.name.endsWith("-cloudbuild"));
+    const builderLogs = byType("gcp:projects/iAMMember:IAMMember").find((r: any) => r.inputs.role === "roles/logging.logWriter");
+    expect(build.dependencies).toContain(builderLogs.urn);
     expect(service.parent).toBe("urn:pulumi:prod::warmstart::warmstart:service:GpuService::imagegen");
     expect(service.inputs.template.containers[0].image).toMatch(/@sha256:[0-9a-f]{64}$/);
     expect(doc.outputs.serviceUrl).toMatch(/^https:\/\/imagegen-/);
