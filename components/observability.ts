@@ -45,10 +45,13 @@ export class Observability extends pulumi.ComponentResource {
     const svc = args.serviceName;
 
     const metricName = (suffix: string) => `${svc}-${suffix}`;
+    // The dashboard and the alert policies name these metrics by string; Monitoring refuses a policy on a metric that
+    // does not exist yet ("Cannot find metric(s)", hashicorp/terraform-provider-google#11102), so both depend on them.
+    const logMetrics: gcp.logging.Metric[] = [];
     const coldStartMetrics = Object.fromEntries(
       COLD_START_PHASES.map((phase) => {
         const id = metricName(`cold-start-${phase.replace(/Ms$/, "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-        new gcp.logging.Metric(
+        const metric = new gcp.logging.Metric(
           `${name}-${id}`,
           {
             project: args.project,
@@ -62,12 +65,15 @@ export class Observability extends pulumi.ComponentResource {
           },
           parent,
         );
+        logMetrics.push(metric);
         return [phase, id];
       }),
     ) as Record<Phase, string>;
     const counter = (suffix: string, description: string, filter: string) => {
       const id = metricName(suffix);
-      new gcp.logging.Metric(`${name}-${id}`, { project: args.project, name: id, description, filter, metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" } }, parent);
+      logMetrics.push(
+        new gcp.logging.Metric(`${name}-${id}`, { project: args.project, name: id, description, filter, metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" } }, parent),
+      );
       return id;
     };
     const warmupFailures = counter("warmup-failures", `Warmups of ${svc} that failed`, warmupFailedLogFilter(svc));
@@ -84,7 +90,7 @@ export class Observability extends pulumi.ComponentResource {
         project: args.project,
         dashboardJson: JSON.stringify(dashboardJson({ serviceName: svc, coldStartMetrics, warmupFailureMetric: warmupFailures, scheduleMarkdown: args.scheduleMarkdown })),
       },
-      parent,
+      { ...parent, dependsOn: logMetrics },
     );
 
     const svcFilter = monitoringServiceFilter(svc);
@@ -99,7 +105,7 @@ export class Observability extends pulumi.ComponentResource {
           notificationChannels: [...args.notificationChannels],
           documentation: { content: documentation, mimeType: "text/markdown" },
         },
-        parent,
+        { ...parent, dependsOn: logMetrics },
       );
     /** Any occurrence of a log-counter metric; `resourceType` is what the counted lines are logged under. */
     const countAbove0 = (displayName: string, metric: string, resourceType: string): gcp.types.input.monitoring.AlertPolicyCondition => ({

@@ -40,10 +40,12 @@ const toConfigString = (v: unknown) => (typeof v === "string" ? v : JSON.stringi
 /**
  * Project defaults overlaid by the stack file. Encrypted values (`secure:`) and secret keys the stack has not set
  * become {@link SECRET_PLACEHOLDER}, so the plan can be seen without the stack's secrets provider.
+ * `configFile` replaces `Pulumi.<stack>.yaml`, as `pulumi --config-file` does (e.g. the stacks in examples/stacks/).
  */
-export function readStackConfig(rootDir: string, stack: string): StackConfigFiles {
+export function readStackConfig(rootDir: string, stack: string, configFile?: string): StackConfigFiles {
   const project = readProjectFile(rootDir);
-  const stackFile = path.join(rootDir, `Pulumi.${stack}.yaml`);
+  const stackFile = configFile ? path.resolve(rootDir, configFile) : path.join(rootDir, `Pulumi.${stack}.yaml`);
+  if (configFile && !fs.existsSync(stackFile)) throw new Error(`no config file ${configFile}`);
   if (!fs.existsSync(stackFile)) {
     throw new Error(`no stack file ${path.basename(stackFile)}; create it with \`pulumi stack init ${stack}\` and \`pulumi config set ...\``);
   }

@@ -1,5 +1,5 @@
 /**
- * npm run synth -- --stack <name> [--json FILE] [--now ISO]
+ * npm run synth -- --stack <name> [--config-file FILE] [--json FILE] [--now ISO]
  *
  * Shows what a stack would create, offline and without credentials: the program runs under Pulumi's mocks with
  * the config the CLI would give it (Pulumi.yaml defaults overlaid by Pulumi.<name>.yaml; secrets replaced by a
@@ -13,12 +13,12 @@ import { runOffline } from "./offline";
 import { readProjectFile, readStackConfig } from "./stackFiles";
 import { renderReport } from "./synthReport";
 
-const USAGE = "usage: npm run synth -- --stack <name> [--json FILE] [--now ISO-8601 instant]";
+const USAGE = "usage: npm run synth -- --stack <name> [--config-file FILE] [--json FILE] [--now ISO-8601 instant]";
 
 async function main(): Promise<number> {
   let args;
   try {
-    args = parseArgs({ options: { stack: { type: "string" }, json: { type: "string" }, now: { type: "string" }, help: { type: "boolean" } } }).values;
+    args = parseArgs({ options: { stack: { type: "string" }, "config-file": { type: "string" }, json: { type: "string" }, now: { type: "string" }, help: { type: "boolean" } } }).values;
   } catch (err) {
     console.error(`synth: ${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -38,7 +38,7 @@ async function main(): Promise<number> {
   const rootDir = path.resolve(__dirname, "..");
   let files;
   try {
-    files = readStackConfig(rootDir, args.stack);
+    files = readStackConfig(rootDir, args.stack, args["config-file"]);
   } catch (err) {
     console.error(`synth: ${(err as Error).message}`);
     return 1;
