@@ -5,6 +5,7 @@
 import { Budget } from "./components/budget";
 import { BudgetGuard } from "./components/budgetGuard";
 import { CiAccess } from "./components/ciAccess";
+import { DeployReconcile } from "./components/deployReconcile";
 import { deployTime } from "./components/clock";
 import { loadStackConfig } from "./components/config";
 import { monthlyCost } from "./components/costModel";
@@ -14,7 +15,7 @@ import { ModelsBucket } from "./components/modelsBucket";
 import { ModelsSync } from "./components/modelsSync";
 import { Observability } from "./components/observability";
 import { WarmSchedule } from "./components/warmSchedule";
-import { desiredMinInstances, warmInstanceHoursPerWeek } from "./components/warmWindows";
+import { desiredMinInstances, scheduleEdges, warmInstanceHoursPerWeek } from "./components/warmWindows";
 
 const rootDir = __dirname;
 const config = loadStackConfig(rootDir);
@@ -72,16 +73,35 @@ const budget = billingAccount
 const guard =
   budget && config.budget.guard
     ? new BudgetGuard(config.service.name, {
-        budget: config.budget,
+        ratio: config.budget.guardRatio,
+        maxInstances: config.budget.guardMaxInstances,
         project: config.service.project,
         region: config.service.region,
         topic: budget.topic,
         serviceName: gpu.serviceName,
         runtimeServiceAccount: gpu.runtimeServiceAccount,
         jobNames: warm.jobNames,
+        schedule: scheduleEdges(schedule),
+        now,
         rootDir,
       })
     : undefined;
+
+// Last: the level in force when the deploy ends, and the guard's hold re-applied to whatever this deploy replaced.
+const reconcile = new DeployReconcile(
+  config.service.name,
+  {
+    project: config.service.project,
+    region: config.service.region,
+    serviceName: gpu.serviceName,
+    schedule: scheduleEdges(schedule),
+    jobNames: warm.jobNames,
+    guardState: guard?.stateLocation,
+    guardMaxInstances: config.budget.guardMaxInstances,
+    now,
+    after: [gpu, warm, ...(guard ? [guard] : [])],
+  },
+);
 
 new Observability(config.service.name, {
   project: config.service.project,
@@ -113,7 +133,8 @@ export const imageDigest = gpu.imageDigest;
 export const runtimeServiceAccount = gpu.runtimeServiceAccount.email;
 export const invokerServiceAccount = gpu.invokerServiceAccount.email;
 export const schedulerServiceAccount = warm.schedulerServiceAccount.email;
-export const minInstancesAtDeploy = minInstancesNow;
+/** Min instances when the deploy ended (0 while the budget guard holds the service down). */
+export const minInstancesAtDeploy = reconcile.result.apply((r) => (JSON.parse(r) as { minInstances: number }).minInstances);
 export const warmJobs = schedule.jobs.map((j) => `${j.cron} (${schedule.timeZone}) -> ${j.level}`);
 /** For the GitHub repository variables WIF_PROVIDER and DEPLOY_SERVICE_ACCOUNT (docs/operations.md). */
 export const workloadIdentityProvider = ci?.workloadIdentityProvider;

@@ -2,6 +2,7 @@
  * Log filters and the Cloud Monitoring dashboard for the service. Pure: builds strings and JSON; the
  * Observability component turns them into resources. Field names come from the supervisor, never retyped.
  */
+import { GUARD_LOG_COMPONENT, GUARD_TRIPPED_MESSAGE } from "../functions/guardContract";
 import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../container/supervisor";
 import { DAY_NAMES, edgesByDay, type WarmSchedule } from "./warmWindows";
 
@@ -22,7 +23,6 @@ export const RUN_METRICS = {
   gpuMemoryUsage: "run.googleapis.com/container/gpu/memory_usages",
 } as const;
 
-export const GUARD_TRIPPED_MESSAGE = "budget guard tripped";
 
 /** Monitoring filter of the service's time series (label syntax differs from the log filter's). */
 export function monitoringServiceFilter(serviceName: string): string {
@@ -45,7 +45,7 @@ export function warmupFailedLogFilter(serviceName: string): string {
 
 /** The budget guard's trip line (its own function service). */
 export function guardTrippedLogFilter(): string {
-  return `jsonPayload.component="warmstart-budget-guard" AND jsonPayload.message:"${GUARD_TRIPPED_MESSAGE}"`;
+  return `jsonPayload.component="${GUARD_LOG_COMPONENT}" AND jsonPayload.message:"${GUARD_TRIPPED_MESSAGE}"`;
 }
 
 /** `EXTRACT(jsonPayload.coldStart.<phase>)` for a log-based distribution metric. */

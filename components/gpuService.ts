@@ -11,8 +11,8 @@ export interface GpuServiceArgs {
   /** How the image is built and what goes into it (`warmstart:imageBuild`, `baseImage`, `modelsManifest`, ...). */
   readonly image: ImageConfig;
   /**
-   * Service-level min instances to deploy with: what the warm schedule wants at deploy time, so a deploy inside a
-   * window is warm at once and `pulumi up` never undoes what the scheduler set.
+   * Service-level min instances the service is created with: what the warm schedule wants at deploy time. Later
+   * deploys leave the field to the schedule and the reconcile step (DeployReconcile).
    * @example 1
    */
   readonly minInstanceCount: number;
@@ -137,7 +137,10 @@ export class GpuService extends pulumi.ComponentResource {
           ],
         },
       },
-      parent,
+      // Min instances belong to the warm schedule (and the budget guard) after the service exists; every deploy ends
+      // with the reconcile step, which sets the level for that moment. Compared here, a deploy would write back the
+      // level of when it started, and `pulumi up --refresh` would lift the guard's hold.
+      { ...parent, ignoreChanges: ["scaling.minInstanceCount", "scaling.maxInstanceCount"] },
     );
     this.serviceName = this.service.name;
     this.location = this.service.location;

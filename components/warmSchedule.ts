@@ -71,11 +71,14 @@ export class WarmSchedule extends pulumi.ComponentResource {
 
     // Every job is named, placed and timed the same way; what it calls differs.
     type JobCall = Pick<gcp.cloudscheduler.JobArgs, "description" | "attemptDeadline" | "retryConfig" | "httpTarget">;
+    // `paused` is the budget guard's to change: declared or compared here, a `pulumi up --refresh` would resume jobs
+    // the guard paused (the provider resumes on a diff of `paused`, terraform-provider-google
+    // resource_cloud_scheduler_job.go). A job this deploy creates starts ENABLED; DeployReconcile pauses it if need be.
     const scheduled = (id: string, cron: string, call: JobCall, opts: pulumi.CustomResourceOptions) =>
       new gcp.cloudscheduler.Job(
         `${name}-${id}`,
         { name: schedulerJobId(name, id), project: args.project, region: args.region, schedule: cron, timeZone: s.timeZone, ...call },
-        opts,
+        { ...opts, ignoreChanges: ["paused"] },
       );
 
     this.jobs = s.jobs.map((job) =>

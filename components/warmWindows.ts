@@ -386,6 +386,32 @@ export function desiredMinInstances(schedule: WarmSchedule, at: Date): number {
   return schedule.levels[localMinuteOfWeek(at, schedule.timeZone)];
 }
 
+/**
+ * The weekly levels as their edges: small enough for an environment variable, so the budget guard and the deploy's
+ * reconcile step can tell the level in force at any instant without the window grammar.
+ */
+export interface ScheduleEdges {
+  readonly timeZone: string;
+  /** The level at Monday 00:00 local. */
+  readonly start: number;
+  readonly edges: readonly Edge[];
+}
+
+export function scheduleEdges(schedule: WarmSchedule): ScheduleEdges {
+  return { timeZone: schedule.timeZone, start: schedule.levels[0], edges: weeklyEdges(schedule.levels) };
+}
+
+/** The level a {@link ScheduleEdges} has in force at an instant; equal to {@link desiredMinInstances}. */
+export function levelAt(s: ScheduleEdges, at: Date): number {
+  const m = localMinuteOfWeek(at, s.timeZone);
+  let level = s.start;
+  for (const e of s.edges) {
+    if (e.minuteOfWeek > m) break;
+    level = e.level;
+  }
+  return level;
+}
+
 /** Warm instance-hours per week, summed over instances (the cost model's input). */
 export function warmInstanceHoursPerWeek(levels: WeeklyLevels): number {
   let minutes = 0;

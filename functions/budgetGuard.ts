@@ -1,41 +1,34 @@
 /**
  * The budget guard: a Cloud Run function (gen2, Node) subscribed to the budget's Pub/Sub topic. When the period's
- * cost reaches `GUARD_RATIO` × budget it sets the service's min instances to 0 (and caps max instances when
- * `GUARD_MAX_INSTANCES` > 0) and pauses the warm-window jobs. A message of a later budget period resumes the jobs.
+ * cost reaches `GUARD_RATIO` × budget it holds the service down (min instances 0, max capped when
+ * `GUARD_MAX_INSTANCES` > 0) and pauses the warm-window jobs; a message of a later budget period (or a raised budget)
+ * releases it. What "tripped" means and which message may change it is guardState.ts; the state is kept in
+ * `GUARD_STATE` (guardStore.ts), where the deploy's reconcile step reads it too.
  *
- * Stateless and idempotent: Pub/Sub may deliver a message twice or out of order. Tripping twice sets the same
- * values again. Jobs are resumed only by a message whose period began after they were paused, so a late message
- * from the tripped period (cost still below the line back then) does not undo the trip.
+ * Registered with the Functions Framework as a CloudEvent function named `budgetGuard`: Eventarc delivers the
+ * Pub/Sub message as a CloudEvent (binary content mode) whose data is `{ message: { data: <base64 JSON> } }`.
+ * Returning acknowledges the event; throwing makes Eventarc deliver it again (the trigger retries), so the handler
+ * throws only when an API call failed, and everything it does is safe to repeat.
  *
- * Environment: GUARD_SERVICE (projects/P/locations/R/services/S), GUARD_JOBS (comma-separated job names,
- * projects/P/locations/R/jobs/J), GUARD_RATIO (default 1), GUARD_MAX_INSTANCES (default 0: leave max alone).
+ * Environment: GUARD_SERVICE (projects/P/locations/R/services/S), GUARD_JOBS (comma-separated
+ * projects/P/locations/R/jobs/J), GUARD_STATE (gs://BUCKET/OBJECT), GUARD_SCHEDULE (the weekly levels as JSON,
+ * ScheduleEdges), GUARD_RATIO (default 1), GUARD_MAX_INSTANCES (default 0: leave max alone).
  */
+import * as functions from "@google-cloud/functions-framework";
+import type { ScheduleEdges } from "../components/warmWindows";
+import { hold, release, type Enforced, type GuardTargets } from "./enforce";
+import { GUARD_ENTRY_POINT, GUARD_LOG_COMPONENT, GUARD_TRIPPED_MESSAGE } from "./guardContract";
+import { GOOGLE_ENDPOINTS, googleApis, metadataToken, type GoogleApis } from "./googleApis";
+import { decide, released, type BudgetNotification, type Decision } from "./guardState";
+import { parseStateLocation, updateState, type StateLocation } from "./guardStore";
 
-/** The budget notification's JSON (Cloud Billing, schema 1.0). */
-export interface BudgetNotification {
-  readonly budgetDisplayName?: string;
-  readonly costAmount: number;
-  readonly budgetAmount: number;
-  readonly alertThresholdExceeded?: number;
-  readonly costIntervalStart: string;
-  readonly currencyCode?: string;
-}
 
-export interface GuardConfig {
-  readonly service: string;
-  readonly jobs: readonly string[];
+export interface GuardConfig extends GuardTargets {
   readonly ratio: number;
-  readonly maxInstances: number;
-  /** Overridable for tests; Google's endpoints by default. */
-  readonly runApi: string;
-  readonly schedulerApi: string;
-  readonly tokenUrl: string;
+  readonly state: StateLocation;
 }
 
-export type GuardOutcome =
-  | { readonly action: "tripped"; readonly paused: readonly string[] }
-  | { readonly action: "resumed"; readonly resumed: readonly string[] }
-  | { readonly action: "none"; readonly reason: string };
+export type GuardOutcome = Decision["enforce"];
 
 export function configFromEnv(env: NodeJS.ProcessEnv): GuardConfig {
   const service = env.GUARD_SERVICE ?? "";
@@ -46,18 +39,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv): GuardConfig {
   if (!(ratio > 0)) throw new Error(`GUARD_RATIO must be a positive number, got "${env.GUARD_RATIO}"`);
   const maxInstances = Number(env.GUARD_MAX_INSTANCES ?? "0");
   if (!Number.isInteger(maxInstances) || maxInstances < 0) throw new Error(`GUARD_MAX_INSTANCES must be a whole number, got "${env.GUARD_MAX_INSTANCES}"`);
-  return {
-    service,
-    jobs,
-    ratio,
-    maxInstances,
-    runApi: env.GUARD_RUN_API ?? "https://run.googleapis.com",
-    schedulerApi: env.GUARD_SCHEDULER_API ?? "https://cloudscheduler.googleapis.com",
-    tokenUrl: env.GUARD_TOKEN_URL ?? "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token",
-  };
+  let schedule: ScheduleEdges;
+  try {
+    schedule = JSON.parse(env.GUARD_SCHEDULE ?? "") as ScheduleEdges;
+  } catch {
+    throw new Error("GUARD_SCHEDULE must be the weekly levels as JSON ({timeZone, start, edges})");
+  }
+  if (typeof schedule?.timeZone !== "string" || typeof schedule.start !== "number" || !Array.isArray(schedule.edges)) {
+    throw new Error("GUARD_SCHEDULE must be the weekly levels as JSON ({timeZone, start, edges})");
+  }
+  return { service, jobs, ratio, maxInstances, schedule, state: parseStateLocation(env.GUARD_STATE ?? "") };
 }
 
-/** Parses and checks a notification; undefined (and a log line) when it is not one. */
+/** Parses and checks a notification; undefined when it is not one. */
 export function parseNotification(data: unknown): BudgetNotification | undefined {
   const n = data as Partial<BudgetNotification> | null;
   if (!n || typeof n !== "object") return undefined;
@@ -67,69 +61,57 @@ export function parseNotification(data: unknown): BudgetNotification | undefined
 }
 
 function log(severity: "INFO" | "WARNING" | "ERROR", message: string, fields: Record<string, unknown> = {}): void {
-  console.log(JSON.stringify({ severity, message, component: "warmstart-budget-guard", ...fields }));
+  console.log(JSON.stringify({ severity, message, component: GUARD_LOG_COMPONENT, ...fields }));
 }
 
-async function token(cfg: GuardConfig): Promise<string> {
-  const r = await fetch(cfg.tokenUrl, { headers: { "Metadata-Flavor": "Google" } });
-  if (!r.ok) throw new Error(`metadata token: HTTP ${r.status}`);
-  return ((await r.json()) as { access_token: string }).access_token;
-}
-
-async function api(method: string, url: string, bearer: string, body?: unknown): Promise<any> {
-  const r = await fetch(url, {
-    method,
-    headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${url}: HTTP ${r.status} ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : {};
-}
-
-/** Acts on one budget notification. Throws only on API failures (so Pub/Sub retries); bad messages are logged and dropped. */
-export async function handleNotification(n: BudgetNotification, cfg: GuardConfig): Promise<GuardOutcome> {
-  const bearer = await token(cfg);
-  if (n.costAmount >= cfg.ratio * n.budgetAmount) {
-    const mask = cfg.maxInstances > 0 ? "scaling.minInstanceCount,scaling.maxInstanceCount" : "scaling.minInstanceCount";
-    const scaling = cfg.maxInstances > 0 ? { minInstanceCount: 0, maxInstanceCount: cfg.maxInstances } : { minInstanceCount: 0 };
-    await api("PATCH", `${cfg.runApi}/v2/${cfg.service}?updateMask=${mask}`, bearer, { scaling });
-    for (const job of cfg.jobs) await api("POST", `${cfg.schedulerApi}/v1/${job}:pause`, bearer, {});
-    log("WARNING", "budget guard tripped: min instances set to 0 and warm-window jobs paused", {
-      costAmount: n.costAmount,
-      budgetAmount: n.budgetAmount,
-      currencyCode: n.currencyCode,
-      costIntervalStart: n.costIntervalStart,
+/** Acts on one budget notification. Throws only when a Google API call failed, so the event is delivered again. */
+export async function handleNotification(n: BudgetNotification, cfg: GuardConfig, api: GoogleApis, now = new Date()): Promise<{ outcome: GuardOutcome; enforced?: Enforced }> {
+  // The state is written before anything is enforced: a deploy that runs meanwhile then sees the trip.
+  const decision = await updateState(api, cfg.state, (s) => decide(s, n, cfg.ratio, now));
+  const fields = { costAmount: n.costAmount, budgetAmount: n.budgetAmount, currencyCode: n.currencyCode, costIntervalStart: n.costIntervalStart, reason: decision.reason };
+  if (decision.enforce === "hold") {
+    const enforced = await hold(api, cfg);
+    const first = decision.next.trip?.since === now.toISOString();
+    log("WARNING", first ? `${GUARD_TRIPPED_MESSAGE}: min instances set to 0 and warm-window jobs paused` : "budget guard holds: the service stays down", {
+      ...fields,
       service: cfg.service,
-      scaling,
-      pausedJobs: cfg.jobs,
+      scaling: enforced.scaling,
+      pausedJobs: enforced.changed,
+      trip: decision.next.trip,
     });
-    return { action: "tripped", paused: cfg.jobs };
+    return { outcome: "hold", enforced };
   }
-  const periodStart = Date.parse(n.costIntervalStart);
-  const resumed: string[] = [];
-  for (const job of cfg.jobs) {
-    const j = (await api("GET", `${cfg.schedulerApi}/v1/${job}`, bearer)) as { state?: string; userUpdateTime?: string };
-    // Paused before this period began: the budget has renewed since the trip.
-    if (j.state === "PAUSED" && j.userUpdateTime && Date.parse(j.userUpdateTime) < periodStart) {
-      await api("POST", `${cfg.schedulerApi}/v1/${job}:resume`, bearer, {});
-      resumed.push(job);
-    }
+  if (decision.enforce === "release") {
+    const enforced = await release(api, cfg, now);
+    await updateState(api, cfg.state, (s) => ({ next: s.releasing && !s.trip ? released(s) : s }));
+    log("INFO", "budget guard released: warm-window jobs resumed and min instances back on the schedule", { ...fields, resumedJobs: enforced.changed, scaling: enforced.scaling });
+    return { outcome: "release", enforced };
   }
-  if (resumed.length > 0) {
-    log("INFO", "new budget period: warm-window jobs resumed; the next window edge restores min instances", { costIntervalStart: n.costIntervalStart, resumedJobs: resumed });
-    return { action: "resumed", resumed };
-  }
-  return { action: "none", reason: `cost ${n.costAmount} is below ${cfg.ratio} x ${n.budgetAmount}` };
+  log("INFO", `no action: ${decision.reason}`, fields);
+  return { outcome: "none" };
 }
 
-/** The CloudEvent a Pub/Sub-triggered gen2 function receives. */
-interface PubSubCloudEvent {
-  readonly data?: { readonly message?: { readonly data?: string } };
+/** The Pub/Sub message inside the CloudEvent Eventarc delivers. */
+export interface MessagePublishedData {
+  readonly message?: { readonly data?: string; readonly messageId?: string };
+  readonly subscription?: string;
 }
 
-/** Entry point (`budgetGuard`). */
-export async function budgetGuard(event: PubSubCloudEvent): Promise<void> {
+/** Test seams: where the APIs are and what time it is. Google's endpoints and the metadata token by default. */
+export interface GuardEnvironment {
+  readonly api?: GoogleApis;
+  readonly now?: () => Date;
+}
+
+function defaultApi(env: NodeJS.ProcessEnv): GoogleApis {
+  return googleApis(metadataToken(env.GUARD_TOKEN_URL), {
+    run: env.GUARD_RUN_API ?? GOOGLE_ENDPOINTS.run,
+    scheduler: env.GUARD_SCHEDULER_API ?? GOOGLE_ENDPOINTS.scheduler,
+    storage: env.GUARD_STORAGE_API ?? GOOGLE_ENDPOINTS.storage,
+  });
+}
+
+export async function budgetGuard(event: { readonly data?: MessagePublishedData }, deps: GuardEnvironment = {}): Promise<void> {
   const cfg = configFromEnv(process.env);
   let payload: unknown;
   try {
@@ -139,9 +121,11 @@ export async function budgetGuard(event: PubSubCloudEvent): Promise<void> {
   }
   const n = parseNotification(payload);
   if (!n) {
-    log("ERROR", "not a budget notification; dropped", { payload: String(event.data?.message?.data ?? "").slice(0, 200) });
+    // Acknowledged: a message that is not a notification will not become one on redelivery.
+    log("ERROR", "not a budget notification; dropped", { messageId: event.data?.message?.messageId });
     return;
   }
-  const outcome = await handleNotification(n, cfg);
-  if (outcome.action === "none") log("INFO", `no action: ${outcome.reason}`);
+  await handleNotification(n, cfg, deps.api ?? defaultApi(process.env), deps.now?.() ?? new Date());
 }
+
+functions.cloudEvent<MessagePublishedData>(GUARD_ENTRY_POINT, (event: functions.CloudEvent<MessagePublishedData>) => budgetGuard(event));

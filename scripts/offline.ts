@@ -7,7 +7,8 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { NOW_ENV } from "../components/clock";
+import { deployTime, NOW_ENV } from "../components/clock";
+import { levelAt, type ScheduleEdges } from "../components/warmWindows";
 
 export interface RecordedResource {
   readonly urn: string;
@@ -18,6 +19,8 @@ export interface RecordedResource {
   readonly custom: boolean;
   /** URNs this resource depends on (dependsOn and the resources its inputs came from). */
   readonly dependencies: string[];
+  /** Input paths the engine does not compare with the cloud (the ignoreChanges option). */
+  readonly ignoreChanges: string[];
   /** Inputs with secret values replaced by "[secret]", as `pulumi preview` shows them. */
   readonly inputs: Record<string, unknown>;
   /** Inputs with secrets revealed, for tests that check where a secret goes. */
@@ -100,6 +103,11 @@ function computedState(args: pulumi.runtime.MockResourceArgs, project: string): 
         name: `projects/${parseInt(fakeHex(i.project ?? project, 8), 16)}/locations/global/workloadIdentityPools/${i.workloadIdentityPoolId}/providers/${i.workloadIdentityPoolProviderId}`,
       };
     case "command:local:Command": {
+      // The reconcile step prints what it set; offline there is no guard state, so the schedule's level at --now.
+      if (String(i.create).includes("npm run --silent reconcile")) {
+        const minInstances = levelAt(JSON.parse(i.environment.RECONCILE_SCHEDULE) as ScheduleEdges, deployTime());
+        return { stdout: JSON.stringify({ guard: i.environment.RECONCILE_GUARD_STATE ? "clear" : "absent", minInstances }), stderr: "" };
+      }
       // models:sync --print-manifest prints the manifest with every source's size and sha256 filled in.
       const sync = /models:sync -- --manifest '([^']+)' --print-manifest/.exec(String(i.create));
       if (sync) return { stdout: syncedManifestOf(sync[1]), stderr: "" };
@@ -184,6 +192,7 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
             parent: req.getParent() || undefined,
             custom: req.getCustom(),
             dependencies: req.getDependenciesList(),
+            ignoreChanges: req.getIgnorechangesList(),
             inputs: mapSecrets(raw, () => SECRET_MASK) as Record<string, unknown>,
             plainInputs: mapSecrets(raw, (v) => v) as Record<string, unknown>,
             id: resp.getId() || undefined,

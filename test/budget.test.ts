@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { DEFAULT_PRICES, instanceHourlyCost, monthlyCost, parsePriceOverrides } from "../components/costModel";
-import { GUARD_SCHEDULER_PERMISSIONS } from "../components/budgetGuard";
+import { buildWarmSchedule, parseWarmWindows, scheduleEdges } from "../components/warmWindows";
+import { GUARD_RUNTIME, runtimeStatus } from "../components/functionRuntimes";
 import { runStack } from "./harness";
 
 const BUDGET = {
@@ -120,7 +121,12 @@ describe("budget guard resources", () => {
   test("a Node function on the budget topic, told which service and jobs to act on", async () => {
     const run = await runStack({ ...BUDGET, "warmstart:guardRatio": "0.95", "warmstart:guardMaxInstances": "1" });
     const fn = run.one("gcp:cloudfunctionsv2/function:Function").inputs as any;
-    expect(fn.buildConfig).toMatchObject({ runtime: "nodejs20", entryPoint: "budgetGuard" });
+    expect(fn.buildConfig).toMatchObject({
+      runtime: "nodejs24",
+      entryPoint: "budgetGuard",
+      serviceAccount: "projects/acme-test-123/serviceAccounts/warmstart-gbuild@acme-test-123.iam.gserviceaccount.com",
+      dockerRepository: "projects/acme-test-123/locations/us-central1/repositories/warmstart-guard-images",
+    });
     expect(fn.eventTrigger).toMatchObject({ eventType: "google.cloud.pubsub.topic.v1.messagePublished", pubsubTopic: "projects/acme-test-123/topics/warmstart-budget-updates" });
     expect(fn.serviceConfig.environmentVariables).toEqual({
       GUARD_SERVICE: "projects/acme-test-123/locations/us-central1/services/warmstart",
@@ -129,6 +135,8 @@ describe("budget guard resources", () => {
         "projects/acme-test-123/locations/us-central1/jobs/warmstart-cool-weekdays-2100-to-0",
         "projects/acme-test-123/locations/us-central1/jobs/warmstart-warmup-weekdays-0900",
       ].join(","),
+      GUARD_STATE: "gs://acme-test-123-warmstart-guard/guard-state.json",
+      GUARD_SCHEDULE: JSON.stringify(scheduleEdges(buildWarmSchedule(parseWarmWindows("weekdays 09:00-21:00"), "UTC", { warmMinInstances: 1, idleMinInstances: 0, leadMinutes: 5 }))),
       GUARD_RATIO: "0.95",
       GUARD_MAX_INSTANCES: "1",
     });
@@ -137,7 +145,7 @@ describe("budget guard resources", () => {
     expect(object.name).toMatch(/^budget-guard-[0-9a-f]{16}\.zip$/);
   });
 
-  test("its account may update the one service, act as its runtime account, and pause or resume jobs; nothing else", async () => {
+  test("its account may update the one service, act as its runtime account, pause or resume jobs and keep its state; nothing else", async () => {
     const run = await runStack(BUDGET);
     const guard = "serviceAccount:warmstart-guard@acme-test-123.iam.gserviceaccount.com";
     const grants = run.resources.filter((r) => r.inputs.member === guard).map((r) => [r.type.split(":").pop(), r.inputs.role, r.inputs.name ?? r.inputs.serviceAccountId ?? r.inputs.project]);
@@ -147,14 +155,54 @@ describe("budget guard resources", () => {
         ["IAMMember", "roles/iam.serviceAccountUser", "projects/acme-test-123/serviceAccounts/warmstart-run@acme-test-123.iam.gserviceaccount.com"],
         ["ServiceIamMember", "roles/run.developer", "warmstart"],
         ["ServiceIamMember", "roles/run.invoker", "warmstart-budget-guard"],
+        ["BucketIAMMember", "roles/storage.objectUser", undefined],
       ].sort(),
     );
-    expect(run.one("gcp:projects/iAMCustomRole:IAMCustomRole").inputs.permissions).toEqual(GUARD_SCHEDULER_PERMISSIONS);
+    // Written out, not the code's constant: resuming a job needs cloudscheduler.jobs.enable, pausing .pause
+    // (https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs/resume, /pause).
+    expect([...(run.one("gcp:projects/iAMCustomRole:IAMCustomRole").inputs.permissions as string[])].sort()).toEqual([
+      "cloudscheduler.jobs.enable",
+      "cloudscheduler.jobs.get",
+      "cloudscheduler.jobs.pause",
+    ]);
+  });
+
+  test("the function is built by its own account, which may only write logs, read the source and push to its repository", async () => {
+    const run = await runStack(BUDGET);
+    const builder = "serviceAccount:warmstart-gbuild@acme-test-123.iam.gserviceaccount.com";
+    const grants = run.resources.filter((r) => r.inputs.member === builder).map((r) => [r.type.split(":").pop(), r.inputs.role]);
+    expect(grants.sort()).toEqual(
+      [
+        ["IAMMember", "roles/logging.logWriter"],
+        ["BucketIAMMember", "roles/storage.objectViewer"],
+        ["RepositoryIamMember", "roles/artifactregistry.writer"],
+      ].sort(),
+    );
   });
 
   test("budgetGuard: false keeps the budget and alerts but deploys no guard", async () => {
     const run = await runStack({ ...BUDGET, "warmstart:budgetGuard": "false" });
     expect(run.ofType("gcp:billing/budget:Budget")).toHaveLength(1);
     expect(run.ofType("gcp:cloudfunctionsv2/function:Function")).toEqual([]);
+  });
+});
+
+describe("the guard's runtime", () => {
+  test("Node.js 24: supported today, warned 90 days before its deprecation, refused once decommissioned", () => {
+    expect(GUARD_RUNTIME).toBe("nodejs24");
+    expect(runtimeStatus("nodejs24", new Date("2026-11-29T00:00:00Z")).kind).toBe("supported");
+    expect(runtimeStatus("nodejs24", new Date("2028-01-30T00:00:00Z")).kind).toBe("supported"); // 91 days before
+    expect(runtimeStatus("nodejs24", new Date("2028-02-01T00:00:00Z"))).toMatchObject({ kind: "deprecation-soon", message: expect.stringMatching(/deprecated in 89 day\(s\), on 2028-04-30/) });
+    expect(runtimeStatus("nodejs24", new Date("2028-04-30T00:00:00Z")).kind).toBe("deprecated");
+    expect(runtimeStatus("nodejs24", new Date("2028-10-31T00:00:00Z")).kind).toBe("decommissioned");
+    // The runtime this stack used before: decommissioned on 2026-10-30 (docs.cloud.google.com/run/docs/runtimes/function-runtimes).
+    expect(runtimeStatus("nodejs20", new Date("2026-11-29T00:00:00Z")).kind).toBe("decommissioned");
+  });
+
+  test("a deploy after the decommission date stops with the reason; one within 90 days of deprecation warns", async () => {
+    const late = (await runStack(BUDGET, { now: "2028-11-01T12:00:00Z" }).catch((e: unknown) => e)) as Error;
+    expect(late.message).toMatch(/runtime nodejs24 was decommissioned on 2028-10-31: Cloud Run functions refuses to create or update/);
+    const soon = await runStack(BUDGET, { now: "2028-03-01T12:00:00Z" });
+    expect(soon.warnings).toContainEqual(expect.stringMatching(/runtime nodejs24 is deprecated in 60 day\(s\)/));
   });
 });

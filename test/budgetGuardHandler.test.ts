@@ -1,157 +1,222 @@
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { budgetGuard, handleNotification, type BudgetNotification, type GuardConfig } from "../functions/budgetGuard";
+import { budgetGuard, handleNotification, type GuardConfig } from "../functions/budgetGuard";
+import { googleApis, metadataToken } from "../functions/googleApis";
+import { decide, INITIAL_STATE, parseGuardState, type BudgetNotification } from "../functions/guardState";
+import { buildWarmSchedule, parseWarmWindows, scheduleEdges } from "../components/warmWindows";
+import { startFakeGoogle, type FakeGoogle } from "./support/fakeGoogle";
 
 const SERVICE = "projects/p/locations/us-central1/services/imagegen";
 const JOBS = ["projects/p/locations/us-central1/jobs/imagegen-warm-weekdays-0855-to-1", "projects/p/locations/us-central1/jobs/imagegen-cool-weekdays-2100-to-0"];
+const SCHEDULE = scheduleEdges(buildWarmSchedule(parseWarmWindows("weekdays 09:00-21:00"), "UTC", { warmMinInstances: 1, idleMinInstances: 0, leadMinutes: 5 }));
+const STATE = { bucket: "p-imagegen-guard", object: "guard-state.json" };
+/** A Tuesday at 12:00 UTC, inside the window: a release puts min instances back to 1. */
+const NOW = new Date("2026-12-01T12:00:00Z");
 
-/** Stands in for the metadata server, the Cloud Run Admin API and the Cloud Scheduler API, keeping their state. */
-async function fakeGoogle(opts: { failPatch?: boolean } = {}) {
-  const state = {
-    scaling: { minInstanceCount: 1, maxInstanceCount: 2 } as Record<string, number>,
-    jobs: Object.fromEntries(JOBS.map((j) => [j, { state: "ENABLED", userUpdateTime: "2026-10-01T00:00:00Z" }])) as Record<string, { state: string; userUpdateTime: string }>,
-    /** What userUpdateTime a pause or resume records. */
-    clock: "2026-11-20T10:00:00Z",
-    calls: [] as string[],
-    auth: [] as (string | undefined)[],
-  };
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      const url = new URL(req.url!, "http://x");
-      state.calls.push(`${req.method} ${url.pathname}${url.search}`);
-      const send = (status: number, data: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(data));
-      if (url.pathname === "/token") return req.headers["metadata-flavor"] === "Google" ? send(200, { access_token: "tok" }) : send(403, {});
-      state.auth.push(req.headers.authorization);
-      if (req.method === "PATCH" && url.pathname === `/v2/${SERVICE}`) {
-        if (opts.failPatch) return send(500, { error: "backend" });
-        const patch = JSON.parse(body).scaling;
-        for (const field of url.searchParams.get("updateMask")!.split(",")) {
-          const key = field.replace("scaling.", "");
-          state.scaling[key] = patch[key];
-        }
-        return send(200, { name: "operations/1" });
-      }
-      const m = /^\/v1\/(.+?)(:pause|:resume)?$/.exec(url.pathname);
-      const job = m && state.jobs[m[1]];
-      if (!job) return send(404, {});
-      if (m![2] === ":pause") Object.assign(job, { state: "PAUSED", userUpdateTime: state.clock });
-      if (m![2] === ":resume") Object.assign(job, { state: "ENABLED", userUpdateTime: state.clock });
-      return send(200, job);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const cfg: GuardConfig = { service: SERVICE, jobs: JOBS, ratio: 1, maxInstances: 0, runApi: base, schedulerApi: base, tokenUrl: `${base}/token` };
-  return { state, cfg, base, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
-let close: (() => Promise<void>) | undefined;
-// The guard logs JSON lines for Cloud Logging; keep them out of the test report.
-beforeEach(() => void vi.spyOn(console, "log").mockImplementation(() => undefined));
+let google: FakeGoogle;
+let cfg: GuardConfig;
+beforeEach(async () => {
+  google = await startFakeGoogle({ services: { [SERVICE]: { minInstanceCount: 1 } }, jobs: Object.fromEntries(JOBS.map((j) => [j, "ENABLED"])) });
+  cfg = { service: SERVICE, jobs: JOBS, ratio: 1, maxInstances: 0, schedule: SCHEDULE, state: STATE };
+  // The guard logs JSON lines for Cloud Logging; keep them out of the test report.
+  vi.spyOn(console, "log").mockImplementation(() => undefined);
+});
 afterEach(async () => {
-  await close?.();
+  await google.close();
   vi.unstubAllEnvs();
   vi.restoreAllMocks();
 });
 
-const msg = (costAmount: number, costIntervalStart = "2026-11-01T08:00:00Z"): BudgetNotification => ({
+const api = () => googleApis(metadataToken(`${google.base}/token`), { run: google.base, scheduler: google.base, storage: google.base });
+const msg = (costAmount: number, costIntervalStart = "2026-11-01T07:00:00Z", budgetAmount = 600): BudgetNotification => ({
   budgetDisplayName: "imagegen monthly (warmstart)",
-  alertThresholdExceeded: costAmount >= 600 ? 1.0 : 0.5,
   costAmount,
   costIntervalStart,
-  budgetAmount: 600,
+  budgetAmount,
   currencyCode: "USD",
 });
+const handle = (n: BudgetNotification, c: GuardConfig = cfg, now = NOW) => handleNotification(n, c, api(), now);
+const jobStates = () => JOBS.map((j) => google.jobs.get(j)!.state);
+const stored = () => parseGuardState(google.objects.get(`${STATE.bucket}/${STATE.object}`)!.text);
+const mutations = () => google.calls.filter((c) => !c.startsWith("GET"));
 
 describe("budget guard handler", () => {
-  test("at the budget: min instances to 0 (mask sent) and every warm-window job paused", async () => {
-    const g = await fakeGoogle();
-    close = g.close;
-    expect(await handleNotification(msg(612.5), g.cfg)).toEqual({ action: "tripped", paused: JOBS });
-    expect(g.state.scaling).toEqual({ minInstanceCount: 0, maxInstanceCount: 2 });
-    expect(Object.values(g.state.jobs).map((j) => j.state)).toEqual(["PAUSED", "PAUSED"]);
-    expect(g.state.calls).toContain(`PATCH /v2/${SERVICE}?updateMask=scaling.minInstanceCount`);
-    expect(g.state.auth.every((a) => a === "Bearer tok")).toBe(true);
+  test("at the budget: the trip is recorded first, then min instances 0 and every warm-window job paused", async () => {
+    expect((await handle(msg(612.5))).outcome).toBe("hold");
+    expect(google.services.get(SERVICE)!.scaling).toEqual({ minInstanceCount: 0 });
+    expect(jobStates()).toEqual(["PAUSED", "PAUSED"]);
+    expect(stored().trip).toEqual({ budget: "monthly", periodStart: "2026-11-01T07:00:00Z", since: NOW.toISOString(), costAmount: 612.5, budgetAmount: 600, currencyCode: "USD" });
+    expect(mutations()[0]).toMatch(/^POST \/upload\/storage\/v1\/b\/p-imagegen-guard\/o\?uploadType=media&name=guard-state\.json&ifGenerationMatch=0$/);
+    expect(mutations()[1]).toBe(`PATCH /v2/${SERVICE}?updateMask=scaling.minInstanceCount`);
+    expect(google.tokens.every((t) => t === "Bearer fake-token")).toBe(true);
   });
 
-  test("caps max instances too when guardMaxInstances is set", async () => {
-    const g = await fakeGoogle();
-    close = g.close;
-    await handleNotification(msg(700), { ...g.cfg, maxInstances: 1 });
-    expect(g.state.scaling).toEqual({ minInstanceCount: 0, maxInstanceCount: 1 });
+  test("caps max instances too when guardMaxInstances is set, and lifts the cap on release", async () => {
+    await handle(msg(700), { ...cfg, maxInstances: 1 });
+    expect(google.services.get(SERVICE)!.scaling).toEqual({ minInstanceCount: 0, maxInstanceCount: 1 });
+    await handle(msg(3, "2026-12-01T08:00:00Z"), { ...cfg, maxInstances: 1 });
+    expect(google.services.get(SERVICE)!.scaling).toEqual({ minInstanceCount: 1, maxInstanceCount: 0 });
   });
 
-  test("a duplicate notification is harmless", async () => {
-    const g = await fakeGoogle();
-    close = g.close;
-    await handleNotification(msg(612.5), g.cfg);
-    await handleNotification(msg(612.5), g.cfg);
-    expect(g.state.scaling.minInstanceCount).toBe(0);
-    expect(Object.values(g.state.jobs).map((j) => j.state)).toEqual(["PAUSED", "PAUSED"]);
+  test("a second over-budget notification reads each job and pauses none again (Cloud Scheduler refuses that)", async () => {
+    await handle(msg(612.5));
+    const before = google.calls.length;
+    expect((await handle(msg(640))).outcome).toBe("hold");
+    expect(google.calls.slice(before).filter((c) => c.includes(":pause"))).toEqual([]);
+    expect(jobStates()).toEqual(["PAUSED", "PAUSED"]);
   });
 
-  test("below the budget nothing changes", async () => {
-    const g = await fakeGoogle();
-    close = g.close;
-    expect((await handleNotification(msg(300), g.cfg)).action).toBe("none");
-    expect(g.state.scaling).toEqual({ minInstanceCount: 1, maxInstanceCount: 2 });
-    expect(g.state.calls.filter((c) => !c.startsWith("GET"))).toEqual([]);
+  test("a pause that fails once: the redelivered message pauses the rest", async () => {
+    google.failNext("POST", `/v1/${JOBS[1]}:pause`, 503);
+    await expect(handle(msg(612.5))).rejects.toThrow(/HTTP 503/);
+    expect(jobStates()).toEqual(["PAUSED", "ENABLED"]);
+    await handle(msg(612.5));
+    expect(jobStates()).toEqual(["PAUSED", "PAUSED"]);
+  });
+
+  test("the trip is in the state even when acting on it failed, so a deploy meanwhile keeps the service down", async () => {
+    google.failNext("PATCH", "/v2/", 500);
+    await expect(handle(msg(612.5))).rejects.toThrow(/PATCH .* HTTP 500/);
+    expect(stored().trip?.periodStart).toBe("2026-11-01T07:00:00Z");
+  });
+
+  test("below the budget nothing is changed but the newest period is remembered", async () => {
+    expect((await handle(msg(300))).outcome).toBe("none");
+    expect(google.services.get(SERVICE)!.scaling).toEqual({ minInstanceCount: 1 });
+    expect(mutations().filter((c) => !c.includes("/upload/storage/"))).toEqual([]);
+    expect(stored()).toEqual({ version: 1, periods: { monthly: "2026-11-01T07:00:00Z" } });
   });
 
   test("a late below-budget message from the tripped period does not undo the trip", async () => {
-    const g = await fakeGoogle();
-    close = g.close;
-    await handleNotification(msg(612.5), g.cfg);
-    expect((await handleNotification(msg(590), g.cfg)).action).toBe("none");
-    expect(Object.values(g.state.jobs).map((j) => j.state)).toEqual(["PAUSED", "PAUSED"]);
+    await handle(msg(612.5));
+    expect((await handle(msg(590))).outcome).toBe("hold");
+    expect(jobStates()).toEqual(["PAUSED", "PAUSED"]);
   });
 
-  test("the first message of a new budget period resumes the jobs", async () => {
-    const g = await fakeGoogle();
-    close = g.close;
-    await handleNotification(msg(612.5), g.cfg);
-    g.state.clock = "2026-12-01T08:10:00Z";
-    expect(await handleNotification(msg(4.2, "2026-12-01T08:00:00Z"), g.cfg)).toEqual({ action: "resumed", resumed: JOBS });
-    expect(Object.values(g.state.jobs).map((j) => j.state)).toEqual(["ENABLED", "ENABLED"]);
+  test("the first message of a new budget period resumes the jobs and puts min instances back on the schedule", async () => {
+    await handle(msg(612.5));
+    const r = await handle(msg(4.2, "2026-12-01T08:00:00Z"));
+    expect(r.outcome).toBe("release");
+    expect(r.enforced?.changed).toEqual(JOBS);
+    expect(jobStates()).toEqual(["ENABLED", "ENABLED"]);
+    expect(google.services.get(SERVICE)!.scaling.minInstanceCount).toBe(1);
+    expect(stored()).toEqual({ version: 1, periods: { monthly: "2026-12-01T08:00:00Z" } });
   });
 
-  test("an API failure throws, so Pub/Sub delivers the message again", async () => {
-    const g = await fakeGoogle({ failPatch: true });
-    close = g.close;
-    await expect(handleNotification(msg(612.5), g.cfg)).rejects.toThrow(/PATCH .* HTTP 500/);
+  test("a late over-budget message of last period, after this period's release, does not trip again", async () => {
+    await handle(msg(612.5));
+    await handle(msg(4.2, "2026-12-01T08:00:00Z"));
+    expect((await handle(msg(650, "2026-11-01T07:00:00Z"))).outcome).toBe("none");
+    expect(jobStates()).toEqual(["ENABLED", "ENABLED"]);
+  });
+
+  test("raising the budget in the same period releases the guard", async () => {
+    await handle(msg(612.5));
+    expect((await handle(msg(615, "2026-11-01T07:00:00Z", 900))).outcome).toBe("release");
+    expect(jobStates()).toEqual(["ENABLED", "ENABLED"]);
+  });
+
+  test("a resume that fails half-way is finished by the next delivery", async () => {
+    await handle(msg(612.5));
+    google.failNext("POST", `/v1/${JOBS[1]}:resume`, 503);
+    await expect(handle(msg(4.2, "2026-12-01T08:00:00Z"))).rejects.toThrow(/HTTP 503/);
+    expect(stored().releasing).toBeDefined();
+    expect((await handle(msg(4.2, "2026-12-01T08:00:00Z"))).outcome).toBe("release");
+    expect(jobStates()).toEqual(["ENABLED", "ENABLED"]);
+    expect(stored().releasing).toBeUndefined();
+  });
+
+  test("a job the system disabled is left alone and does not stop the others", async () => {
+    google.jobs.get(JOBS[0])!.state = "UPDATE_FAILED";
+    await handle(msg(612.5));
+    expect(jobStates()).toEqual(["UPDATE_FAILED", "PAUSED"]);
+  });
+});
+
+describe("guard state", () => {
+  /** One period's notifications, cost rising through the month as it does; `over` from the index on. */
+  const periodMessages = (start: string, costs: number[]) => costs.map((c) => msg(c, start));
+  const PERIODS = ["2026-10-01T07:00:00Z", "2026-11-01T07:00:00Z", "2026-12-01T08:00:00Z"];
+
+  test("any order of duplicate, late and failed-once deliveries ends held while over budget, released in a new period", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // Per period: rising costs, some above 600.
+        fc.tuple(...PERIODS.map(() => fc.array(fc.integer({ min: 0, max: 900 }), { minLength: 1, maxLength: 4 }).map((a) => a.sort((x, y) => x - y)))),
+        // Deliveries: each message at most three times, in a shuffled order (Eventarc is at-least-once, unordered).
+        fc.infiniteStream(fc.integer({ min: 0, max: 1000 })),
+        fc.array(fc.constantFrom(":pause", ":resume", "PATCH"), { maxLength: 3 }),
+        async (costs, randoms, failures) => {
+          for (const [j] of google.jobs) google.jobs.get(j)!.state = "ENABLED";
+          google.objects.clear();
+          google.services.get(SERVICE)!.scaling = { minInstanceCount: 1 };
+          const all = PERIODS.flatMap((p, i) => periodMessages(p, costs[i]));
+          const it = randoms[Symbol.iterator]();
+          const next = () => it.next().value as number;
+          const deliveries = all.flatMap((m) => Array.from({ length: 1 + (next() % 3) }, () => m)).sort(() => (next() % 3) - 1);
+          for (const f of failures) google.failNext(f === "PATCH" ? "PATCH" : "POST", f === "PATCH" ? "/v2/" : "/v1/", 503);
+          // Pub/Sub redelivers a failed message until it succeeds.
+          for (const m of deliveries) for (let attempt = 0; attempt < 10 && (await handle(m).then(() => false, () => true)); attempt++);
+          const newest = costs[PERIODS.length - 1];
+          const overNow = newest.some((c) => c >= 600);
+          // The newest period decides: any over-budget message of it holds; none releases what an older one tripped.
+          expect(jobStates()).toEqual(overNow ? ["PAUSED", "PAUSED"] : ["ENABLED", "ENABLED"]);
+          expect(google.services.get(SERVICE)!.scaling.minInstanceCount).toBe(overNow ? 0 : google.services.get(SERVICE)!.scaling.minInstanceCount);
+          expect(Boolean(stored().trip)).toBe(overNow);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  test("decide: a stale message changes nothing; the trip follows the newest period", () => {
+    const now = new Date("2026-11-20T00:00:00Z");
+    const tripped = decide(INITIAL_STATE, msg(700), 1, now).next;
+    expect(decide(tripped, msg(100, "2026-10-01T07:00:00Z"), 1, now)).toMatchObject({ next: tripped, enforce: "hold", reason: expect.stringMatching(/^stale/) });
+    const onward = decide(tripped, msg(650, "2026-12-01T08:00:00Z"), 1, now).next;
+    expect(onward.trip).toMatchObject({ periodStart: "2026-12-01T08:00:00Z", since: tripped.trip!.since });
+  });
+
+  test("exactly ratio x budget trips; a cent below does not", () => {
+    const now = new Date();
+    expect(decide(INITIAL_STATE, msg(540, undefined, 600), 0.9, now).enforce).toBe("hold");
+    expect(decide(INITIAL_STATE, msg(539.99, undefined, 600), 0.9, now).enforce).toBe("none");
+  });
+
+  test("a stored state that is not one is refused, not acted on", () => {
+    expect(() => parseGuardState('{"version":2}')).toThrow(/not a version 1 state/);
+    expect(() => parseGuardState('{"version":1,"periods":{},"trip":{"budget":"monthly"}}')).toThrow(/trip must have/);
   });
 });
 
 describe("budgetGuard entry point", () => {
-  const event = (data: unknown) => ({ data: { message: { data: Buffer.from(typeof data === "string" ? data : JSON.stringify(data)).toString("base64") } } });
-
-  test("reads the Pub/Sub CloudEvent and its environment", async () => {
-    const g = await fakeGoogle();
-    close = g.close;
+  const event = (data: unknown) => ({ data: { message: { data: Buffer.from(typeof data === "string" ? data : JSON.stringify(data)).toString("base64"), messageId: "m-1" } } });
+  const env = (ratio = "1") => {
     vi.stubEnv("GUARD_SERVICE", SERVICE);
     vi.stubEnv("GUARD_JOBS", JOBS.join(","));
-    vi.stubEnv("GUARD_RATIO", "0.9");
-    vi.stubEnv("GUARD_RUN_API", g.base);
-    vi.stubEnv("GUARD_SCHEDULER_API", g.base);
-    vi.stubEnv("GUARD_TOKEN_URL", `${g.base}/token`);
+    vi.stubEnv("GUARD_RATIO", ratio);
+    vi.stubEnv("GUARD_STATE", `gs://${STATE.bucket}/${STATE.object}`);
+    vi.stubEnv("GUARD_SCHEDULE", JSON.stringify(SCHEDULE));
+    vi.stubEnv("GUARD_RUN_API", google.base);
+    vi.stubEnv("GUARD_SCHEDULER_API", google.base);
+    vi.stubEnv("GUARD_STORAGE_API", google.base);
+    vi.stubEnv("GUARD_TOKEN_URL", `${google.base}/token`);
+  };
+
+  test("reads the Pub/Sub CloudEvent and its environment", async () => {
+    env("0.9");
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     await budgetGuard(event(msg(545)));
-    expect(g.state.scaling.minInstanceCount).toBe(0); // 545 >= 0.9 x 600
-    expect(JSON.parse(log.mock.calls[0][0] as string)).toMatchObject({ severity: "WARNING", message: expect.stringMatching(/budget guard tripped/), costAmount: 545 });
+    expect(google.services.get(SERVICE)!.scaling.minInstanceCount).toBe(0); // 545 >= 0.9 x 600
+    expect(JSON.parse(log.mock.calls[0][0] as string)).toMatchObject({ severity: "WARNING", message: expect.stringMatching(/^budget guard tripped/), costAmount: 545 });
   });
 
-  test("drops a message that is not a budget notification, logging why", async () => {
-    const g = await fakeGoogle();
-    close = g.close;
-    vi.stubEnv("GUARD_SERVICE", SERVICE);
-    vi.stubEnv("GUARD_TOKEN_URL", `${g.base}/token`);
+  test("drops (acknowledges) a message that is not a budget notification, logging why", async () => {
+    env();
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     await budgetGuard(event("not json"));
     await budgetGuard(event({ costAmount: "lots" }));
-    expect(g.state.calls).toEqual([]);
+    expect(google.calls).toEqual([]);
     expect(log.mock.calls.map((c) => JSON.parse(c[0] as string).message)).toEqual(["not a budget notification; dropped", "not a budget notification; dropped"]);
   });
 });

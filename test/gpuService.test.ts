@@ -122,14 +122,14 @@ describe("the weights", () => {
     expect(preview.warnings).toContainEqual(expect.stringMatching(/1 file\(s\) have no size\/sha256 yet \(unet\/a\.safetensors\)/));
     const update = await runStack({ "warmstart:modelsManifest": file }, { preview: false }).catch((e: unknown) => e);
     expect(String(update)).toMatch(/have no size\/sha256 yet/);
-    expect(lastResources.some((r) => r.type === "command:local:Command")).toBe(false);
+    expect(lastResources.some((r) => r.type === "command:local:Command" && String(r.inputs.create).includes("submit-build"))).toBe(false);
   });
 });
 
 describe("the remote image build", () => {
   test("runs gcloud builds submit with a generated config, sized from the manifest, re-run by a content hash", async () => {
     const run = await runStack({ "warmstart:buildTimeoutMinutes": "90", "warmstart:buildMachineType": "E2_HIGHCPU_8" });
-    const build = run.one("command:local:Command").inputs as any;
+    const build = run.command("submit-build").inputs as any;
     expect(build.create).toBe("npm run --silent build:container 1>&2 && bash scripts/submit-build.sh");
     expect(build.triggers).toEqual([expect.stringMatching(/^sha256:[0-9a-f]{64}$/)]);
     const config = JSON.parse(build.environment.BUILD_CONFIG);
@@ -145,7 +145,7 @@ describe("the remote image build", () => {
     for (const r of run.resources) expect(JSON.stringify(r.inputs), r.name).not.toContain(key);
     expect(run.one("gcp:secretmanager/secretVersion:SecretVersion").inputs.secretData).toBe(SECRET_MASK);
     expect(run.one("gcp:secretmanager/secretVersion:SecretVersion").plainInputs.secretData).toBe(`X-Warmstart-Models-Key: ${key}`);
-    const build = JSON.parse((run.one("command:local:Command").plainInputs as any).environment.BUILD_CONFIG);
+    const build = JSON.parse((run.command("submit-build").plainInputs as any).environment.BUILD_CONFIG);
     expect(JSON.stringify(build)).not.toContain(key);
     expect(build.steps[0].args[1]).not.toMatch(/--build-arg \S*KEY/i);
     expect(build.availableSecrets.secretManager[0]).toEqual({ versionName: "projects/acme-test-123/secrets/warmstart-image-models-access/versions/latest", env: "WARMSTART_MODELS_ACCESS" });
@@ -170,7 +170,7 @@ describe("the remote image build", () => {
     expect(image.inputs.secrets).toBe(SECRET_MASK);
     expect((image.plainInputs as any).secrets["models-access"]).toBe(`X-Warmstart-Models-Key: ${BASE_CONFIG["warmstart:modelsAccessKey"]}`);
     expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", MODELS_ACCESS: "header", MODELS_BASE_URL: "https://models.example.com", MANIFEST: "models.json" });
-    expect(run.one("command:local:Command").inputs.create).toBe("npm run --silent build:container");
+    expect(run.command("build:container").inputs.create).toBe("npm run --silent build:container");
   });
 
   test("local builds need the manifest inside the build context", async () => {
@@ -181,7 +181,7 @@ describe("the remote image build", () => {
   test("a prebuilt image builds nothing and creates no repository", async () => {
     const image = `europe-docker.pkg.dev/p/r/img@sha256:${"1".repeat(64)}`;
     const run = await runStack({ "warmstart:imageBuild": "none", "warmstart:image": image });
-    expect(run.ofType("command:local:Command")).toEqual([]);
+    expect(run.ofType("command:local:Command").map((c) => c.inputs.create)).toEqual(["npm run --silent reconcile"]);
     expect(run.ofType("gcp:artifactregistry/repository:Repository")).toEqual([]);
     expect(run.outputs.imageDigest).toBe(`sha256:${"1".repeat(64)}`);
   });

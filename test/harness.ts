@@ -27,6 +27,8 @@ export interface StackRun extends OfflineRun {
   ofType(type: string): RecordedResource[];
   /** The one resource of a type; fails the test when there are none or several. */
   one(type: string): RecordedResource;
+  /** The one local command whose command line contains `fragment` (e.g. "submit-build", "reconcile"). */
+  command(fragment: string): RecordedResource;
 }
 
 export interface RunOptions {
@@ -66,6 +68,11 @@ export async function runStack(overrides: Record<string, string> = {}, opts: Run
     one: (type) => {
       const found = run.resources.filter((r) => r.type === type);
       if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+      return found[0];
+    },
+    command: (fragment) => {
+      const found = run.resources.filter((r) => r.type === "command:local:Command" && String(r.inputs.create).includes(fragment));
+      if (found.length !== 1) throw new Error(`expected one command with "${fragment}", found ${found.length}`);
       return found[0];
     },
   };

@@ -91,7 +91,7 @@ describe("models bucket", () => {
 
 test("the image build waits for the models bucket and its domain", async () => {
   const run = await runStack(CF);
-  const build = run.one("command:local:Command");
+  const build = run.command("submit-build");
   // Depending on the component means depending on each of its resources, the custom domain included.
   expect(build.dependencies).toContain(run.one("cloudflare:index/r2CustomDomain:R2CustomDomain").urn);
   expect(build.dependencies).toContain(run.one("cloudflare:index/ruleset:Ruleset").urn);
@@ -140,7 +140,7 @@ describe("presigned access", () => {
       accessKeyId: token.id,
       secretAccessKey: createHash("sha256").update(token.plainOutputs.value as string).digest("hex"),
     });
-    const config = JSON.parse((run.one("command:local:Command").plainInputs as any).environment.BUILD_CONFIG);
+    const config = JSON.parse((run.command("submit-build").plainInputs as any).environment.BUILD_CONFIG);
     const script = config.steps[0].args[1] as string;
     expect(script).toContain("--build-arg MODELS_ACCESS=presigned");
     expect(script).not.toContain("MODELS_BASE_URL");
@@ -150,13 +150,13 @@ describe("presigned access", () => {
 
   test("the build waits for the token", async () => {
     const run = await runStack(PRESIGNED);
-    expect(run.one("command:local:Command").dependencies).toContain(run.one("cloudflare:index/accountToken:AccountToken").urn);
+    expect(run.command("submit-build").dependencies).toContain(run.one("cloudflare:index/accountToken:AccountToken").urn);
   });
 
   test("a public models host needs no key and sends no secret to the build", async () => {
     const run = await runStack({ ...CF, "warmstart:modelsAccess": "public" }, { unset: ["warmstart:modelsAccessKey"] });
     expect(run.ofType("gcp:secretmanager/secret:Secret")).toEqual([]);
-    const config = JSON.parse((run.one("command:local:Command").plainInputs as any).environment.BUILD_CONFIG);
+    const config = JSON.parse((run.command("submit-build").plainInputs as any).environment.BUILD_CONFIG);
     expect(config.availableSecrets).toBeUndefined();
     expect(config.steps[0].args[1]).toContain("--build-arg MODELS_ACCESS=public --build-arg MODELS_BASE_URL=https://models.example.com");
   });

@@ -52,7 +52,7 @@ describe("npm run synth", () => {
     const runtimeAccount = byType("gcp:serviceaccount/account:Account").find((r: any) => r.inputs.accountId.endsWith("-run"));
     expect(service.dependencies).toContain(runtimeAccount.urn);
     const build = byType("command:local:Command").find((r: any) => r.name.endsWith("-cloudbuild"));
-    const builderLogs = byType("gcp:projects/iAMMember:IAMMember").find((r: any) => r.inputs.role === "roles/logging.logWriter");
+    const builderLogs = byType("gcp:projects/iAMMember:IAMMember").find((r: any) => r.inputs.role === "roles/logging.logWriter" && r.inputs.member.includes("-image-build@"));
     expect(build.dependencies).toContain(builderLogs.urn);
     expect(service.parent).toBe("urn:pulumi:prod::warmstart::warmstart:service:GpuService::imagegen");
     expect(service.inputs.template.containers[0].image).toMatch(/@sha256:[0-9a-f]{64}$/);

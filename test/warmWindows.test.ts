@@ -6,6 +6,8 @@ import {
   wallClock,
   desiredMinInstances,
   dstWarnings,
+  levelAt,
+  scheduleEdges,
   parseWarmWindows,
   type WarmSchedule,
 } from "../components/warmWindows";
@@ -56,6 +58,20 @@ describe("warmWindows grammar", () => {
 });
 
 describe("weekly schedule", () => {
+  test("its edges alone give the same level as the full schedule at any instant, in any zone", () => {
+    const windows = fc.constantFrom("", "weekdays 09:00-21:00; fri 18:00-23:30 x2", "sun 22:00-02:00", "daily 00:00-24:00", "mon 00:00-00:30 x3");
+    const zones = fc.constantFrom("UTC", "America/Chicago", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe");
+    fc.assert(
+      fc.property(windows, zones, fc.integer({ min: Date.parse("2026-01-01"), max: Date.parse("2028-12-31") }), fc.integer({ min: 0, max: 2 }), (text, zone, t, idle) => {
+        const s = schedule(text, zone, { warmMinInstances: 3, idleMinInstances: idle, leadMinutes: 5 });
+        expect(levelAt(scheduleEdges(s), new Date(t))).toBe(desiredMinInstances(s, new Date(t)));
+      }),
+      { numRuns: 300 },
+    );
+    // Small enough to travel in an environment variable.
+    expect(JSON.stringify(scheduleEdges(schedule("weekdays 09:00-21:00; sat,sun 12:00-18:00; fri 18:00-23:30 x2"))).length).toBeLessThan(1000);
+  });
+
   test("weekdays 09:00-21:00 with a 5 minute lead compiles to exactly 2 jobs", () => {
     const s = schedule("weekdays 09:00-21:00");
     expect(s.jobs.map((j) => [j.name, j.cron, j.level])).toEqual([

@@ -1,0 +1,118 @@
+/**
+ * npm run reconcile: the last step of every `pulumi up` (the DeployReconcile component runs it once the service,
+ * the jobs and the guard are in place). It makes the service match the moment the deploy ends, not the moment it
+ * began, because an image build can take an hour and a window edge can pass meanwhile:
+ * - the budget guard holds the service down (its state says so): min instances 0, the cap, every warm-window job
+ *   paused, the ones this deploy created or replaced included (Cloud Scheduler creates jobs ENABLED);
+ * - otherwise: min instances set to what the schedule wants now.
+ * Run with the deploying identity; its token comes from GOOGLE_OAUTH_ACCESS_TOKEN (as for the gcp provider) or
+ * `gcloud auth print-access-token`.
+ *
+ * Environment: RECONCILE_SERVICE (projects/P/locations/R/services/S), RECONCILE_SCHEDULE (ScheduleEdges JSON),
+ * RECONCILE_JOBS (comma-separated projects/P/locations/R/jobs/J), RECONCILE_GUARD_STATE (gs://BUCKET/OBJECT, only
+ * with the guard), RECONCILE_GUARD_MAX_INSTANCES (default 0). Prints one JSON line with what it did on stdout.
+ * Exit codes: 0 done; 1 a Google API call failed; 2 bad environment.
+ */
+import { spawnSync } from "node:child_process";
+import { type ScheduleEdges } from "../components/warmWindows";
+import { CommandError } from "../container/commandError";
+import { applyScheduleLevel, hold } from "../functions/enforce";
+import { GOOGLE_ENDPOINTS, googleApis, type ApiEndpoints } from "../functions/googleApis";
+import { parseStateLocation, readState } from "../functions/guardStore";
+
+export interface ReconcileTargets {
+  readonly service: string;
+  readonly schedule: ScheduleEdges;
+  readonly jobs: readonly string[];
+  readonly guardState: string | undefined;
+  readonly guardMaxInstances: number;
+}
+
+export type ReconcileResult =
+  | { readonly guard: "holds"; readonly minInstances: 0; readonly pausedJobs: string[]; readonly since: string }
+  | { readonly guard: "clear" | "absent"; readonly minInstances: number };
+
+function fail(message: string): never {
+  throw new CommandError(`reconcile: ${message}`, 2);
+}
+
+export function targetsFromEnv(env: NodeJS.ProcessEnv): ReconcileTargets {
+  const service = env.RECONCILE_SERVICE ?? "";
+  if (!/^projects\/[^/]+\/locations\/[^/]+\/services\/[^/]+$/.test(service)) fail(`RECONCILE_SERVICE must be projects/P/locations/R/services/S, got "${service}"`);
+  let schedule: ScheduleEdges;
+  try {
+    schedule = JSON.parse(env.RECONCILE_SCHEDULE ?? "") as ScheduleEdges;
+  } catch {
+    fail("RECONCILE_SCHEDULE must be the weekly levels as JSON ({timeZone, start, edges})");
+  }
+  if (typeof schedule?.timeZone !== "string" || typeof schedule.start !== "number" || !Array.isArray(schedule.edges)) {
+    fail("RECONCILE_SCHEDULE must be the weekly levels as JSON ({timeZone, start, edges})");
+  }
+  const jobs = (env.RECONCILE_JOBS ?? "").split(",").filter((j) => j !== "");
+  for (const j of jobs) if (!/^projects\/[^/]+\/locations\/[^/]+\/jobs\/[^/]+$/.test(j)) fail(`RECONCILE_JOBS: "${j}" is not projects/P/locations/R/jobs/J`);
+  const guardMaxInstances = Number(env.RECONCILE_GUARD_MAX_INSTANCES ?? "0");
+  if (!Number.isInteger(guardMaxInstances) || guardMaxInstances < 0) fail(`RECONCILE_GUARD_MAX_INSTANCES must be a whole number, got "${env.RECONCILE_GUARD_MAX_INSTANCES}"`);
+  const guardState = env.RECONCILE_GUARD_STATE || undefined;
+  if (guardState) {
+    try {
+      parseStateLocation(guardState);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
+  return { service, schedule, jobs, guardState, guardMaxInstances };
+}
+
+export async function reconcile(t: ReconcileTargets, token: () => Promise<string>, now: Date, endpoints: ApiEndpoints = GOOGLE_ENDPOINTS): Promise<ReconcileResult> {
+  const api = googleApis(token, endpoints);
+  if (t.guardState) {
+    const { state } = await readState(api, parseStateLocation(t.guardState));
+    if (state.trip) {
+      const held = await hold(api, { service: t.service, jobs: t.jobs, maxInstances: t.guardMaxInstances, schedule: t.schedule });
+      return { guard: "holds", minInstances: 0, pausedJobs: held.changed, since: state.trip.since };
+    }
+  }
+  const minInstances = await applyScheduleLevel(api, t.service, t.schedule, now);
+  return { guard: t.guardState ? "clear" : "absent", minInstances };
+}
+
+/** The deploying identity's token: GOOGLE_OAUTH_ACCESS_TOKEN, else gcloud's (asked once). */
+export function deployerToken(env: NodeJS.ProcessEnv): () => Promise<string> {
+  let cached: string | undefined = env.GOOGLE_OAUTH_ACCESS_TOKEN || undefined;
+  return async () => {
+    if (cached) return cached;
+    const r = spawnSync("gcloud", ["auth", "print-access-token"], { encoding: "utf8" });
+    if (r.error || r.status !== 0) {
+      throw new CommandError(`reconcile: no access token: \`gcloud auth print-access-token\` failed (${r.error?.message ?? r.stderr.trim()}); log in with gcloud auth login, or set GOOGLE_OAUTH_ACCESS_TOKEN`, 1);
+    }
+    cached = r.stdout.trim();
+    return cached;
+  };
+}
+
+async function main(): Promise<number> {
+  const t = targetsFromEnv(process.env);
+  const endpoints = {
+    run: process.env.RECONCILE_RUN_API ?? GOOGLE_ENDPOINTS.run,
+    scheduler: process.env.RECONCILE_SCHEDULER_API ?? GOOGLE_ENDPOINTS.scheduler,
+    storage: process.env.RECONCILE_STORAGE_API ?? GOOGLE_ENDPOINTS.storage,
+  };
+  const result = await reconcile(t, deployerToken(process.env), new Date(), endpoints);
+  console.error(
+    result.guard === "holds"
+      ? `reconcile: the budget guard holds the service down (since ${result.since}): min instances 0, ${result.pausedJobs.length} job(s) paused now`
+      : `reconcile: min instances set to ${result.minInstances}, what the schedule wants now`,
+  );
+  console.log(JSON.stringify(result));
+  return 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof CommandError ? err.message : `reconcile: ${(err as Error).message}`);
+      process.exit(err instanceof CommandError ? err.exitCode : 1);
+    },
+  );
+}
