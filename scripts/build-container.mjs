@@ -7,7 +7,7 @@ await build({
   outdir: "container/dist",
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: "node24",
   format: "cjs",
   legalComments: "none",
   logLevel: "warning",
