@@ -6,7 +6,7 @@ import * as dockerBuild from "@pulumi/docker-build";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { manifestBytes, parseManifest, unsyncedFiles } from "../container/manifest";
-import { buildDiskSizeGb, cloudBuildConfig } from "./cloudBuild";
+import { artifactRegistryRepository, buildDiskSizeGb, cloudBuildConfig } from "./cloudBuild";
 import type { ImageConfig, ModelsFetch } from "./config";
 import { imageContentHash } from "./contentHash";
 import { accountId } from "./names";
@@ -184,6 +184,23 @@ export class ModelImage extends pulumi.ComponentResource {
       grants.push(
         new gcp.storage.BucketIAMMember(`${name}-builder-source`, { bucket: staging.name, role: "roles/storage.objectViewer", member: builderMember }, parent),
       );
+      // A user-specified build account has no read on other repositories, so FROM a private base image would fail
+      // with 403 (https://cloud.google.com/artifact-registry/docs/integrate-functions: grant the Reader role to pull).
+      const base = artifactRegistryRepository(cfg.baseImage);
+      if (base && base.project === args.project) {
+        grants.push(
+          new gcp.artifactregistry.RepositoryIamMember(
+            `${name}-builder-base`,
+            { project: base.project, location: base.location, repository: base.repository, role: "roles/artifactregistry.reader", member: builderMember },
+            parent,
+          ),
+        );
+      } else if (base) {
+        void pulumi.log.warn(
+          `warmstart:baseImage is in project ${base.project}, not ${args.project}: the image build's account needs read there. Grant it once: gcloud artifacts repositories add-iam-policy-binding ${base.repository} --project=${base.project} --location=${base.location} --role=roles/artifactregistry.reader --member=serviceAccount:${accountId(name, "build")}@${args.project}.iam.gserviceaccount.com`,
+          this,
+        );
+      }
       if (secret) {
         grants.push(new gcp.secretmanager.SecretIamMember(`${name}-builder-secret`, { secretId: secret.id, role: "roles/secretmanager.secretAccessor", member: builderMember }, parent));
       }

@@ -104,10 +104,36 @@ build() { # $1: context, $2: access secret file, $3: tag, $4: MODELS_ACCESS (def
     --build-arg MODELS_ACCESS="$access" --build-arg MODELS_BASE_URL="http://127.0.0.1:$PORT" --secret id=models-access,src="$secret" \
     -f "$ctx/Dockerfile" -t "$tag" "$ctx"
 }
+# The Cloud Build step's own script (components/cloudBuild.ts, after Cloud Build's $$ substitution), run by bash in
+# the context as the builder image runs it in /workspace, with the access in WARMSTART_MODELS_ACCESS as secretEnv
+# puts it. Its `docker build` goes to buildah with the same flags, but for what this machine forces (no Docker
+# daemon, no Docker Hub; shared/recipes/container-build.md): --progress is dropped (buildah has no such flag and
+# prints plain logs), --isolation chroot and two --ulimit flags are added, and NODE_IMAGE is a local image (Cloud
+# Build pulls the Dockerfile's default from Docker Hub).
+docker() {
+  [ "$1" = build ] || { echo "docker stand-in: only 'docker build' is expected, got: $*" >&2; return 97; }
+  shift
+  local args=() a
+  for a in "$@"; do case "$a" in --progress=*) ;; *) args+=("$a") ;; esac; done
+  buildah bud --isolation chroot --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
+    --build-arg NODE_IMAGE=localhost/warmstart-node:test "${args[@]}"
+}
+export -f docker
+cloud_build() { # $1: context, $2: access secret file ("" for public), $3: tag, $4: MODELS_ACCESS
+  local script opts=(--access "$4" --base-image localhost/warmstart-fake-base:test --image "$3")
+  [ -z "$2" ] || opts+=(--secret)
+  [ "$4" = presigned ] || opts+=(--base-url "http://127.0.0.1:$PORT")
+  script=$(node_modules/.bin/tsx test/support/cloudBuildStep.ts "${opts[@]}") || return 1
+  (
+    cd "$1"
+    if [ -n "$2" ]; then WARMSTART_MODELS_ACCESS=$(cat "$2"); export WARMSTART_MODELS_ACCESS; fi
+    DOCKER_BUILDKIT=1 bash -c "$script"
+  )
+}
 
 echo "--- build"
-if build "$WORK/ctx" "$WORK/header" localhost/warmstart-test:ok >"$WORK/build.log" 2>&1; then ok "the image builds"; else
-  bad "the image builds"
+if cloud_build "$WORK/ctx" "$WORK/header" localhost/warmstart-test:ok header >"$WORK/build.log" 2>&1; then ok "the image builds with the Cloud Build step's own script"; else
+  bad "the image builds with the Cloud Build step's own script"
   tail -30 "$WORK/build.log"
   echo "$passed passed, $failed failed"
   exit 1
@@ -146,11 +172,11 @@ sup_pid=""
 buildah rm "$c" >/dev/null
 
 echo "--- builds that must fail"
-if build "$WORK/ctx" "$WORK/wrong-header" localhost/warmstart-test:wrong-key >"$WORK/wrong.log" 2>&1; then bad "a wrong access key fails the build"; else
+if cloud_build "$WORK/ctx" "$WORK/wrong-header" localhost/warmstart-test:wrong-key header >"$WORK/wrong.log" 2>&1; then bad "a wrong access key fails the build"; else
   check "a wrong access key fails the build, saying to check the models access" "grep -q 'HTTP 403 from the models host; check the models access' '$WORK/wrong.log'"
 fi
 stage "$WORK/ctx-bad" "$(printf '0%.0s' $(seq 64))"
-if build "$WORK/ctx-bad" "$WORK/header" localhost/warmstart-test:bad-sha >"$WORK/bad.log" 2>&1; then bad "a wrong sha256 fails the build"; else
+if cloud_build "$WORK/ctx-bad" "$WORK/header" localhost/warmstart-test:bad-sha header >"$WORK/bad.log" 2>&1; then bad "a wrong sha256 fails the build"; else
   check "a wrong sha256 fails the build, naming the file" "grep -q 'loras/style.safetensors: sha256 mismatch' '$WORK/bad.log'"
 fi
 if "${BUD[@]}" --build-arg BASE_IMAGE=localhost/warmstart-fake-base:test --build-arg NODE_IMAGE=localhost/warmstart-node:test \
@@ -168,7 +194,7 @@ node test/support/s3Serve.mjs "$S3_PORT" "$WORK/s3data" "$WORK/www" models >"$WO
 s3_pid=$!
 for _ in $(seq 1 300); do grep -q ready "$WORK/s3.log" 2>/dev/null && break; sleep 0.2; done
 printf '{"endpoint":"http://127.0.0.1:%s","bucket":"models","accessKeyId":"S3RVER","secretAccessKey":"S3RVER"}' "$S3_PORT" >"$WORK/s3-access.json"
-if build "$WORK/ctx" "$WORK/s3-access.json" localhost/warmstart-test:presigned presigned >"$WORK/presigned.log" 2>&1; then
+if cloud_build "$WORK/ctx" "$WORK/s3-access.json" localhost/warmstart-test:presigned presigned >"$WORK/presigned.log" 2>&1; then
   ok "the image builds with presigned access"
   c=$(buildah from localhost/warmstart-test:presigned)
   buildah run --isolation chroot "$c" -- sh -c 'cd /models && sha256sum unet/model.safetensors clip/encoder.safetensors loras/style.safetensors' >"$WORK/presigned.sha"

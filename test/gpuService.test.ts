@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { imageContentHash } from "../components/contentHash";
-import { buildDiskSizeGb, cloudBuildConfig } from "../components/cloudBuild";
+import { buildDiskSizeGb, cloudBuildConfig, substituted } from "../components/cloudBuild";
 import { L4_REGIONS, weightsFit } from "../components/l4";
 import { probeBudgetSeconds, startupProbeTiming } from "../components/startupProbe";
 import { SECRET_MASK } from "../scripts/offline";
@@ -164,6 +164,21 @@ describe("the remote image build", () => {
     ]);
   });
 
+  test("a base image in the project's Artifact Registry: the build account may pull from that repository", async () => {
+    const run = await runStack({ "warmstart:baseImage": "us-central1-docker.pkg.dev/acme-test-123/base/comfyui:cuda12.6" });
+    const reader = run.ofType("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember").find((m) => m.inputs.role === "roles/artifactregistry.reader")!;
+    expect(reader.inputs).toMatchObject({ project: "acme-test-123", location: "us-central1", repository: "base", member: "serviceAccount:warmstart-image-build@acme-test-123.iam.gserviceaccount.com" });
+    expect(run.command("submit-build").dependencies).toContain(reader.urn);
+  });
+
+  test("a base image in another project's registry: a warning with the grant to make there", async () => {
+    const run = await runStack({ "warmstart:baseImage": "europe-west4-docker.pkg.dev/shared-images-1/base/comfyui:1" });
+    expect(run.ofType("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember").map((m) => m.inputs.role)).toEqual(["roles/artifactregistry.writer"]);
+    expect(run.warnings).toContainEqual(
+      "warmstart:baseImage is in project shared-images-1, not acme-test-123: the image build's account needs read there. Grant it once: gcloud artifacts repositories add-iam-policy-binding base --project=shared-images-1 --location=europe-west4 --role=roles/artifactregistry.reader --member=serviceAccount:warmstart-image-build@acme-test-123.iam.gserviceaccount.com",
+    );
+  });
+
   test("local builds use docker-build with the key as a BuildKit secret", async () => {
     const run = await runStack({ "warmstart:imageBuild": "local", "warmstart:modelsManifest": "container/models.json" });
     const image = run.one("docker-build:index:Image");
@@ -275,5 +290,14 @@ describe("pure limits", () => {
     expect(script).toContain("--build-arg MODELS_ACCESS=header --build-arg MODELS_BASE_URL=https://m");
     expect(script).not.toMatch(/--build-arg [A-Z_]*=\$\$WARMSTART_MODELS_ACCESS/);
     expect(c.steps[0].secretEnv).toEqual(["WARMSTART_MODELS_ACCESS"]);
+    // What bash runs after Cloud Build's substitution pass.
+    expect(substituted(script)).toContain(`printf '%s' "$WARMSTART_MODELS_ACCESS" > /tmp/models-access`);
+    expect(c.steps[0].name).toBe("gcr.io/cloud-builders/docker:20.10.24");
+  });
+
+  test("a lone $ in a step script is refused: Cloud Build would substitute it", () => {
+    expect(() => substituted('echo "$HOME"')).toThrow(/unescaped "\$H": Cloud Build would substitute it; write \$\$/);
+    expect(() => substituted("echo ${_X}")).toThrow(/unescaped "\$\{"/);
+    expect(substituted("echo $$HOME costs 5$")).toBe("echo $HOME costs 5$");
   });
 });
