@@ -190,7 +190,8 @@ export const KEYS = {
   ),
   modelsManifest: string("Path of the models manifest, relative to the project root.", "container/models.json"),
   imageRetention: integer(1, 100, "Images kept in Artifact Registry; older ones are cleaned up.", 3),
-  buildMachineType: oneOf(["E2_HIGHCPU_8", "E2_HIGHCPU_32", "N1_HIGHCPU_8", "N1_HIGHCPU_32"] as const, "Cloud Build machine type for the image build.", "E2_HIGHCPU_32"),
+  // N1_HIGHCPU_8 and N1_HIGHCPU_32 are deprecated (google/devtools/cloudbuild/v1/cloudbuild.proto, MachineType).
+  buildMachineType: oneOf(["E2_HIGHCPU_8", "E2_HIGHCPU_32"] as const, "Cloud Build machine type for the image build (E2_HIGHCPU_8 or E2_HIGHCPU_32).", "E2_HIGHCPU_32"),
   buildTimeoutMinutes: integer(10, 1440, "Longest the image build may run, in minutes.", 120),
   modelsDomain: string("Host name the weights are served from (the R2 bucket's custom domain), e.g. models.example.com. Unused with modelsAccess presigned.", "", (v) =>
     v === "" || HOSTNAME_RE.test(v) ? undefined : "must be a host name such as models.example.com (no scheme, no path)",

@@ -79,6 +79,7 @@ const BAD_VALUES: [string, string, RegExp][] = [
   ["warmstart:invokers", "alice@example.com", /must be an IAM member/],
   ["warmstart:invokers", "[1, 2]", /list of strings/],
   ["warmstart:imageBuild", "kaniko", /one of cloudbuild \| local \| none/],
+  ["warmstart:buildMachineType", "N1_HIGHCPU_32", /must be one of E2_HIGHCPU_8 \| E2_HIGHCPU_32/],
   ["warmstart:image", "myimage:latest", /by digest/],
   ["warmstart:timezone", "Mars/Olympus", /IANA time zone/],
   ["warmstart:warmWindows", "mon 25:00-26:00", /time 25:00 is not a valid time/],
