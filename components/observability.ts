@@ -1,3 +1,4 @@
+import * as command from "@pulumi/command";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { COLD_START_PHASES } from "../container/supervisor";
@@ -45,8 +46,7 @@ export class Observability extends pulumi.ComponentResource {
     const svc = args.serviceName;
 
     const metricName = (suffix: string) => `${svc}-${suffix}`;
-    // The dashboard and the alert policies name these metrics by string; Monitoring refuses a policy on a metric that
-    // does not exist yet ("Cannot find metric(s)", hashicorp/terraform-provider-google#11102), so both depend on them.
+    // The dashboard and the alert policies name these metrics by string, so both depend on them.
     const logMetrics: gcp.logging.Metric[] = [];
     const coldStartMetrics = Object.fromEntries(
       COLD_START_PHASES.map((phase) => {
@@ -93,6 +93,20 @@ export class Observability extends pulumi.ComponentResource {
       { ...parent, dependsOn: logMetrics },
     );
 
+    // Monitoring refuses an alert policy on a log-based metric for up to 10 minutes after the metric is created
+    // ("Cannot find metric(s)", hashicorp/terraform-provider-google#11102, still open with the dependency in place):
+    // the policies wait until Monitoring knows every one. Re-runs only when the set of metrics changes.
+    const metricTypes = logMetrics.map((m) => m.name.apply(logMetricType));
+    const metricsKnown = new command.local.Command(
+      `${name}-wait-log-metrics`,
+      {
+        create: "npm run --silent wait-log-metrics",
+        environment: { WAIT_PROJECT: args.project, WAIT_METRIC_TYPES: pulumi.all(metricTypes).apply((t) => t.join(",")) },
+        triggers: metricTypes,
+        logging: "stderr",
+      },
+      { ...parent, dependsOn: logMetrics },
+    );
     const svcFilter = monitoringServiceFilter(svc);
     const policy = (id: string, displayName: string, documentation: string, conditions: gcp.types.input.monitoring.AlertPolicyCondition[]) =>
       new gcp.monitoring.AlertPolicy(
@@ -105,7 +119,7 @@ export class Observability extends pulumi.ComponentResource {
           notificationChannels: [...args.notificationChannels],
           documentation: { content: documentation, mimeType: "text/markdown" },
         },
-        { ...parent, dependsOn: logMetrics },
+        { ...parent, dependsOn: [metricsKnown] },
       );
     /** Any occurrence of a log-counter metric; `resourceType` is what the counted lines are logged under. */
     const countAbove0 = (displayName: string, metric: string, resourceType: string): gcp.types.input.monitoring.AlertPolicyCondition => ({

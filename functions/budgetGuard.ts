@@ -18,7 +18,7 @@ import * as functions from "@google-cloud/functions-framework";
 import type { ScheduleEdges } from "../components/warmWindows";
 import { hold, release, type Enforced, type GuardTargets } from "./enforce";
 import { GUARD_ENTRY_POINT, GUARD_LOG_COMPONENT, GUARD_TRIPPED_MESSAGE } from "./guardContract";
-import { GOOGLE_ENDPOINTS, googleApis, metadataToken, type GoogleApis } from "./googleApis";
+import { endpointsFromEnv, googleApis, metadataToken, type GoogleApis } from "./googleApis";
 import { decide, released, type BudgetNotification, type Decision } from "./guardState";
 import { parseStateLocation, updateState, type StateLocation } from "./guardStore";
 
@@ -104,11 +104,7 @@ export interface GuardEnvironment {
 }
 
 function defaultApi(env: NodeJS.ProcessEnv): GoogleApis {
-  return googleApis(metadataToken(env.GUARD_TOKEN_URL), {
-    run: env.GUARD_RUN_API ?? GOOGLE_ENDPOINTS.run,
-    scheduler: env.GUARD_SCHEDULER_API ?? GOOGLE_ENDPOINTS.scheduler,
-    storage: env.GUARD_STORAGE_API ?? GOOGLE_ENDPOINTS.storage,
-  });
+  return googleApis(metadataToken(env.GUARD_TOKEN_URL), endpointsFromEnv(env));
 }
 
 export async function budgetGuard(event: { readonly data?: MessagePublishedData }, deps: GuardEnvironment = {}): Promise<void> {

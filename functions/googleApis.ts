@@ -8,13 +8,23 @@ export interface ApiEndpoints {
   readonly run: string;
   readonly scheduler: string;
   readonly storage: string;
+  readonly monitoring: string;
 }
 
 export const GOOGLE_ENDPOINTS: ApiEndpoints = {
   run: "https://run.googleapis.com",
   scheduler: "https://cloudscheduler.googleapis.com",
   storage: "https://storage.googleapis.com",
+  monitoring: "https://monitoring.googleapis.com",
 };
+
+/** Names one base URL that stands in for every Google API (a test's loopback server); unset in production. */
+export const API_BASE_ENV = "WARMSTART_GOOGLE_APIS";
+
+export function endpointsFromEnv(env: NodeJS.ProcessEnv): ApiEndpoints {
+  const base = env[API_BASE_ENV];
+  return base ? { run: base, scheduler: base, storage: base, monitoring: base } : GOOGLE_ENDPOINTS;
+}
 
 /** A non-2xx answer; `status` lets callers tell a precondition failure (412) or a missing object (404) apart. */
 export class ApiError extends Error {
@@ -41,6 +51,8 @@ export interface GoogleApis {
   readObject(bucket: string, object: string): Promise<{ text: string; generation: string } | undefined>;
   /** Writes only if the object is still at `generation` ("0": does not exist yet); false when someone wrote first. */
   writeObject(bucket: string, object: string, text: string, generation: string): Promise<boolean>;
+  /** Whether Monitoring knows a metric type yet (a new log-based metric takes minutes to appear there). */
+  metricDescriptorExists(project: string, metricType: string): Promise<boolean>;
 }
 
 export function googleApis(token: () => Promise<string>, endpoints: ApiEndpoints = GOOGLE_ENDPOINTS): GoogleApis {
@@ -81,6 +93,15 @@ export function googleApis(token: () => Promise<string>, endpoints: ApiEndpoints
         return { text, generation: headers.get("x-goog-generation") ?? "0" };
       } catch (err) {
         if (err instanceof ApiError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+    async metricDescriptorExists(project, metricType) {
+      try {
+        await call("GET", `${endpoints.monitoring}/v3/projects/${project}/metricDescriptors/${encodeURIComponent(metricType)}`);
+        return true;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) return false;
         throw err;
       }
     },

@@ -13,12 +13,12 @@
  * with the guard), RECONCILE_GUARD_MAX_INSTANCES (default 0). Prints one JSON line with what it did on stdout.
  * Exit codes: 0 done; 1 a Google API call failed; 2 bad environment.
  */
-import { spawnSync } from "node:child_process";
 import { type ScheduleEdges } from "../components/warmWindows";
 import { CommandError } from "../container/commandError";
 import { applyScheduleLevel, hold } from "../functions/enforce";
-import { GOOGLE_ENDPOINTS, googleApis, type ApiEndpoints } from "../functions/googleApis";
+import { endpointsFromEnv, GOOGLE_ENDPOINTS, googleApis, type ApiEndpoints } from "../functions/googleApis";
 import { parseStateLocation, readState } from "../functions/guardStore";
+import { deployerToken } from "./deployerToken";
 
 export interface ReconcileTargets {
   readonly service: string;
@@ -76,28 +76,9 @@ export async function reconcile(t: ReconcileTargets, token: () => Promise<string
   return { guard: t.guardState ? "clear" : "absent", minInstances };
 }
 
-/** The deploying identity's token: GOOGLE_OAUTH_ACCESS_TOKEN, else gcloud's (asked once). */
-export function deployerToken(env: NodeJS.ProcessEnv): () => Promise<string> {
-  let cached: string | undefined = env.GOOGLE_OAUTH_ACCESS_TOKEN || undefined;
-  return async () => {
-    if (cached) return cached;
-    const r = spawnSync("gcloud", ["auth", "print-access-token"], { encoding: "utf8" });
-    if (r.error || r.status !== 0) {
-      throw new CommandError(`reconcile: no access token: \`gcloud auth print-access-token\` failed (${r.error?.message ?? r.stderr.trim()}); log in with gcloud auth login, or set GOOGLE_OAUTH_ACCESS_TOKEN`, 1);
-    }
-    cached = r.stdout.trim();
-    return cached;
-  };
-}
-
 async function main(): Promise<number> {
   const t = targetsFromEnv(process.env);
-  const endpoints = {
-    run: process.env.RECONCILE_RUN_API ?? GOOGLE_ENDPOINTS.run,
-    scheduler: process.env.RECONCILE_SCHEDULER_API ?? GOOGLE_ENDPOINTS.scheduler,
-    storage: process.env.RECONCILE_STORAGE_API ?? GOOGLE_ENDPOINTS.storage,
-  };
-  const result = await reconcile(t, deployerToken(process.env), new Date(), endpoints);
+  const result = await reconcile(t, deployerToken(process.env), new Date(), endpointsFromEnv(process.env));
   console.error(
     result.guard === "holds"
       ? `reconcile: the budget guard holds the service down (since ${result.since}): min instances 0, ${result.pausedJobs.length} job(s) paused now`

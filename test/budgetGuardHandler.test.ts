@@ -27,7 +27,7 @@ afterEach(async () => {
   vi.restoreAllMocks();
 });
 
-const api = () => googleApis(metadataToken(`${google.base}/token`), { run: google.base, scheduler: google.base, storage: google.base });
+const api = () => googleApis(metadataToken(`${google.base}/token`), { run: google.base, scheduler: google.base, storage: google.base, monitoring: google.base });
 const msg = (costAmount: number, costIntervalStart = "2026-11-01T07:00:00Z", budgetAmount = 600): BudgetNotification => ({
   budgetDisplayName: "imagegen monthly (warmstart)",
   costAmount,
@@ -197,9 +197,7 @@ describe("budgetGuard entry point", () => {
     vi.stubEnv("GUARD_RATIO", ratio);
     vi.stubEnv("GUARD_STATE", `gs://${STATE.bucket}/${STATE.object}`);
     vi.stubEnv("GUARD_SCHEDULE", JSON.stringify(SCHEDULE));
-    vi.stubEnv("GUARD_RUN_API", google.base);
-    vi.stubEnv("GUARD_SCHEDULER_API", google.base);
-    vi.stubEnv("GUARD_STORAGE_API", google.base);
+    vi.stubEnv("WARMSTART_GOOGLE_APIS", google.base);
     vi.stubEnv("GUARD_TOKEN_URL", `${google.base}/token`);
   };
 

@@ -2,7 +2,10 @@ import { describe, expect, test } from "vitest";
 import { COLD_START_FIELD, COLD_START_PHASES, logLine, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../container/supervisor";
 import { dashboardJson, scheduleMarkdown } from "../components/dashboard";
 import { buildWarmSchedule, parseWarmWindows } from "../components/warmWindows";
+import { googleApis } from "../functions/googleApis";
+import { waitForMetrics, waitFromEnv } from "../scripts/wait-log-metrics";
 import { runStack } from "./harness";
+import { startFakeGoogle } from "./support/fakeGoogle";
 
 const BUDGET = { "warmstart:billingAccount": "0A1B2C-3D4E5F-6A7B8C", "warmstart:monthlyBudget": "600", "warmstart:alertEmails": "ops@example.com" };
 
@@ -97,5 +100,42 @@ describe("alert policies", () => {
     const policies = (await runStack()).ofType("gcp:monitoring/alertPolicy:AlertPolicy").map((p) => p.inputs as any);
     expect(policies.map((p) => p.displayName)).not.toContain("warmstart warmstart: budget guard tripped");
     for (const p of policies) expect(p.notificationChannels).toEqual([]);
+  });
+});
+
+describe("alert policies wait for Monitoring to know their log-based metrics", () => {
+  const api = (base: string) => googleApis(async () => "fake-token", { run: base, scheduler: base, storage: base, monitoring: base });
+
+  test("the wait ends once Monitoring knows every metric, however many reads that took", async () => {
+    const google = await startFakeGoogle();
+    try {
+      google.metrics.set("logging.googleapis.com/user/a", 2);
+      google.metrics.set("logging.googleapis.com/user/b", 0);
+      await waitForMetrics(api(google.base), { project: "acme-test-123", metricTypes: ["logging.googleapis.com/user/a", "logging.googleapis.com/user/b"], seconds: 30, pollSeconds: 0.01 });
+      expect(google.calls.filter((c) => c.endsWith("%2Fa")).length).toBe(3);
+    } finally {
+      await google.close();
+    }
+  });
+
+  test("a metric still unknown at the deadline fails the deploy, naming it", async () => {
+    const google = await startFakeGoogle();
+    try {
+      google.metrics.set("logging.googleapis.com/user/a", 0);
+      const w = { project: "acme-test-123", metricTypes: ["logging.googleapis.com/user/a", "logging.googleapis.com/user/never"], seconds: 0.05, pollSeconds: 0.01 };
+      await expect(waitForMetrics(api(google.base), w)).rejects.toThrow(/Monitoring still does not know logging\.googleapis\.com\/user\/never after 0\.05 s; run pulumi up again/);
+    } finally {
+      await google.close();
+    }
+    expect(() => waitFromEnv({ WAIT_PROJECT: "acme-test-123", WAIT_METRIC_TYPES: "user/x" })).toThrow(/"user\/x" in WAIT_METRIC_TYPES is not logging\.googleapis\.com\/user\/NAME/);
+  });
+
+  test("in the stack: every policy waits for the check, which waits for every metric and re-runs only when they change", async () => {
+    const run = await runStack({ "warmstart:billingAccount": "0A1B2C-3D4E5F-6A7B8C", "warmstart:monthlyBudget": "600" });
+    const wait = run.command("wait-log-metrics");
+    const metrics = run.ofType("gcp:logging/metric:Metric");
+    for (const m of metrics) expect(wait.dependencies).toContain(m.urn);
+    expect([...(wait.inputs.triggers as string[])].sort()).toEqual(metrics.map((m) => `logging.googleapis.com/user/${m.inputs.name}`).sort());
+    for (const p of run.ofType("gcp:monitoring/alertPolicy:AlertPolicy")) expect(p.dependencies, p.name).toContain(wait.urn);
   });
 });

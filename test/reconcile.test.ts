@@ -24,7 +24,7 @@ beforeEach(async () => {
 afterEach(() => google.close());
 
 const targets = (over: Partial<ReconcileTargets> = {}): ReconcileTargets => ({ service: SERVICE, schedule: SCHEDULE, jobs: [...JOBS, NEW_JOB], guardState: STATE, guardMaxInstances: 0, ...over });
-const run = (t: ReconcileTargets, now: string) => reconcile(t, async () => "fake-token", new Date(now), { run: google.base, scheduler: google.base, storage: google.base });
+const run = (t: ReconcileTargets, now: string) => reconcile(t, async () => "fake-token", new Date(now), { run: google.base, scheduler: google.base, storage: google.base, monitoring: google.base });
 
 describe("the reconcile step at the end of a deploy", () => {
   test("a deploy that began before a window and ended inside it leaves the window's level, not the one it began with", async () => {
@@ -71,9 +71,7 @@ describe("the reconcile step at the end of a deploy", () => {
       RECONCILE_SERVICE: SERVICE,
       RECONCILE_SCHEDULE: JSON.stringify(SCHEDULE),
       RECONCILE_JOBS: JOBS.join(","),
-      RECONCILE_RUN_API: google.base,
-      RECONCILE_SCHEDULER_API: google.base,
-      RECONCILE_STORAGE_API: google.base,
+      WARMSTART_GOOGLE_APIS: google.base,
     };
     const tsx = path.resolve(__dirname, "../node_modules/.bin/tsx");
     // Asynchronously: the stand-in APIs answer from this process.

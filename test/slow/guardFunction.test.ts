@@ -108,9 +108,7 @@ async function startFunction(dir: string, node: string, envOverrides: Record<str
     GUARD_SCHEDULE: JSON.stringify(scheduleEdges(buildWarmSchedule(parseWarmWindows("daily 00:00-24:00"), "UTC", { warmMinInstances: 1, idleMinInstances: 0, leadMinutes: 0 }))),
     GUARD_RATIO: "1",
     GUARD_MAX_INSTANCES: "0",
-    GUARD_RUN_API: google.base,
-    GUARD_SCHEDULER_API: google.base,
-    GUARD_STORAGE_API: google.base,
+    WARMSTART_GOOGLE_APIS: google.base,
     GUARD_TOKEN_URL: `${google.base}/token`,
     ...envOverrides,
   };

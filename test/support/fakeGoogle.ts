@@ -11,6 +11,8 @@
  *   reset to their default (https://google.aip.dev/134).
  * - Cloud Storage JSON: `ifGenerationMatch` writes are refused with 412 when the object moved on, generation "0"
  *   means "must not exist" (https://cloud.google.com/storage/docs/request-preconditions); a missing object is 404.
+ * - Cloud Monitoring metricDescriptors.get: 404 for a type it does not know yet; a log-based metric is known only
+ *   after `metrics.get(type)` more reads (Logging to Monitoring takes minutes, terraform-provider-google#11102).
  * - the metadata server answers only with `Metadata-Flavor: Google`.
  * `failNext(method, pathPrefix, status)` makes the next matching call fail once (a 503, say).
  */
@@ -26,6 +28,8 @@ export interface FakeGoogle {
   readonly services: Map<string, { scaling: Record<string, number> }>;
   readonly jobs: Map<string, FakeJob>;
   readonly objects: Map<string, { text: string; generation: number }>;
+  /** Metric type → reads still answered 404 before Monitoring knows it. Absent: never known. */
+  readonly metrics: Map<string, number>;
   /** Every call as "METHOD path?query", in order. */
   readonly calls: string[];
   readonly tokens: (string | undefined)[];
@@ -37,6 +41,7 @@ export async function startFakeGoogle(init: { services?: Record<string, Record<s
   const services = new Map(Object.entries(init.services ?? {}).map(([k, v]) => [k, { scaling: { ...v } }]));
   const jobs = new Map(Object.entries(init.jobs ?? {}).map(([k, v]) => [k, { state: v }]));
   const objects = new Map<string, { text: string; generation: number }>();
+  const metrics = new Map<string, number>();
   const calls: string[] = [];
   const tokens: (string | undefined)[] = [];
   const failures: { method: string; prefix: string; status: number }[] = [];
@@ -93,6 +98,15 @@ export async function startFakeGoogle(init: { services?: Record<string, Record<s
         }
         return send(200, { name: m[1], ...job });
       }
+      if ((m = /^\/v3\/projects\/([^/]+)\/metricDescriptors\/(.+)$/.exec(path)) && req.method === "GET") {
+        const type = decodeURIComponent(m[2]);
+        const left = metrics.get(type);
+        if (left === undefined || left > 0) {
+          if (left !== undefined) metrics.set(type, left - 1);
+          return error(404, "NOT_FOUND", `Could not find descriptor for metric '${type}'.`);
+        }
+        return send(200, { type, name: `projects/${m[1]}/metricDescriptors/${type}` });
+      }
       if ((m = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(path)) && req.method === "GET") {
         const o = objects.get(`${decodeURIComponent(m[1])}/${decodeURIComponent(m[2])}`);
         if (!o) return error(404, "NOT_FOUND", "No such object");
@@ -117,6 +131,7 @@ export async function startFakeGoogle(init: { services?: Record<string, Record<s
     services,
     jobs,
     objects,
+    metrics,
     calls,
     tokens,
     failNext: (method, prefix, status) => void failures.push({ method, prefix, status }),
