@@ -142,7 +142,9 @@ export class ModelsBucket extends pulumi.ComponentResource {
   ): pulumi.Output<S3Access> {
     const parent = { parent: this };
     const groupIds = permissions.map((permission) =>
-      cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId: b.accountId, name: encodeURIComponent(permission) }, parent).results.apply((results) => {
+      // The plain name: the provider URL-encodes the query itself, and an encoded name, encoded again, matches nothing
+      // (its own acceptance tests pass name = "DNS Read"; cloudflare/terraform-provider-cloudflare).
+      cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId: b.accountId, name: permission }, parent).results.apply((results) => {
         const group = (results ?? []).find((g) => g.name === permission);
         if (!group) throw new Error(`Cloudflare lists no permission group "${permission}" for account ${b.accountId}; is R2 enabled on it?`);
         return group.id;

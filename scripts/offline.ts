@@ -131,15 +131,20 @@ function syncedManifestOf(manifestPath: string): string {
   return JSON.stringify({ files });
 }
 
+/** Account permission groups the offline Cloudflare answers for (names as the dashboard lists them). */
+const CLOUDFLARE_PERMISSION_GROUPS = ["Workers R2 Storage Bucket Item Read", "Workers R2 Storage Bucket Item Write", "Workers R2 Storage Read", "Workers R2 Storage Write"];
+
 function resolveCall(args: pulumi.runtime.MockCallArgs, project: string): Record<string, unknown> {
   if (args.token === "gcp:organizations/getProject:getProject") {
     const id = (args.inputs as { projectId?: string }).projectId ?? project;
     return { projectId: id, number: String(parseInt(fakeHex(id, 8), 16)), name: id };
   }
   if (args.token === "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList") {
-    // The filter arrives URL-encoded, as the API wants it; the result names the group in plain text.
-    const name = decodeURIComponent((args.inputs as { name?: string }).name ?? "");
-    return { ...args.inputs, results: name ? [{ id: fakeHex(`group:${name}`, 32), name, category: "developer_platform", isSelectable: true }] : [] };
+    // As the provider does: it URL-encodes the name into the query, and the API matches it against the groups' names,
+    // so a name that is already encoded (or misspelt) finds nothing.
+    const name = (args.inputs as { name?: string }).name ?? "";
+    const found = CLOUDFLARE_PERMISSION_GROUPS.filter((g) => g === name);
+    return { ...args.inputs, results: found.map((g) => ({ id: fakeHex(`group:${g}`, 32), name: g, category: "developer_platform", isSelectable: true })) };
   }
   return args.inputs as Record<string, unknown>;
 }

@@ -120,7 +120,7 @@ describe("presigned access", () => {
     expect(JSON.parse(policy.resources)).toEqual({ [`com.cloudflare.edge.r2.bucket.${account}_default_warmstart-models`]: "*" });
   });
 
-  test("the token's permission group is looked up by name, URL-encoded as the API wants", async () => {
+  test("the token's permission group is looked up by its plain name (the provider encodes the query itself)", async () => {
     const run = await runStack(PRESIGNED);
     const policy = (run.one("cloudflare:index/accountToken:AccountToken").inputs as any).policies[0];
     // The offline mock derives a group's id from the name it was asked for.
