@@ -38,6 +38,10 @@ export const DEPLOY_ROLES: Readonly<Record<string, string>> = {
   "roles/cloudfunctions.admin": "deploy the budget guard function",
   "roles/eventarc.admin": "create the guard's Pub/Sub trigger",
   "roles/monitoring.notificationChannelEditor": "create the budget's email channels",
+  "roles/monitoring.dashboardEditor": "create and update the service's dashboard (it shows the warm schedule)",
+  "roles/monitoring.alertPolicyEditor": "create and update the cold-start, warmup, 5xx and guard alert policies",
+  "roles/monitoring.viewer": "wait until Monitoring knows a new log-based metric before alerting on it (metricDescriptors.get)",
+  "roles/logging.configWriter": "create and update the log-based metrics the dashboard and alerts read",
   "roles/serviceusage.serviceUsageConsumer": "use the project as the Budget API's quota project",
   "roles/logging.viewer": "stream the image build's log into the deploy",
 };

@@ -23,7 +23,11 @@ id=$(gcloud builds submit "$stage" --async --config="$config" --project="$PROJEC
   --service-account="projects/$PROJECT/serviceAccounts/$BUILD_SERVICE_ACCOUNT" \
   --gcs-source-staging-dir="$SOURCE_STAGING_DIR" --format='value(id)')
 echo "submit-build: Cloud Build $id in $REGION" >&2
-gcloud builds log "$id" --stream --project="$PROJECT" --region="$REGION" >&2 || true
+# With CLOUD_LOGGING_ONLY (required with a build service account), GA gcloud's --stream only waits for the build to
+# end (gcloud lib/googlecloudsdk/api_lib/cloudbuild/logs.py streams Cloud Logging in beta only); the whole log is
+# then printed from Cloud Logging.
+gcloud builds log "$id" --stream --project="$PROJECT" --region="$REGION" >/dev/null 2>&1 || true
+gcloud builds log "$id" --project="$PROJECT" --region="$REGION" >&2 || true
 read -r status digest < <(gcloud builds describe "$id" --project="$PROJECT" --region="$REGION" \
   --format='value(status,results.images[0].digest)')
 if [ "$status" != "SUCCESS" ]; then

@@ -4,10 +4,11 @@
  */
 import { beforeAll, describe, expect, test } from "vitest";
 import { synthesizeAll, type SynthesizedStack } from "../contracts/exampleStacks";
+import { IAM_RULES } from "../contracts/iam";
 import { ORDERING_RULES } from "../contracts/ordering";
 import type { ContractRule } from "../contracts/rule";
 
-export const ALL_RULES: readonly ContractRule[] = [...ORDERING_RULES];
+export const ALL_RULES: readonly ContractRule[] = [...ORDERING_RULES, ...IAM_RULES];
 
 let stacks: SynthesizedStack[] = [];
 beforeAll(async () => {

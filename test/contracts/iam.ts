@@ -1,0 +1,207 @@
+/**
+ * IAM coverage: every acting account holds, through the bindings the stack makes, a role that contains each
+ * permission its work needs, on a scope that covers where it is needed. Roles are read from ROLE_PERMISSIONS
+ * (Google's definitions, written out) and, for the stack's own custom roles, from the role the stack declares.
+ */
+import type { RecordedResource } from "../../scripts/offline";
+import type { SynthesizedStack } from "./exampleStacks";
+import { DEPLOY_NEEDS, NOT_GOOGLE, type Need, type Scope } from "./iamNeeds";
+import { ROLE_PERMISSIONS } from "./iamRoles";
+import { label, type ContractRule } from "./rule";
+
+export interface Grant {
+  readonly role: string;
+  readonly scope: Scope;
+  /** The binding's IAM condition expression, if any. */
+  readonly condition?: string;
+}
+
+const BINDING_SCOPES: Readonly<Record<string, (i: Record<string, any>) => Scope>> = {
+  "gcp:projects/iAMMember:IAMMember": () => ({ kind: "project" }),
+  "gcp:serviceaccount/iAMMember:IAMMember": (i) => ({ kind: "serviceAccount", email: String(i.serviceAccountId).replace(/^projects\/[^/]+\/serviceAccounts\//, "") }),
+  "gcp:storage/bucketIAMMember:BucketIAMMember": (i) => ({ kind: "bucket", name: String(i.bucket) }),
+  "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": (i) => ({ kind: "service", name: String(i.name) }),
+  "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": (i) => ({ kind: "repository", id: String(i.repository) }),
+  "gcp:secretmanager/secretIamMember:SecretIamMember": (i) => ({ kind: "secret", id: String(i.secretId) }),
+  "gcp:pubsub/topicIAMMember:TopicIAMMember": (i) => ({ kind: "topic", name: String(i.topic) }),
+  "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": (i) => ({ kind: "kmsKey", id: String(i.cryptoKeyId) }),
+  "gcp:billing/accountIamMember:AccountIamMember": () => ({ kind: "billingAccount" }),
+};
+
+export function grantsOf(stack: SynthesizedStack, member: string): Grant[] {
+  return stack.resources
+    .filter((r) => r.custom && r.plainInputs.member === member && BINDING_SCOPES[r.type])
+    .map((r) => ({ role: String(r.plainInputs.role), scope: BINDING_SCOPES[r.type](r.plainInputs as Record<string, any>), condition: (r.plainInputs.condition as any)?.expression }));
+}
+
+/** A role's permissions: Google's definition, or the stack's own custom role as declared. */
+export function roleContents(stack: SynthesizedStack, role: string): readonly string[] {
+  const custom = stack.ofType("gcp:projects/iAMCustomRole:IAMCustomRole").find((r) => r.plainOutputs.name === role);
+  if (custom) return custom.plainInputs.permissions as string[];
+  const known = ROLE_PERMISSIONS[role];
+  if (!known) throw new Error(`${role} is not in test/contracts/iamRoles.ts: add its permissions from Google's reference`);
+  return known;
+}
+
+/** A grant's scope covers a need's: a project grant covers every resource but a billing account or a KMS key. */
+function covers(grant: Scope, need: Scope): boolean {
+  if (grant.kind === "project") return need.kind !== "billingAccount" && need.kind !== "kmsKey";
+  return JSON.stringify(grant) === JSON.stringify(need);
+}
+
+export function missing(stack: SynthesizedStack, member: string, needs: readonly Need[]): string[] {
+  const grants = grantsOf(stack, member);
+  const out = new Set<string>();
+  for (const n of needs) {
+    if (!grants.some((g) => covers(g.scope, n.scope) && roleContents(stack, g.role).includes(n.permission))) {
+      out.add(`${member.replace(/@.*/, "")} lacks ${n.permission} on ${n.scope.kind === "project" ? "the project" : JSON.stringify(n.scope)} (${n.why})`);
+    }
+  }
+  return [...out];
+}
+
+const underComponent = (stack: SynthesizedStack, r: RecordedResource, componentType: string): boolean => {
+  for (let p = r.parent; p; p = stack.byUrn(p)?.parent) if (stack.byUrn(p)?.type === componentType) return true;
+  return false;
+};
+const account = (stack: SynthesizedStack, suffix: string) => {
+  const a = stack.ofType("gcp:serviceaccount/account:Account").find((x) => String(x.plainInputs.accountId).endsWith(`-${suffix}`));
+  return a ? `serviceAccount:${a.plainOutputs.email}` : undefined;
+};
+
+/**
+ * What the deploy account made by CiAccess needs: everything the stack deploys, except CiAccess's own resources,
+ * which only a person with IAM admin applies from a laptop (docs/operations.md): CI cannot change its own access.
+ */
+export function deployNeeds(stack: SynthesizedStack): Need[] {
+  const needs: Need[] = [];
+  for (const r of stack.resources) {
+    if (!r.custom || NOT_GOOGLE.test(r.type) || underComponent(stack, r, "warmstart:ci:CiAccess")) continue;
+    const row = DEPLOY_NEEDS[r.type];
+    if (!row) throw new Error(`no IAM row for ${r.type} in test/contracts/iamNeeds.ts: say what deploying it needs`);
+    needs.push(...row(r, stack));
+  }
+  // The budget reads the project's number (gcp.organizations.getProject: projects.get, and billing info with it).
+  if (stack.ofType("gcp:billing/budget:Budget").length > 0) needs.push({ permission: "resourcemanager.projects.get", scope: { kind: "project" }, why: "getProject" });
+  // The Pulumi state (GCS backend: read, write, lock) and the secrets provider's key.
+  const bucket = stack.config["warmstart:stateBucket"];
+  if (bucket) for (const p of ["storage.objects.get", "storage.objects.list", "storage.objects.create", "storage.objects.delete"]) needs.push({ permission: p, scope: { kind: "bucket", name: bucket }, why: "Pulumi state" });
+  const key = stack.config["warmstart:secretsKmsKey"];
+  if (key) for (const p of ["cloudkms.cryptoKeyVersions.useToDecrypt", "cloudkms.cryptoKeyVersions.useToEncrypt"]) needs.push({ permission: p, scope: { kind: "kmsKey", id: key }, why: "stack secrets" });
+  return needs;
+}
+
+const serviceOf = (stack: SynthesizedStack) => stack.ofType("gcp:cloudrunv2/service:Service")[0];
+const runtimeOf = (stack: SynthesizedStack) => String((serviceOf(stack)?.plainInputs.template as any)?.serviceAccount ?? "");
+const updateService = (stack: SynthesizedStack, why: string): Need[] => [
+  { permission: "run.services.update", scope: { kind: "service", name: String(serviceOf(stack).plainInputs.name) }, why },
+  { permission: "iam.serviceAccounts.actAs", scope: { kind: "serviceAccount", email: runtimeOf(stack) }, why: `${why}: an update acts as the runtime account` },
+];
+
+/** The image build's account: what the Cloud Build config it runs uses (components/cloudBuild.ts). */
+export function imageBuildNeeds(stack: SynthesizedStack): Need[] {
+  const build = stack.ofType("command:local:Command").find((c) => String(c.plainInputs.create).includes("submit-build.sh"));
+  if (!build) return [];
+  const env = build.plainInputs.environment as Record<string, string>;
+  const config = JSON.parse(env.BUILD_CONFIG) as { images: string[]; availableSecrets?: { secretManager: { versionName: string }[] }; steps: { args: string[] }[] };
+  const repoOf = (image: string) => /^[a-z0-9-]+-docker\.pkg\.dev\/[^/]+\/([^/]+)\//.exec(image)?.[1];
+  const needs: Need[] = [
+    { permission: "logging.logEntries.create", scope: { kind: "project" }, why: "build log (CLOUD_LOGGING_ONLY)" },
+    { permission: "storage.objects.get", scope: { kind: "bucket", name: /^gs:\/\/([^/]+)\//.exec(env.SOURCE_STAGING_DIR)![1] }, why: "staged source" },
+    ...config.images.map((i) => ({ permission: "artifactregistry.repositories.uploadArtifacts", scope: { kind: "repository", id: repoOf(i)! } as Scope, why: `push ${i}` })),
+    ...(config.availableSecrets?.secretManager ?? []).map((s) => ({ permission: "secretmanager.versions.access", scope: { kind: "secret", id: s.versionName.replace(/\/versions\/[^/]+$/, "") } as Scope, why: "models access" })),
+  ];
+  const base = /--build-arg BASE_IMAGE=(\S+)/.exec(config.steps[0].args[1])?.[1] ?? "";
+  const baseRepo = repoOf(base);
+  if (baseRepo && base.split("/")[1] === stack.config["gcp:project"]) needs.push({ permission: "artifactregistry.repositories.downloadArtifacts", scope: { kind: "repository", id: baseRepo }, why: `FROM ${base}` });
+  return needs;
+}
+
+/** The budget guard (functions/budgetGuard.ts and functions/enforce.ts): what it calls, and its trigger. */
+export function guardNeeds(stack: SynthesizedStack): Need[] {
+  const fn = stack.ofType("gcp:cloudfunctionsv2/function:Function")[0];
+  if (!fn) return [];
+  const env = (fn.plainInputs.serviceConfig as any).environmentVariables as Record<string, string>;
+  const state = /^gs:\/\/([^/]+)\//.exec(env.GUARD_STATE)![1];
+  return [
+    ...updateService(stack, "services.patch (scaling)"),
+    // https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs (get, pause; resume: enable).
+    ...["cloudscheduler.jobs.get", "cloudscheduler.jobs.pause", "cloudscheduler.jobs.enable"].map((permission) => ({ permission, scope: { kind: "project" } as Scope, why: "job state" })),
+    // State object: read, write, and an overwrite deletes the old generation.
+    ...["storage.objects.get", "storage.objects.create", "storage.objects.delete"].map((permission) => ({ permission, scope: { kind: "bucket", name: state } as Scope, why: "guard state" })),
+    // The trigger delivers as this account (functions.proto, EventTrigger.service_account_email: run.routes.invoke).
+    { permission: "run.routes.invoke", scope: { kind: "service", name: String(fn.plainInputs.name) }, why: "event delivery" },
+  ];
+}
+
+/** The guard's build account (https://cloud.google.com/functions/docs/securing/build-custom-sa). */
+export function guardBuildNeeds(stack: SynthesizedStack): Need[] {
+  const fn = stack.ofType("gcp:cloudfunctionsv2/function:Function")[0];
+  if (!fn) return [];
+  const b = fn.plainInputs.buildConfig as any;
+  return [
+    { permission: "logging.logEntries.create", scope: { kind: "project" }, why: "build log" },
+    { permission: "storage.objects.get", scope: { kind: "bucket", name: String(b.source.storageSource.bucket) }, why: "function source" },
+    { permission: "artifactregistry.repositories.uploadArtifacts", scope: { kind: "repository", id: String(b.dockerRepository).split("/").pop()! }, why: "function image" },
+  ];
+}
+
+/** The scheduler's account: the min-instance jobs PATCH the service (components/warmSchedule.ts). */
+export function schedulerNeeds(stack: SynthesizedStack): Need[] {
+  return stack.ofType("gcp:cloudscheduler/job:Job").some((j) => (j.plainInputs.httpTarget as any)?.oauthToken) ? updateService(stack, "a min-instance job") : [];
+}
+
+/** The warmup caller: POST /warmup with an OIDC token. */
+export function invokerNeeds(stack: SynthesizedStack): Need[] {
+  return stack.ofType("gcp:cloudscheduler/job:Job").some((j) => (j.plainInputs.httpTarget as any)?.oidcToken)
+    ? [{ permission: "run.routes.invoke", scope: { kind: "service", name: String(serviceOf(stack).plainInputs.name) }, why: "warmup" }]
+    : [];
+}
+
+const CHECKED = "2026-11-29";
+
+const coverage = (id: string, suffix: string, rule: string, source: string, needsOf: (s: SynthesizedStack) => Need[]): ContractRule => ({
+  id,
+  rule,
+  source,
+  checked: CHECKED,
+  violations: (stack) => {
+    const member = account(stack, suffix);
+    return member ? missing(stack, member, needsOf(stack)) : [];
+  },
+  exercised: (stack) => (account(stack, suffix) ? needsOf(stack).length : 0),
+});
+
+/** The roles `condition` lets a conditional project IAM admin grant (modifiedGrantsByRole hasOnly([...])). */
+export function grantableRoles(condition: string): string[] | undefined {
+  const m = /modifiedGrantsByRole', \[\]\)\.hasOnly\(\[([^\]]*)\]\)/.exec(condition);
+  return m ? [...m[1].matchAll(/'([^']+)'/g)].map((x) => x[1]) : undefined;
+}
+
+export const IAM_RULES: readonly ContractRule[] = [
+  coverage("iam/deploy-account", "deploy", "The CI deploy account holds a role with every permission deploying the stack takes (CiAccess's own resources excepted: an IAM admin applies those).", "iamNeeds.ts (REST references; terraform-provider-google v7.45.0)", deployNeeds),
+  coverage("iam/image-build-account", "build", "The image build's account may push, pull its base image, read the models access, read its source and write its log.", "https://cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts", imageBuildNeeds),
+  coverage("iam/guard-account", "guard", "The budget guard may update the service (as its runtime account), read, pause and resume the jobs, keep its state, and receive its events.", "https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs/resume", guardNeeds),
+  coverage("iam/guard-build-account", "gbuild", "The guard's build account may write logs, read the function source and push the function image.", "https://cloud.google.com/functions/docs/securing/build-custom-sa", guardBuildNeeds),
+  coverage("iam/scheduler-account", "sched", "The scheduler's account may update the service's min instances, acting as its runtime account.", "https://cloud.google.com/run/docs/configuring/services/service-identity", schedulerNeeds),
+  coverage("iam/invoker-account", "invoke", "The warmup caller may invoke the service.", "https://cloud.google.com/run/docs/securing/managing-access", invokerNeeds),
+  {
+    id: "iam/deploy-project-grants",
+    rule: "Every project-level role the stack grants is one the deploy account's conditional Project IAM Admin may grant.",
+    source: "https://cloud.google.com/iam/docs/conditions-attribute-reference#modified-grants",
+    checked: CHECKED,
+    violations: (stack) => {
+      const member = account(stack, "deploy");
+      if (!member) return [];
+      const allowed = grantsOf(stack, member)
+        .filter((g) => g.role === "roles/resourcemanager.projectIamAdmin")
+        .flatMap((g) => (g.condition ? (grantableRoles(g.condition) ?? []) : ["*"]));
+      return stack
+        .ofType("gcp:projects/iAMMember:IAMMember")
+        .filter((r) => !underComponent(stack, r, "warmstart:ci:CiAccess"))
+        .filter((r) => !allowed.includes("*") && !allowed.includes(String(r.plainInputs.role)))
+        .map((r) => `${label(r)} grants ${r.plainInputs.role}, which the deploy account may not grant`);
+    },
+    exercised: (stack) => (account(stack, "deploy") ? stack.ofType("gcp:projects/iAMMember:IAMMember").length : 0),
+  },
+];
