@@ -4,11 +4,15 @@
  */
 import { beforeAll, describe, expect, test } from "vitest";
 import { synthesizeAll, type SynthesizedStack } from "../contracts/exampleStacks";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { API_RULES, apisOf, readmeApis } from "../contracts/apis";
+import { RUNTIME_AND_BUILD_RULES } from "../contracts/build";
 import { IAM_RULES } from "../contracts/iam";
 import { ORDERING_RULES } from "../contracts/ordering";
 import type { ContractRule } from "../contracts/rule";
 
-export const ALL_RULES: readonly ContractRule[] = [...ORDERING_RULES, ...IAM_RULES];
+export const ALL_RULES: readonly ContractRule[] = [...RUNTIME_AND_BUILD_RULES, ...ORDERING_RULES, ...IAM_RULES, ...API_RULES];
 
 let stacks: SynthesizedStack[] = [];
 beforeAll(async () => {
@@ -20,4 +24,11 @@ describe.each(ALL_RULES.map((r) => [r.id, r] as const))("%s", (_id, rule) => {
     for (const stack of stacks) expect(rule.violations(stack), `stack ${stack.stack}`).toEqual([]);
     expect(stacks.reduce((n, s) => n + rule.exercised(s), 0), "the rule looked at nothing in any example stack").toBeGreaterThan(0);
   });
+});
+
+test("the README asks to enable no API that no example stack calls", () => {
+  const used = new Set(stacks.flatMap((s) => [...apisOf(s)]));
+  const listed = readmeApis(fs.readFileSync(path.resolve(__dirname, "../../README.md"), "utf8"));
+  expect([...listed].filter((a) => !used.has(a)).sort()).toEqual([]);
+  expect(listed.size).toBeGreaterThan(0);
 });
