@@ -10,6 +10,10 @@
  * 5. on SIGTERM stops accepting, lets in-flight requests finish (bounded), then stops the model server.
  *    If the model server dies on its own, it exits 1 so Cloud Run replaces the instance.
  *
+ * The model server runs in a process group of its own (`sh -c` and all it starts), which is signalled as a whole:
+ * Debian's and Ubuntu's sh (dash) does not exec the command's last process, so a signal to the shell alone would not
+ * reach the model server. Nothing of the group outlives the supervisor.
+ *
  * Logs are single-line JSON for Cloud Logging. Configured by environment variables; see `--help`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -26,6 +30,11 @@ export type ColdStart = Record<(typeof COLD_START_PHASES)[number], number> & { b
 export const WARMUP_FAILED_MESSAGE = "warmup failed";
 /** Message of the log line written when the instance becomes ready. */
 export const READY_MESSAGE = "ready: model loaded and warm";
+
+/** The model server's time between SIGTERM and SIGKILL. */
+const STOP_MS = 5_000;
+/** After SIGKILL: a process in an uninterruptible wait (a GPU driver call) may take a moment. */
+const KILL_WAIT_MS = 500;
 
 export type Phase = "starting" | "waiting-for-model-server" | "warming" | "ready" | "stopping" | "failed";
 
@@ -184,6 +193,63 @@ export async function prefetch(dirs: readonly string[], maxBytes: number, reader
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Signals a whole process group (0: only checks it); false when it has no process left. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a process of the group still runs. kill(2) counts zombies too (exited, waiting to be reaped by their
+ * parent, which for an orphan is PID 1), so /proc tells them apart where it can (Linux).
+ */
+function groupRunning(pgid: number): boolean {
+  if (!signalGroup(pgid, 0)) return false;
+  if (!procIsOurs()) return true;
+  let pids: string[];
+  try {
+    pids = fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n));
+  } catch {
+    return true;
+  }
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid pgrp ...": the command name may hold spaces and parentheses.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === pgid && state !== "Z" && state !== "X") return true;
+  }
+  return false;
+}
+
+/** Whether /proc numbers processes as this process sees them (a container's does; a sandbox may mount another). */
+let procOurs: boolean | undefined;
+function procIsOurs(): boolean {
+  try {
+    procOurs ??= Number(fs.readFileSync("/proc/self/stat", "utf8").split(" ")[0]) === process.pid;
+  } catch {
+    procOurs = false;
+  }
+  return procOurs;
+}
+
+/** Waits until no process of the group runs, or the deadline; resolves with whether it is gone. */
+async function groupGone(pgid: number, deadline: number): Promise<boolean> {
+  for (;;) {
+    if (!groupRunning(pgid)) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+}
+
 /** One request to the model server; resolves with status and body text. */
 function call(base: URL, method: string, reqPath: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -206,6 +272,8 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "tra
 export class Supervisor {
   phase: Phase = "starting";
   private child: ChildProcess | undefined;
+  /** The model server's process group (the pid of the `sh -c` that leads it), until it is gone. */
+  private group: number | undefined;
   private readonly server: http.Server;
   private inFlight = 0;
   private warmupRun: Promise<number> | undefined;
@@ -233,7 +301,17 @@ export class Supervisor {
         return { bytes: 0, ms: Date.now() - prefetchStart };
       },
     );
-    this.child = spawn("/bin/sh", ["-c", this.cfg.modelServerCmd], { stdio: ["ignore", "inherit", "inherit"] });
+    // detached: a session and process group of its own, so the model server and all it starts can be signalled as one.
+    this.child = spawn("/bin/sh", ["-c", this.cfg.modelServerCmd], { stdio: ["ignore", "inherit", "inherit"], detached: true });
+    this.group = this.child.pid;
+    // Whatever ends the supervisor (an uncaught error included), the group does not outlive it.
+    process.once("exit", () => {
+      if (this.group !== undefined) signalGroup(this.group, "SIGKILL");
+    });
+    this.child.on("error", (err) => {
+      log("ERROR", `cannot start the model server with /bin/sh: ${err.message}`, { phase: this.phase });
+      this.fail();
+    });
     this.child.on("exit", (code, signal) => {
       if (this.stopping) return;
       log("ERROR", `model server exited (${signal ?? `code ${code}`}); exiting so Cloud Run replaces this instance`, { phase: this.phase });
@@ -412,17 +490,25 @@ export class Supervisor {
     while (this.inFlight > 0 && Date.now() < deadline) await sleep(50);
     if (this.inFlight > 0) log("WARNING", `stopping with ${this.inFlight} request(s) still running`);
     this.server.closeAllConnections();
-    await this.stopChild();
+    await this.stopModelServer(Date.now() + STOP_MS);
     this.exit(0);
   }
 
-  private async stopChild(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await Promise.race([gone, sleep(5000)]);
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  /** SIGTERM to the model server's whole group, SIGKILL at `killAt` if any of it still runs. */
+  private async stopModelServer(killAt: number): Promise<void> {
+    const group = this.group;
+    if (group === undefined) return;
+    if (signalGroup(group, "SIGTERM") && !(await groupGone(group, killAt))) {
+      log("WARNING", "the model server did not stop on SIGTERM in time; killing its process group");
+      signalGroup(group, "SIGKILL");
+      // SIGKILL acts at once, except on a process in an uninterruptible wait (a GPU driver call): bounded, too. What
+      // survives it gets one more SIGKILL as the supervisor exits.
+      if (!(await groupGone(group, Date.now() + KILL_WAIT_MS))) {
+        log("WARNING", "processes of the model server's group survived SIGKILL");
+        return;
+      }
+    }
+    this.group = undefined;
   }
 
   private fail(): void {
@@ -431,7 +517,7 @@ export class Supervisor {
     this.stopping = true;
     this.server.close();
     this.server.closeAllConnections();
-    void this.stopChild().then(() => this.exit(1));
+    void this.stopModelServer(Date.now() + STOP_MS).then(() => this.exit(1));
   }
 }
 

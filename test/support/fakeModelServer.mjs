@@ -2,13 +2,23 @@
 //   FAKE_PORT, FAKE_START_DELAY_MS (not listening until then), FAKE_WARMUP_FAILS (first N warmups answer 500,
 //   "always" for all), FAKE_CRASH_AFTER_MS (exit 3 after that long), FAKE_QUEUED=1 (answer /prompt at once with a
 //   prompt_id, as ComfyUI does, and list the job at /history/<id> 800 ms later).
+//   FAKE_PID_FILE: written at start with {"pid", "helper"}: this process's pid and its helper's.
+//   FAKE_HELPER=1: start a helper process that runs until killed, as a model server's worker processes do.
 // Endpoints: GET /health, POST /prompt (the warmup), GET /stats, GET /slow?ms=N, POST /echo, and upgrades echo bytes.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
 
 const env = process.env;
 let warmups = 0;
 const history = {};
 const failsLeft = () => (env.FAKE_WARMUP_FAILS === "always" ? Infinity : Number(env.FAKE_WARMUP_FAILS ?? 0) - warmups);
+
+const helper = env.FAKE_HELPER ? spawn(process.execPath, ["-e", "setInterval(() => {}, 1 << 30)"], { stdio: "ignore" }) : undefined;
+if (env.FAKE_PID_FILE) {
+  fs.writeFileSync(`${env.FAKE_PID_FILE}.tmp`, JSON.stringify({ pid: process.pid, helper: helper?.pid }));
+  fs.renameSync(`${env.FAKE_PID_FILE}.tmp`, env.FAKE_PID_FILE);
+}
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, "http://x");
