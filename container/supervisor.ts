@@ -5,7 +5,8 @@
  *    lazily streamed image layers read far faster this way than through the server's mmap page faults;
  * 2. starts the model server, waits for its health, sends one warmup request, and only then answers
  *    `GET /healthz` with 200 (503 and the current phase before), which is what Cloud Run's startup probe polls;
- * 3. proxies every other request (bodies streamed, WebSocket upgrades piped) to the model server;
+ * 3. proxies every other request (bodies streamed, WebSocket upgrades piped) to the model server; a client that goes
+ *    away cancels its request there;
  * 4. `POST /warmup` runs the warmup again (concurrent calls share one run) and returns its timing;
  * 5. on SIGTERM stops accepting, lets in-flight requests finish (bounded), then stops the model server.
  *    If the model server dies on its own, it exits 1 so Cloud Run replaces the instance.
@@ -448,6 +449,11 @@ export class Supervisor {
     upstream.on("error", (err) => {
       if (!res.headersSent) this.json(res, 502, { error: `model server: ${err.message}` });
       else res.destroy(err);
+    });
+    // A client that goes away cancels its request, so the model server (which sees its connection close) can stop
+    // computing an answer nobody will read.
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
     });
     req.pipe(upstream);
   }

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../container/supervisor";
-import { BUNDLE, get, groupRunning, proc, ready, running, startSupervisor, until, useSupervisor, type Running } from "./support/supervisorRun";
+import { BUNDLE, fakeStats, get, groupRunning, proc, ready, running, startSupervisor, until, useSupervisor, type Running } from "./support/supervisorRun";
 
 useSupervisor();
 
@@ -95,6 +95,17 @@ describe("warm-start supervisor", () => {
     const echo = await get(s.port, "/echo", "POST", big);
     expect([echo.status, echo.body.length, echo.headers["x-echo"]]).toEqual([200, big.length, "1"]);
     expect((await get(s.port, "/missing")).status).toBe(404);
+  });
+
+  test("a client that goes away aborts its request to the model server", async () => {
+    const s = await startSupervisor();
+    await ready(s);
+    const req = http.request({ host: "127.0.0.1", port: s.port, path: "/slow?ms=60000", agent: false });
+    req.on("error", () => undefined);
+    req.end();
+    await until(async () => (await fakeStats(s)).slowStarted === 1);
+    req.destroy();
+    await until(async () => (await fakeStats(s)).aborted === 1);
   });
 
   test("pipes WebSocket upgrades both ways", async () => {

@@ -4,13 +4,16 @@
 //   prompt_id, as ComfyUI does, and list the job at /history/<id> 800 ms later).
 //   FAKE_PID_FILE: written at start with {"pid", "helper"}: this process's pid and its helper's.
 //   FAKE_HELPER=1: start a helper process that runs until killed, as a model server's worker processes do.
-// Endpoints: GET /health, POST /prompt (the warmup), GET /stats, GET /slow?ms=N, POST /echo, and upgrades echo bytes.
+// Endpoints: GET /health, POST /prompt (the warmup), GET /stats ({warmups, slowStarted, aborted}: aborted counts
+// requests whose connection closed before the answer), GET /slow?ms=N, POST /echo, and upgrades echo bytes.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 
 const env = process.env;
 let warmups = 0;
+let slowStarted = 0;
+let aborted = 0;
 const history = {};
 const failsLeft = () => (env.FAKE_WARMUP_FAILS === "always" ? Infinity : Number(env.FAKE_WARMUP_FAILS ?? 0) - warmups);
 
@@ -22,12 +25,15 @@ if (env.FAKE_PID_FILE) {
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, "http://x");
+  res.on("close", () => {
+    if (!res.writableFinished) aborted++;
+  });
   if (url.pathname === "/health") return res.end("ok");
   if (url.pathname.startsWith("/history/")) {
     const id = decodeURIComponent(url.pathname.slice("/history/".length));
     return res.end(JSON.stringify(history[id] ? { [id]: history[id] } : {}));
   }
-  if (url.pathname === "/stats") return res.end(JSON.stringify({ warmups }));
+  if (url.pathname === "/stats") return res.end(JSON.stringify({ warmups, slowStarted, aborted }));
   if (url.pathname === "/prompt" && req.method === "POST") {
     let body = "";
     req.on("data", (d) => (body += d));
@@ -46,7 +52,12 @@ const server = http.createServer((req, res) => {
     });
     return;
   }
-  if (url.pathname === "/slow") return setTimeout(() => res.end("slow done"), Number(url.searchParams.get("ms") ?? 1000));
+  if (url.pathname === "/slow") {
+    slowStarted++;
+    const timer = setTimeout(() => res.end("slow done"), Number(url.searchParams.get("ms") ?? 1000));
+    res.on("close", () => clearTimeout(timer));
+    return;
+  }
   if (url.pathname === "/echo") {
     res.setHeader("x-echo", "1");
     return req.pipe(res);

@@ -163,3 +163,6 @@ export async function until(check: () => Promise<boolean> | boolean, ms = 15_000
 }
 
 export const ready = async (s: Running) => until(async () => (await get(s.port, "/healthz")).status === 200);
+
+/** The fake model server's counters. */
+export const fakeStats = async (s: Running) => JSON.parse((await get(s.modelPort, "/stats")).body) as { warmups: number; slowStarted: number; aborted: number };
