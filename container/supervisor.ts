@@ -8,8 +8,9 @@
  * 3. proxies every other request (bodies streamed, WebSocket upgrades piped) to the model server; a client that goes
  *    away cancels its request there;
  * 4. `POST /warmup` runs the warmup again (concurrent calls share one run) and returns its timing;
- * 5. on SIGTERM stops accepting, lets in-flight requests finish (bounded), then stops the model server.
- *    If the model server dies on its own, it exits 1 so Cloud Run replaces the instance.
+ * 5. on SIGTERM stops accepting, lets in-flight requests finish (bounded), closes WebSockets with 1001, then stops the
+ *    model server, all within Cloud Run's 10 s. If the model server dies on its own, it exits 1 so Cloud Run replaces
+ *    the instance.
  *
  * The model server runs in a process group of its own (`sh -c` and all it starts), which is signalled as a whole:
  * Debian's and Ubuntu's sh (dash) does not exec the command's last process, so a signal to the shell alone would not
@@ -22,6 +23,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
+import { WebSocketRelay } from "./webSocketRelay";
 
 /** Field names of the log line written when the instance becomes ready; log-based metrics read these. */
 export const COLD_START_FIELD = "coldStart";
@@ -32,10 +34,20 @@ export const WARMUP_FAILED_MESSAGE = "warmup failed";
 /** Message of the log line written when the instance becomes ready. */
 export const READY_MESSAGE = "ready: model loaded and warm";
 
-/** The model server's time between SIGTERM and SIGKILL. */
-const STOP_MS = 5_000;
-/** After SIGKILL: a process in an uninterruptible wait (a GPU driver call) may take a moment. */
-const KILL_WAIT_MS = 500;
+/**
+ * Cloud Run sends SIGTERM, then SIGKILL 10 s later (https://cloud.google.com/run/docs/container-contract#instance-shutdown,
+ * https://cloud.google.com/blog/topics/developers-practitioners/graceful-shutdowns-cloud-run-deep-dive): the drain and
+ * the model server's stop share those 10 s.
+ */
+const SIGTERM_TO_SIGKILL_MS = 10_000;
+/** Kept for after the model server's SIGKILL: the group's end, the last log lines, the exit. */
+const EXIT_MARGIN_MS = 1_000;
+/** The least time the model server gets between its SIGTERM and its SIGKILL when the instance stops. */
+const MODEL_SERVER_STOP_MS = 2_000;
+/** The longest drain that leaves the model server its time: 7 s. */
+export const MAX_DRAIN_SECONDS = (SIGTERM_TO_SIGKILL_MS - EXIT_MARGIN_MS - MODEL_SERVER_STOP_MS) / 1000;
+/** After a failure (no Cloud Run deadline), the model server's time between SIGTERM and SIGKILL. */
+const FAIL_STOP_MS = 5_000;
 
 export type Phase = "starting" | "waiting-for-model-server" | "warming" | "ready" | "stopping" | "failed";
 
@@ -74,16 +86,17 @@ export const ENV_HELP = `Environment:
   PREFETCH_MAX_BYTES      stop prefetching after this many bytes (default 17179869184 = 16 GiB; 0 disables)
   HEALTH_TIMEOUT_SECONDS  give up when the model server is not healthy by then (default 600)
   WARMUP_ATTEMPTS         warmup tries before giving up at startup (default 3)
-  DRAIN_SECONDS           on SIGTERM, how long in-flight requests may take (default 8; Cloud Run allows 10)
+  DRAIN_SECONDS           on SIGTERM, how long in-flight requests may take (default and most 7: Cloud Run kills the
+                          instance 10 s after SIGTERM, and the model server gets the rest to stop)
 Exit codes: 0 stopped by SIGTERM; 1 the model server died, never became healthy, or warmup failed; 2 bad config.`;
 
 export function configFromEnv(env: NodeJS.ProcessEnv): SupervisorConfig {
   const problems: string[] = [];
-  const int = (name: string, def: number, min: number, max: number) => {
+  const int = (name: string, def: number, min: number, max: number, why = "") => {
     const raw = env[name];
     if (raw === undefined || raw === "") return def;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) problems.push(`${name} must be an integer ${min}..${max}, got "${raw}"`);
+    if (!Number.isInteger(n) || n < min || n > max) problems.push(`${name} must be an integer ${min}..${max}${why ? ` (${why})` : ""}, got "${raw}"`);
     return n;
   };
   const port = int("PORT", 8080, 1, 65535);
@@ -126,7 +139,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): SupervisorConfig {
     prefetchMaxBytes: int("PREFETCH_MAX_BYTES", 16 * 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
     healthTimeoutSeconds: int("HEALTH_TIMEOUT_SECONDS", 600, 1, 86_400),
     warmupAttempts: int("WARMUP_ATTEMPTS", 3, 1, 100),
-    drainSeconds: int("DRAIN_SECONDS", 8, 0, 3600),
+    drainSeconds: int(
+      "DRAIN_SECONDS",
+      MAX_DRAIN_SECONDS,
+      0,
+      MAX_DRAIN_SECONDS,
+      `Cloud Run kills the instance 10 s after SIGTERM, and the model server needs the last ${(MODEL_SERVER_STOP_MS + EXIT_MARGIN_MS) / 1000} s to stop`,
+    ),
   };
   if (problems.length > 0) throw new SupervisorConfigError(problems.join("; "));
   return config;
@@ -251,6 +270,13 @@ async function groupGone(pgid: number, deadline: number): Promise<boolean> {
   }
 }
 
+/** A proxied upgrade (a WebSocket, as a rule). */
+interface Tunnel {
+  /** Closes it with 1001 after the model server's frame in progress; anything but an open WebSocket is just closed. */
+  goAway(): void;
+  destroy(): void;
+}
+
 /** One request to the model server; resolves with status and body text. */
 function call(base: URL, method: string, reqPath: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -276,7 +302,9 @@ export class Supervisor {
   /** The model server's process group (the pid of the `sh -c` that leads it), until it is gone. */
   private group: number | undefined;
   private readonly server: http.Server;
+  /** HTTP requests in progress (WebSockets are in `tunnels`). */
   private inFlight = 0;
+  private readonly tunnels = new Set<Tunnel>();
   private warmupRun: Promise<number> | undefined;
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly started = Date.now();
@@ -465,38 +493,60 @@ export class Supervisor {
       return;
     }
     const target = this.cfg.modelServerUrl;
+    // The model server's side goes through a relay that knows its frames, so a close frame can be put in on drain.
+    const relay = new WebSocketRelay(String(req.headers.upgrade).toLowerCase() === "websocket");
     const upstream = net.connect(Number(target.port || 80), target.hostname, () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`];
       for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
       upstream.write(lines.join("\r\n") + "\r\n\r\n");
       if (head.length) upstream.write(head);
-      socket.pipe(upstream).pipe(socket);
+      socket.pipe(upstream);
+      upstream.pipe(relay).pipe(socket);
     });
-    this.inFlight++;
     let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      this.inFlight--;
-      socket.destroy();
-      upstream.destroy();
+    let goingAway = false;
+    const tunnel: Tunnel = {
+      goAway: () => {
+        goingAway = relay.goAway();
+        if (!goingAway) tunnel.destroy();
+      },
+      destroy: () => {
+        if (closed) return;
+        closed = true;
+        this.tunnels.delete(tunnel);
+        socket.destroy();
+        upstream.destroy();
+      },
     };
-    upstream.on("error", close).on("close", close);
-    socket.on("error", close).on("close", close);
+    this.tunnels.add(tunnel);
+    // Going away, the relay ends the client's side itself once its close frame is out; the model server's side may
+    // close first (it is being stopped).
+    const upstreamGone = () => {
+      if (!goingAway) tunnel.destroy();
+    };
+    upstream.on("error", upstreamGone).on("close", upstreamGone);
+    socket.on("error", tunnel.destroy).on("close", tunnel.destroy);
   }
 
-  /** SIGTERM: stop accepting, drain (bounded), stop the model server, exit 0. */
+  /**
+   * SIGTERM: stop accepting, drain HTTP requests (bounded), close WebSockets with 1001, stop the model server, exit 0;
+   * all before Cloud Run's SIGKILL. WebSockets stay open while the requests drain (a ComfyUI client follows its job
+   * over one) but do not hold the drain.
+   */
   async shutdown(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    const sigterm = Date.now();
     this.phase = "stopping";
-    log("INFO", `SIGTERM: draining ${this.inFlight} request(s) for up to ${this.cfg.drainSeconds} s`);
+    log("INFO", `SIGTERM: draining ${this.inFlight} request(s) for up to ${this.cfg.drainSeconds} s, then closing ${this.tunnels.size} WebSocket(s) and stopping the model server`);
     this.server.close();
-    const deadline = Date.now() + this.cfg.drainSeconds * 1000;
+    const deadline = sigterm + this.cfg.drainSeconds * 1000;
     while (this.inFlight > 0 && Date.now() < deadline) await sleep(50);
     if (this.inFlight > 0) log("WARNING", `stopping with ${this.inFlight} request(s) still running`);
+    for (const t of [...this.tunnels]) t.goAway();
     this.server.closeAllConnections();
-    await this.stopModelServer(Date.now() + STOP_MS);
+    await this.stopModelServer(sigterm + SIGTERM_TO_SIGKILL_MS - EXIT_MARGIN_MS);
+    for (const t of [...this.tunnels]) t.destroy();
     this.exit(0);
   }
 
@@ -509,7 +559,7 @@ export class Supervisor {
       signalGroup(group, "SIGKILL");
       // SIGKILL acts at once, except on a process in an uninterruptible wait (a GPU driver call): bounded, too. What
       // survives it gets one more SIGKILL as the supervisor exits.
-      if (!(await groupGone(group, Date.now() + KILL_WAIT_MS))) {
+      if (!(await groupGone(group, Date.now() + EXIT_MARGIN_MS / 2))) {
         log("WARNING", "processes of the model server's group survived SIGKILL");
         return;
       }
@@ -523,7 +573,8 @@ export class Supervisor {
     this.stopping = true;
     this.server.close();
     this.server.closeAllConnections();
-    void this.stopModelServer(Date.now() + STOP_MS).then(() => this.exit(1));
+    for (const t of [...this.tunnels]) t.destroy();
+    void this.stopModelServer(Date.now() + FAIL_STOP_MS).then(() => this.exit(1));
   }
 }
 

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
+import { WebSocket } from "undici";
 import { describe, expect, test } from "vitest";
 import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../container/supervisor";
 import { BUNDLE, fakeStats, get, groupRunning, proc, ready, running, startSupervisor, until, useSupervisor, type Running } from "./support/supervisorRun";
@@ -22,6 +23,19 @@ function expectGroupGone(pids: { pid: number; helper?: number; pgrp: number }): 
   // Its own group, not the test runner's (the supervisor must not have left it in ours).
   expect(pids.pgrp).not.toBe(proc(process.pid)!.pgrp);
   expect(groupRunning(pids.pgrp)).toEqual([]);
+}
+
+/** Opens a WebSocket through the supervisor and waits until it echoes. */
+async function openWebSocket(s: Running): Promise<{ ws: WebSocket; closed: Promise<number> }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${s.port}/ws`);
+  const closed = new Promise<number>((r) => ws.addEventListener("close", (e) => r(e.code)));
+  const echoed = new Promise<string>((resolve, reject) => {
+    ws.addEventListener("message", (e) => resolve(String(e.data)), { once: true });
+    ws.addEventListener("error", () => reject(new Error("WebSocket error")), { once: true });
+  });
+  ws.addEventListener("open", () => ws.send("hello"), { once: true });
+  expect(await echoed).toBe("echo:hello");
+  return { ws, closed };
 }
 
 describe("warm-start supervisor", () => {
@@ -108,23 +122,12 @@ describe("warm-start supervisor", () => {
     await until(async () => (await fakeStats(s)).aborted === 1);
   });
 
-  test("pipes WebSocket upgrades both ways", async () => {
+  test("pipes WebSockets both ways", async () => {
     const s = await startSupervisor();
     await ready(s);
-    const reply = await new Promise<string>((resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port: s.port, path: "/ws", headers: { Connection: "Upgrade", Upgrade: "websocket" } });
-      req.on("upgrade", (res, socket) => {
-        expect(res.statusCode).toBe(101);
-        socket.once("data", (d) => {
-          resolve(d.toString());
-          socket.destroy();
-        });
-        socket.write("hello");
-      });
-      req.on("error", reject);
-      req.end();
-    });
-    expect(reply).toBe("echo:hello");
+    const { ws, closed } = await openWebSocket(s);
+    ws.close(1000);
+    expect(await closed).toBe(1000);
   });
 
   test("POST /warmup runs the warmup again; concurrent calls share one run", async () => {
@@ -151,6 +154,18 @@ describe("warm-start supervisor", () => {
     expectGroupGone(pids);
   });
 
+  test("on SIGTERM an open WebSocket does not hold the drain: it is closed with 1001 (going away)", async () => {
+    const s = await startSupervisor({ DRAIN_SECONDS: "7" });
+    await ready(s);
+    const { closed } = await openWebSocket(s);
+    const t0 = Date.now();
+    s.child.kill("SIGTERM");
+    expect(await closed).toBe(1001);
+    expect(await s.exit).toBe(0);
+    // Well under the 7 s drain it would have held before.
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
   test("the drain on SIGTERM is bounded by DRAIN_SECONDS", async () => {
     const s = await startSupervisor({ DRAIN_SECONDS: "1" });
     await ready(s);
@@ -169,6 +184,14 @@ describe("warm-start supervisor", () => {
     const code = await new Promise((r) => child.once("exit", r));
     expect(code).toBe(2);
     expect(out).toMatch(/PORT must be an integer 1\.\.65535, got \\"x\\"; MODEL_SERVER_CMD is required.*MODEL_SERVER_URL is required/);
+  });
+
+  test("a drain that leaves the model server no time before Cloud Run's SIGKILL is bad configuration", async () => {
+    const child = spawn(process.execPath, [BUNDLE], { env: { MODEL_SERVER_CMD: "true", MODEL_SERVER_URL: "http://127.0.0.1:1", DRAIN_SECONDS: "8" }, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    expect(await new Promise((r) => child.once("exit", r))).toBe(2);
+    expect(out).toMatch(/DRAIN_SECONDS must be an integer 0\.\.7 .*10 s after SIGTERM.*got \\"8\\"/);
   });
 });
 

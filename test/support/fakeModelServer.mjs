@@ -4,9 +4,12 @@
 //   prompt_id, as ComfyUI does, and list the job at /history/<id> 800 ms later).
 //   FAKE_PID_FILE: written at start with {"pid", "helper"}: this process's pid and its helper's.
 //   FAKE_HELPER=1: start a helper process that runs until killed, as a model server's worker processes do.
+//   FAKE_IGNORE_TERM=1: ignore SIGTERM (a model server that does not stop when asked).
 // Endpoints: GET /health, POST /prompt (the warmup), GET /stats ({warmups, slowStarted, aborted}: aborted counts
-// requests whose connection closed before the answer), GET /slow?ms=N, POST /echo, and upgrades echo bytes.
+// requests whose connection closed before the answer), GET /slow?ms=N, POST /echo, and /ws: a WebSocket that answers
+// each text message "m" with "echo:m".
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 
@@ -65,10 +68,41 @@ const server = http.createServer((req, res) => {
   res.statusCode = 404;
   res.end("nope");
 });
+
+/** One unmasked (server-to-client) WebSocket frame. */
+const frame = (opcode, payload) => {
+  const len = payload.length;
+  const head = len < 126 ? Buffer.from([0x80 | opcode, len]) : Buffer.from([0x80 | opcode, 126, len >> 8, len & 0xff]);
+  return Buffer.concat([head, payload]);
+};
+
+// RFC 6455, just enough for the tests: text messages under 64 KiB, masked by the client.
 server.on("upgrade", (req, socket) => {
-  socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
-  socket.on("data", (d) => socket.write(Buffer.concat([Buffer.from("echo:"), d])));
+  const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  let buf = Buffer.alloc(0);
+  socket.on("data", (d) => {
+    buf = Buffer.concat([buf, d]);
+    for (;;) {
+      if (buf.length < 2) return;
+      let len = buf[1] & 0x7f;
+      let at = 2;
+      if (len === 126) {
+        if (buf.length < 4) return;
+        len = buf.readUInt16BE(2);
+        at = 4;
+      }
+      if (buf.length < at + 4 + len) return;
+      const mask = buf.subarray(at, at + 4);
+      const payload = Buffer.from(buf.subarray(at + 4, at + 4 + len)).map((b, i) => b ^ mask[i % 4]);
+      const opcode = buf[0] & 0x0f;
+      buf = buf.subarray(at + 4 + len);
+      if (opcode === 0x1) socket.write(frame(0x1, Buffer.concat([Buffer.from("echo:"), payload])));
+      if (opcode === 0x8) socket.end(frame(0x8, payload));
+    }
+  });
+  socket.on("error", () => undefined);
 });
 setTimeout(() => server.listen(Number(env.FAKE_PORT), "127.0.0.1"), Number(env.FAKE_START_DELAY_MS ?? 0));
 if (env.FAKE_CRASH_AFTER_MS) setTimeout(() => process.exit(3), Number(env.FAKE_CRASH_AFTER_MS));
-process.on("SIGTERM", () => process.exit(0));
+process.on("SIGTERM", () => (env.FAKE_IGNORE_TERM ? undefined : process.exit(0)));
