@@ -14,7 +14,8 @@
  *
  * The model server runs in a process group of its own (`sh -c` and all it starts), which is signalled as a whole:
  * Debian's and Ubuntu's sh (dash) does not exec the command's last process, so a signal to the shell alone would not
- * reach the model server. Nothing of the group outlives the supervisor.
+ * reach the model server. Nothing of the group outlives the supervisor. The image runs it under container/init.sh,
+ * which, as PID 1, reaps the orphans the group leaves (Node cannot; see there).
  *
  * Logs are single-line JSON for Cloud Logging. Configured by environment variables; see `--help`.
  */

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { WebSocket } from "undici";
 import { describe, expect, test } from "vitest";
 import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../container/supervisor";
-import { BUNDLE, fakeStats, get, groupRunning, proc, ready, running, startSupervisor, until, useSupervisor, type Running } from "./support/supervisorRun";
+import { BUNDLE, canUnshare, descendants, fakeStats, get, groupRunning, proc, ready, running, startSupervisor, until, useSupervisor, type Running } from "./support/supervisorRun";
 
 useSupervisor();
 
@@ -214,5 +214,20 @@ describe("ComfyUI's queued warmup", () => {
     const s = await startSupervisor({ WARMUP_REQUEST: "", WARMUP_REQUEST_FILE: file });
     await ready(s);
     expect(JSON.parse((await get(s.modelPort, "/stats")).body).warmups).toBe(1);
+  });
+});
+
+describe("the image's entrypoint as PID 1", () => {
+  test.skipIf(!canUnshare)("reaps the orphans the model server leaves, and passes SIGTERM on to the supervisor", async () => {
+    // Each short-lived orphan is re-parented to PID 1 of the container; it stays a zombie unless PID 1 waits for it.
+    const s = await startSupervisor({}, { FAKE_ORPHANS: "3" }, { asImage: true });
+    await ready(s);
+    const init = descendants(s.child.pid!)[0];
+    expect(init).toBeDefined();
+    // The orphans sleep 200 ms; then none is left, not even as a zombie.
+    await until(() => descendants(init.pid).every((p) => p.comm !== "sleep"));
+    process.kill(init.pid, "SIGTERM");
+    expect(await s.exit).toBe(0);
+    expect(s.lines().some((l) => /^SIGTERM: draining/.test(l.message))).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
  * then stays between the supervisor and the model server, as it does in the image, where MODEL_SERVER_CMD is whatever
  * the user wrote.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
@@ -71,6 +71,11 @@ export const running = (pid: number | undefined) => pid !== undefined && !["Z", 
 /** Running processes of a process group. */
 export const groupRunning = (pgrp: number) => procs().filter((p) => p.pgrp === pgrp && running(p.pid));
 
+export function descendants(pid: number, all = procs()): Proc[] {
+  const kids = all.filter((p) => p.ppid === pid);
+  return kids.flatMap((k) => [k, ...descendants(k.pid, all)]);
+}
+
 export interface Running {
   child: ChildProcess;
   port: number;
@@ -79,6 +84,24 @@ export interface Running {
   exit: Promise<number | null>;
   /** The fake model server's pid and its helper's, once it wrote them (as its PID namespace numbers them). */
   pids: () => { pid: number; helper?: number } | undefined;
+  namespaced: boolean;
+}
+
+/** A PID namespace with its own /proc, as a container has. */
+const UNSHARE = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"];
+/** Whether this machine lets the tests make one (it needs root: CI runs as root). */
+export const canUnshare = spawnSync(UNSHARE[0], [...UNSHARE.slice(1), "true"], { stdio: "ignore" }).status === 0;
+
+/** The image's ENTRYPOINT (container/Dockerfile), with its paths mapped to this checkout. */
+export function imageEntrypoint(): string[] {
+  const dockerfile = fs.readFileSync(path.join(ROOT, "container/Dockerfile"), "utf8");
+  const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]) as string[];
+  const here: Record<string, string> = {
+    "/opt/warmstart/node": process.execPath,
+    "/opt/warmstart/supervisor.js": BUNDLE,
+    "/opt/warmstart/init.sh": path.join(ROOT, "container/init.sh"),
+  };
+  return entrypoint.map((a) => here[a] ?? a);
 }
 
 const started: Running[] = [];
@@ -88,7 +111,8 @@ let starts = 0;
 function cleanUp(): void {
   for (const s of started.splice(0)) {
     if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGKILL");
-    const pids = s.pids();
+    // In a PID namespace of its own the fake's pids are not this machine's; unshare --kill-child ends that namespace.
+    const pids = s.namespaced ? undefined : s.pids();
     for (const pid of [pids?.pid, pids?.helper]) {
       if (pid !== undefined && running(pid)) {
         try {
@@ -101,14 +125,18 @@ function cleanUp(): void {
   }
 }
 
-/** Starts the supervisor with the fake model server. `env` goes to the supervisor, `fake` to the model server. */
-export async function startSupervisor(env: Record<string, string> = {}, fake: Record<string, string> = {}): Promise<Running> {
+/**
+ * Starts the supervisor with the fake model server. `env` goes to the supervisor, `fake` to the model server.
+ * `asImage`: run the image's ENTRYPOINT as PID 1 of a PID namespace of its own, as in a container (needs `canUnshare`).
+ */
+export async function startSupervisor(env: Record<string, string> = {}, fake: Record<string, string> = {}, opts: { asImage?: boolean } = {}): Promise<Running> {
   const [port, modelPort] = [await freePort(), await freePort()];
   const pidFile = path.join(TMP, `fake-${process.pid}-${++starts}.json`);
   const fakeEnv = Object.entries({ FAKE_PORT: String(modelPort), FAKE_PID_FILE: pidFile, ...fake })
     .map(([k, v]) => `${k}=${v}`)
     .join(" ");
-  const child = spawn(process.execPath, [BUNDLE], {
+  const [cmd, ...args] = opts.asImage ? [...UNSHARE, ...imageEntrypoint()] : [process.execPath, BUNDLE];
+  const child = spawn(cmd, args, {
     env: {
       PATH: process.env.PATH,
       PORT: String(port),
@@ -136,7 +164,7 @@ export async function startSupervisor(env: Record<string, string> = {}, fake: Re
       return undefined;
     }
   };
-  const s = { child, port, modelPort, lines, exit, pids };
+  const s = { child, port, modelPort, lines, exit, pids, namespaced: opts.asImage === true };
   started.push(s);
   return s;
 }
