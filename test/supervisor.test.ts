@@ -144,10 +144,9 @@ describe("warm-start supervisor", () => {
     const pids = await fakePids(s);
     await ready(s);
     const slow = get(s.port, "/slow?ms=1500");
-    await new Promise((r) => setTimeout(r, 200));
+    await until(async () => (await fakeStats(s)).slowStarted === 1);
     s.child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 200));
-    await expect(get(s.port, "/healthz")).rejects.toThrow(/ECONNREFUSED/);
+    await until(() => get(s.port, "/healthz").then(() => false, (err: Error) => /ECONNREFUSED/.test(err.message)));
     expect(await slow).toMatchObject({ status: 200, body: "slow done" });
     expect(await s.exit).toBe(0);
     await expect(get(s.modelPort, "/health")).rejects.toThrow(/ECONNREFUSED/);
@@ -170,7 +169,7 @@ describe("warm-start supervisor", () => {
     const s = await startSupervisor({ DRAIN_SECONDS: "1" });
     await ready(s);
     void get(s.port, "/slow?ms=20000").catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 200));
+    await until(async () => (await fakeStats(s)).slowStarted === 1);
     const t0 = Date.now();
     s.child.kill("SIGTERM");
     expect(await s.exit).toBe(0);
