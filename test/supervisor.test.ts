@@ -222,9 +222,11 @@ describe("the image's entrypoint as PID 1", () => {
     const s = await startSupervisor({}, { FAKE_ORPHANS: "3" }, { asImage: true });
     await ready(s);
     const init = descendants(s.child.pid!)[0];
-    expect(init).toBeDefined();
-    // The orphans sleep 200 ms; then none is left, not even as a zombie.
-    await until(() => descendants(init.pid).every((p) => p.comm !== "sleep"));
+    const orphans = () => descendants(init.pid).filter((p) => p.comm === "sleep");
+    await until(() => orphans().length === 3 && orphans().every((p) => p.ppid === init.pid));
+    await get(s.modelPort, "/orphans/exit", "POST");
+    // Once they exit, none is left, not even as a zombie.
+    await until(() => orphans().length === 0);
     process.kill(init.pid, "SIGTERM");
     expect(await s.exit).toBe(0);
     expect(s.lines().some((l) => /^SIGTERM: draining/.test(l.message))).toBe(true);

@@ -5,8 +5,8 @@
 //   FAKE_PID_FILE: written at start with {"pid", "helper"}: this process's pid and its helper's.
 //   FAKE_HELPER=1: start a helper process that runs until killed, as a model server's worker processes do.
 //   FAKE_IGNORE_TERM=1: ignore SIGTERM (a model server that does not stop when asked).
-//   FAKE_ORPHANS=N: at start, leave N processes that outlive their parent for 200 ms, then exit (orphans).
-// Endpoints: GET /health, POST /prompt (the warmup), GET /stats ({warmups, slowStarted, aborted}: aborted counts
+//   FAKE_ORPHANS=N: at start, leave N orphans (processes whose parent has exited); POST /orphans/exit ends them.
+// Endpoints: GET /health, POST /prompt (the warmup), POST /orphans/exit, GET /stats ({warmups, slowStarted, aborted}: aborted counts
 // requests whose connection closed before the answer), GET /slow?ms=N, POST /echo, and /ws: a WebSocket that answers
 // each text message "m" with "echo:m".
 import { spawn } from "node:child_process";
@@ -26,7 +26,11 @@ if (env.FAKE_PID_FILE) {
   fs.writeFileSync(`${env.FAKE_PID_FILE}.tmp`, JSON.stringify({ pid: process.pid, helper: helper?.pid }));
   fs.renameSync(`${env.FAKE_PID_FILE}.tmp`, env.FAKE_PID_FILE);
 }
-for (let i = 0; i < Number(env.FAKE_ORPHANS ?? 0); i++) spawn("/bin/sh", ["-c", "sleep 0.2 &"], { stdio: "ignore" });
+const orphans = [];
+for (let i = 0; i < Number(env.FAKE_ORPHANS ?? 0); i++) {
+  const sh = spawn("/bin/sh", ["-c", "sleep 600 & echo $!"], { stdio: ["ignore", "pipe", "ignore"] });
+  sh.stdout.on("data", (d) => orphans.push(Number(d)));
+}
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, "http://x");
@@ -39,6 +43,10 @@ const server = http.createServer((req, res) => {
     return res.end(JSON.stringify(history[id] ? { [id]: history[id] } : {}));
   }
   if (url.pathname === "/stats") return res.end(JSON.stringify({ warmups, slowStarted, aborted }));
+  if (url.pathname === "/orphans/exit" && req.method === "POST") {
+    for (const pid of orphans.splice(0)) process.kill(pid);
+    return res.end("ok");
+  }
   if (url.pathname === "/prompt" && req.method === "POST") {
     let body = "";
     req.on("data", (d) => (body += d));
