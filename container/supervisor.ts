@@ -36,7 +36,7 @@ export const WARMUP_FAILED_MESSAGE = "warmup failed";
 export const READY_MESSAGE = "ready: model loaded and warm";
 
 /**
- * Cloud Run sends SIGTERM, then SIGKILL 10 s later (https://cloud.google.com/run/docs/container-contract#instance-shutdown,
+ * Cloud Run sends SIGTERM, then SIGKILL 10 s later (https://cloud.google.com/run/docs/container-contract,
  * https://cloud.google.com/blog/topics/developers-practitioners/graceful-shutdowns-cloud-run-deep-dive): the drain and
  * the model server's stop share those 10 s.
  */

@@ -5,7 +5,7 @@ import { fakeStats, groupRunning, proc, ready, running, startSupervisor, until, 
 
 useSupervisor();
 
-// Cloud Run SIGKILLs the container 10 s after SIGTERM (https://cloud.google.com/run/docs/container-contract#instance-shutdown).
+// Cloud Run SIGKILLs the container 10 s after SIGTERM (https://cloud.google.com/run/docs/container-contract).
 // The defaults are under test here: a 7 s drain, then the model server's stop; ~9 s in all, hence the slow suite.
 test("on SIGTERM everything is done within Cloud Run's 10 s: a hung request, an open WebSocket, a model server that ignores SIGTERM", async () => {
   const s = await startSupervisor({}, { FAKE_IGNORE_TERM: "1", FAKE_HELPER: "1" });
