@@ -5,10 +5,17 @@
  *    lazily streamed image layers read far faster this way than through the server's mmap page faults;
  * 2. starts the model server, waits for its health, sends one warmup request, and only then answers
  *    `GET /healthz` with 200 (503 and the current phase before), which is what Cloud Run's startup probe polls;
- * 3. proxies every other request (bodies streamed, WebSocket upgrades piped) to the model server;
+ * 3. proxies every other request (bodies streamed, WebSocket upgrades piped) to the model server; a client that goes
+ *    away cancels its request there;
  * 4. `POST /warmup` runs the warmup again (concurrent calls share one run) and returns its timing;
- * 5. on SIGTERM stops accepting, lets in-flight requests finish (bounded), then stops the model server.
- *    If the model server dies on its own, it exits 1 so Cloud Run replaces the instance.
+ * 5. on SIGTERM stops accepting, lets in-flight requests finish (bounded), closes WebSockets with 1001, then stops the
+ *    model server, all within Cloud Run's 10 s. If the model server dies on its own, it exits 1 so Cloud Run replaces
+ *    the instance.
+ *
+ * The model server runs in a process group of its own (`sh -c` and all it starts), which is signalled as a whole:
+ * Debian's and Ubuntu's sh (dash) does not exec the command's last process, so a signal to the shell alone would not
+ * reach the model server. Nothing of the group outlives the supervisor. The image runs it under container/init.sh,
+ * which, as PID 1, reaps the orphans the group leaves (Node cannot; see there).
  *
  * Logs are single-line JSON for Cloud Logging. Configured by environment variables; see `--help`.
  */
@@ -17,6 +24,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
+import { WebSocketRelay } from "./webSocketRelay";
 
 /** Field names of the log line written when the instance becomes ready; log-based metrics read these. */
 export const COLD_START_FIELD = "coldStart";
@@ -26,6 +34,21 @@ export type ColdStart = Record<(typeof COLD_START_PHASES)[number], number> & { b
 export const WARMUP_FAILED_MESSAGE = "warmup failed";
 /** Message of the log line written when the instance becomes ready. */
 export const READY_MESSAGE = "ready: model loaded and warm";
+
+/**
+ * Cloud Run sends SIGTERM, then SIGKILL 10 s later (https://cloud.google.com/run/docs/container-contract,
+ * https://cloud.google.com/blog/topics/developers-practitioners/graceful-shutdowns-cloud-run-deep-dive): the drain and
+ * the model server's stop share those 10 s.
+ */
+const SIGTERM_TO_SIGKILL_MS = 10_000;
+/** Kept for after the model server's SIGKILL: the group's end, the last log lines, the exit. */
+const EXIT_MARGIN_MS = 1_000;
+/** The least time the model server gets between its SIGTERM and its SIGKILL when the instance stops. */
+const MODEL_SERVER_STOP_MS = 2_000;
+/** The longest drain that leaves the model server its time: 7 s. */
+export const MAX_DRAIN_SECONDS = (SIGTERM_TO_SIGKILL_MS - EXIT_MARGIN_MS - MODEL_SERVER_STOP_MS) / 1000;
+/** After a failure (no Cloud Run deadline), the model server's time between SIGTERM and SIGKILL. */
+const FAIL_STOP_MS = 5_000;
 
 export type Phase = "starting" | "waiting-for-model-server" | "warming" | "ready" | "stopping" | "failed";
 
@@ -64,16 +87,17 @@ export const ENV_HELP = `Environment:
   PREFETCH_MAX_BYTES      stop prefetching after this many bytes (default 17179869184 = 16 GiB; 0 disables)
   HEALTH_TIMEOUT_SECONDS  give up when the model server is not healthy by then (default 600)
   WARMUP_ATTEMPTS         warmup tries before giving up at startup (default 3)
-  DRAIN_SECONDS           on SIGTERM, how long in-flight requests may take (default 8; Cloud Run allows 10)
+  DRAIN_SECONDS           on SIGTERM, how long in-flight requests may take (default and most 7: Cloud Run kills the
+                          instance 10 s after SIGTERM, and the model server gets the rest to stop)
 Exit codes: 0 stopped by SIGTERM; 1 the model server died, never became healthy, or warmup failed; 2 bad config.`;
 
 export function configFromEnv(env: NodeJS.ProcessEnv): SupervisorConfig {
   const problems: string[] = [];
-  const int = (name: string, def: number, min: number, max: number) => {
+  const int = (name: string, def: number, min: number, max: number, why = "") => {
     const raw = env[name];
     if (raw === undefined || raw === "") return def;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) problems.push(`${name} must be an integer ${min}..${max}, got "${raw}"`);
+    if (!Number.isInteger(n) || n < min || n > max) problems.push(`${name} must be an integer ${min}..${max}${why ? ` (${why})` : ""}, got "${raw}"`);
     return n;
   };
   const port = int("PORT", 8080, 1, 65535);
@@ -116,7 +140,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): SupervisorConfig {
     prefetchMaxBytes: int("PREFETCH_MAX_BYTES", 16 * 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
     healthTimeoutSeconds: int("HEALTH_TIMEOUT_SECONDS", 600, 1, 86_400),
     warmupAttempts: int("WARMUP_ATTEMPTS", 3, 1, 100),
-    drainSeconds: int("DRAIN_SECONDS", 8, 0, 3600),
+    drainSeconds: int(
+      "DRAIN_SECONDS",
+      MAX_DRAIN_SECONDS,
+      0,
+      MAX_DRAIN_SECONDS,
+      `Cloud Run kills the instance 10 s after SIGTERM, and the model server needs the last ${(MODEL_SERVER_STOP_MS + EXIT_MARGIN_MS) / 1000} s to stop`,
+    ),
   };
   if (problems.length > 0) throw new SupervisorConfigError(problems.join("; "));
   return config;
@@ -184,6 +214,70 @@ export async function prefetch(dirs: readonly string[], maxBytes: number, reader
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Signals a whole process group (0: only checks it); false when it has no process left. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a process of the group still runs. kill(2) counts zombies too (exited, waiting to be reaped by their
+ * parent, which for an orphan is PID 1), so /proc tells them apart where it can (Linux).
+ */
+function groupRunning(pgid: number): boolean {
+  if (!signalGroup(pgid, 0)) return false;
+  if (!procIsOurs()) return true;
+  let pids: string[];
+  try {
+    pids = fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n));
+  } catch {
+    return true;
+  }
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid pgrp ...": the command name may hold spaces and parentheses.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === pgid && state !== "Z" && state !== "X") return true;
+  }
+  return false;
+}
+
+/** Whether /proc numbers processes as this process sees them (a container's does; a sandbox may mount another). */
+let procOurs: boolean | undefined;
+function procIsOurs(): boolean {
+  try {
+    procOurs ??= Number(fs.readFileSync("/proc/self/stat", "utf8").split(" ")[0]) === process.pid;
+  } catch {
+    procOurs = false;
+  }
+  return procOurs;
+}
+
+/** Waits until no process of the group runs, or the deadline; resolves with whether it is gone. */
+async function groupGone(pgid: number, deadline: number): Promise<boolean> {
+  for (;;) {
+    if (!groupRunning(pgid)) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+}
+
+/** A proxied upgrade (a WebSocket, as a rule). */
+interface Tunnel {
+  /** Closes it with 1001 after the model server's frame in progress; anything but an open WebSocket is just closed. */
+  goAway(): void;
+  destroy(): void;
+}
+
 /** One request to the model server; resolves with status and body text. */
 function call(base: URL, method: string, reqPath: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -206,8 +300,12 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "tra
 export class Supervisor {
   phase: Phase = "starting";
   private child: ChildProcess | undefined;
+  /** The model server's process group (the pid of the `sh -c` that leads it), until it is gone. */
+  private group: number | undefined;
   private readonly server: http.Server;
+  /** HTTP requests in progress (WebSockets are in `tunnels`). */
   private inFlight = 0;
+  private readonly tunnels = new Set<Tunnel>();
   private warmupRun: Promise<number> | undefined;
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly started = Date.now();
@@ -233,7 +331,17 @@ export class Supervisor {
         return { bytes: 0, ms: Date.now() - prefetchStart };
       },
     );
-    this.child = spawn("/bin/sh", ["-c", this.cfg.modelServerCmd], { stdio: ["ignore", "inherit", "inherit"] });
+    // detached: a session and process group of its own, so the model server and all it starts can be signalled as one.
+    this.child = spawn("/bin/sh", ["-c", this.cfg.modelServerCmd], { stdio: ["ignore", "inherit", "inherit"], detached: true });
+    this.group = this.child.pid;
+    // Whatever ends the supervisor (an uncaught error included), the group does not outlive it.
+    process.once("exit", () => {
+      if (this.group !== undefined) signalGroup(this.group, "SIGKILL");
+    });
+    this.child.on("error", (err) => {
+      log("ERROR", `cannot start the model server with /bin/sh: ${err.message}`, { phase: this.phase });
+      this.fail();
+    });
     this.child.on("exit", (code, signal) => {
       if (this.stopping) return;
       log("ERROR", `model server exited (${signal ?? `code ${code}`}); exiting so Cloud Run replaces this instance`, { phase: this.phase });
@@ -371,6 +479,11 @@ export class Supervisor {
       if (!res.headersSent) this.json(res, 502, { error: `model server: ${err.message}` });
       else res.destroy(err);
     });
+    // A client that goes away cancels its request, so the model server (which sees its connection close) can stop
+    // computing an answer nobody will read.
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
     req.pipe(upstream);
   }
 
@@ -381,48 +494,78 @@ export class Supervisor {
       return;
     }
     const target = this.cfg.modelServerUrl;
+    // The model server's side goes through a relay that knows its frames, so a close frame can be put in on drain.
+    const relay = new WebSocketRelay(String(req.headers.upgrade).toLowerCase() === "websocket");
     const upstream = net.connect(Number(target.port || 80), target.hostname, () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`];
       for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
       upstream.write(lines.join("\r\n") + "\r\n\r\n");
       if (head.length) upstream.write(head);
-      socket.pipe(upstream).pipe(socket);
+      socket.pipe(upstream);
+      upstream.pipe(relay).pipe(socket);
     });
-    this.inFlight++;
     let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      this.inFlight--;
-      socket.destroy();
-      upstream.destroy();
+    let goingAway = false;
+    const tunnel: Tunnel = {
+      goAway: () => {
+        goingAway = relay.goAway();
+        if (!goingAway) tunnel.destroy();
+      },
+      destroy: () => {
+        if (closed) return;
+        closed = true;
+        this.tunnels.delete(tunnel);
+        socket.destroy();
+        upstream.destroy();
+      },
     };
-    upstream.on("error", close).on("close", close);
-    socket.on("error", close).on("close", close);
+    this.tunnels.add(tunnel);
+    // Going away, the relay ends the client's side itself once its close frame is out; the model server's side may
+    // close first (it is being stopped).
+    const upstreamGone = () => {
+      if (!goingAway) tunnel.destroy();
+    };
+    upstream.on("error", upstreamGone).on("close", upstreamGone);
+    socket.on("error", tunnel.destroy).on("close", tunnel.destroy);
   }
 
-  /** SIGTERM: stop accepting, drain (bounded), stop the model server, exit 0. */
+  /**
+   * SIGTERM: stop accepting, drain HTTP requests (bounded), close WebSockets with 1001, stop the model server, exit 0;
+   * all before Cloud Run's SIGKILL. WebSockets stay open while the requests drain (a ComfyUI client follows its job
+   * over one) but do not hold the drain.
+   */
   async shutdown(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    const sigterm = Date.now();
     this.phase = "stopping";
-    log("INFO", `SIGTERM: draining ${this.inFlight} request(s) for up to ${this.cfg.drainSeconds} s`);
+    log("INFO", `SIGTERM: draining ${this.inFlight} request(s) for up to ${this.cfg.drainSeconds} s, then closing ${this.tunnels.size} WebSocket(s) and stopping the model server`);
     this.server.close();
-    const deadline = Date.now() + this.cfg.drainSeconds * 1000;
+    const deadline = sigterm + this.cfg.drainSeconds * 1000;
     while (this.inFlight > 0 && Date.now() < deadline) await sleep(50);
     if (this.inFlight > 0) log("WARNING", `stopping with ${this.inFlight} request(s) still running`);
+    for (const t of [...this.tunnels]) t.goAway();
     this.server.closeAllConnections();
-    await this.stopChild();
+    await this.stopModelServer(sigterm + SIGTERM_TO_SIGKILL_MS - EXIT_MARGIN_MS);
+    for (const t of [...this.tunnels]) t.destroy();
     this.exit(0);
   }
 
-  private async stopChild(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await Promise.race([gone, sleep(5000)]);
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  /** SIGTERM to the model server's whole group, SIGKILL at `killAt` if any of it still runs. */
+  private async stopModelServer(killAt: number): Promise<void> {
+    const group = this.group;
+    if (group === undefined) return;
+    if (signalGroup(group, "SIGTERM") && !(await groupGone(group, killAt))) {
+      log("WARNING", "the model server did not stop on SIGTERM in time; killing its process group");
+      signalGroup(group, "SIGKILL");
+      // SIGKILL acts at once, except on a process in an uninterruptible wait (a GPU driver call): bounded, too. What
+      // survives it gets one more SIGKILL as the supervisor exits.
+      if (!(await groupGone(group, Date.now() + EXIT_MARGIN_MS / 2))) {
+        log("WARNING", "processes of the model server's group survived SIGKILL");
+        return;
+      }
+    }
+    this.group = undefined;
   }
 
   private fail(): void {
@@ -431,7 +574,8 @@ export class Supervisor {
     this.stopping = true;
     this.server.close();
     this.server.closeAllConnections();
-    void this.stopChild().then(() => this.exit(1));
+    for (const t of [...this.tunnels]) t.destroy();
+    void this.stopModelServer(Date.now() + FAIL_STOP_MS).then(() => this.exit(1));
   }
 }
 

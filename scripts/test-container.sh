@@ -3,7 +3,8 @@
 # base images, with the weights served by nginx behind the access header, then checks the image:
 #   - the weights are in /models and match the manifest's sha256;
 #   - the access key is in no layer, no history entry and no config of the image;
-#   - the supervisor is the entrypoint and reports ready (with its cold-start line) inside the image;
+#   - the entrypoint (init.sh, then the supervisor) reports ready (with its cold-start line) inside the image, and on
+#     SIGTERM to init.sh stops the model server and exits 0;
 #   - a wrong key, a missing access secret, or a wrong sha256 in the manifest fails the build;
 #   - with MODELS_ACCESS=presigned the same weights come from an S3 server (s3rver) through presigned GETs.
 # Needs root, buildah, debootstrap and nginx (.ci/run installs them). The Debian rootfs is cached in
@@ -151,14 +152,20 @@ buildah push --disable-compression localhost/warmstart-test:ok "dir:$WORK/image"
 check "the exported layers hold the weights' paths" "grep -rqa 'loras/style.safetensors' '$WORK/image'"
 check "the access key is in no layer of the image" "! grep -rqa -- '$KEY' '$WORK/image'"
 check "the access key is in no history or config entry" "! buildah inspect localhost/warmstart-test:ok | grep -q -- '$KEY'"
-check "the supervisor is the entrypoint" "buildah inspect --format '{{.OCIv1.Config.Entrypoint}}' localhost/warmstart-test:ok | grep -q '/opt/warmstart/node /opt/warmstart/supervisor.js'"
+check "init.sh runs the supervisor as the entrypoint" "buildah inspect --format '{{.OCIv1.Config.Entrypoint}}' localhost/warmstart-test:ok | grep -q '/bin/sh /opt/warmstart/init.sh /opt/warmstart/node /opt/warmstart/supervisor.js'"
 
 echo "--- the supervisor inside the image"
+# The image's ENTRYPOINT. buildah's chroot isolation has no PID namespace (--pid private is ignored, and unshare is
+# not permitted inside), so init.sh is not PID 1 here; test/supervisor.test.ts runs the same ENTRYPOINT as PID 1 of a
+# PID namespace and checks the reaping. The model server command has no exec, so the image's /bin/sh (dash) stays
+# between the supervisor and the model server, as with any user's command.
+read -r -a entrypoint <<<"$(buildah inspect --format '{{range .OCIv1.Config.Entrypoint}}{{.}} {{end}}' localhost/warmstart-test:ok)"
+MODEL_PORT=$((PORT + 2))
 buildah run --isolation chroot --network host \
-  --env PORT="$SUP_PORT" --env MODEL_SERVER_CMD="exec env FAKE_PORT=$((PORT + 2)) /usr/local/bin/node /opt/fake/server.mjs" \
-  --env MODEL_SERVER_URL="http://127.0.0.1:$((PORT + 2))" --env MODEL_HEALTH_PATH=/health \
+  --env PORT="$SUP_PORT" --env MODEL_SERVER_CMD="env FAKE_PORT=$MODEL_PORT FAKE_HELPER=1 /usr/local/bin/node /opt/fake/server.mjs" \
+  --env MODEL_SERVER_URL="http://127.0.0.1:$MODEL_PORT" --env MODEL_HEALTH_PATH=/health \
   --env WARMUP_REQUEST='{"path":"/prompt","body":{"steps":1}}' \
-  "$c" -- /opt/warmstart/node /opt/warmstart/supervisor.js >"$WORK/supervisor.log" 2>&1 &
+  "$c" -- "${entrypoint[@]}" >"$WORK/supervisor.log" 2>&1 &
 sup_pid=$!
 for _ in $(seq 1 100); do
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SUP_PORT/healthz" || true)" = 200 ] && break
@@ -166,9 +173,15 @@ for _ in $(seq 1 100); do
 done
 check "it reports ready on /healthz" "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$SUP_PORT/healthz)\" = 200 ]"
 check "its cold-start line counts the prefetched weights" "grep -q '\"bytesPrefetched\":202375168' '$WORK/supervisor.log'"
-kill "$sup_pid" 2>/dev/null || true
-wait "$sup_pid" 2>/dev/null || true
+# SIGTERM to init.sh, as Cloud Run sends it to PID 1; found among this run's processes only.
+descendants() { for k in $(ps -eo pid=,ppid= | awk -v p="$1" '$2 == p { print $1 }'); do echo "$k"; descendants "$k"; done; }
+init_pid=$(for p in $(descendants "$sup_pid"); do ps -o pid=,args= -p "$p"; done | awk '$2 == "/bin/sh" && $3 == "/opt/warmstart/init.sh" { print $1 }')
+if [ -n "$init_pid" ]; then kill -TERM "$init_pid"; else kill "$sup_pid"; fi
+sup_status=0
+wait "$sup_pid" 2>/dev/null || sup_status=$?
 sup_pid=""
+check "on SIGTERM to init.sh the supervisor drains and exits 0" "[ -n '$init_pid' ] && [ $sup_status = 0 ] && grep -q 'SIGTERM: draining' '$WORK/supervisor.log'"
+check "the model server stopped on SIGTERM (no SIGKILL needed)" "! grep -q 'did not stop on SIGTERM' '$WORK/supervisor.log' && ! curl -s -o /dev/null http://127.0.0.1:$MODEL_PORT/health"
 buildah rm "$c" >/dev/null
 
 echo "--- builds that must fail"

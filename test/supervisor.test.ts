@@ -1,93 +1,42 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { build } from "esbuild";
-import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { WebSocket } from "undici";
+import { describe, expect, test } from "vitest";
 import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../container/supervisor";
+import { BUNDLE, canUnshare, descendants, fakeStats, get, groupRunning, proc, ready, running, startSupervisor, until, useSupervisor, type Running } from "./support/supervisorRun";
 
-const ROOT = path.resolve(__dirname, "..");
-const FAKE = path.join(__dirname, "support", "fakeModelServer.mjs");
-const BUNDLE = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-sup-")), "supervisor.js");
+useSupervisor();
 
-// The image runs the bundled supervisor under plain node, so the tests do too.
-beforeAll(async () => {
-  await build({ entryPoints: [path.join(ROOT, "container/supervisor.ts")], outfile: BUNDLE, bundle: true, platform: "node", target: "node20", logLevel: "silent" });
-});
+/** The fake model server's pids, once it has written them, and its process group's id. */
+async function fakePids(s: Running): Promise<{ pid: number; helper?: number; pgrp: number }> {
+  await until(() => s.pids() !== undefined && proc(s.pids()!.pid) !== undefined);
+  const pids = s.pids()!;
+  return { ...pids, pgrp: proc(pids.pid)!.pgrp };
+}
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
+/** Nothing of the model server's process group runs any more: not the model server, its helper, nor the shell. */
+function expectGroupGone(pids: { pid: number; helper?: number; pgrp: number }): void {
+  expect([running(pids.pid), running(pids.helper)]).toEqual([false, false]);
+  // Its own group, not the test runner's (the supervisor must not have left it in ours).
+  expect(pids.pgrp).not.toBe(proc(process.pid)!.pgrp);
+  expect(groupRunning(pids.pgrp)).toEqual([]);
+}
+
+/** Opens a WebSocket through the supervisor and waits until it echoes. */
+async function openWebSocket(s: Running): Promise<{ ws: WebSocket; closed: Promise<number> }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${s.port}/ws`);
+  const closed = new Promise<number>((r) => ws.addEventListener("close", (e) => r(e.code)));
+  const echoed = new Promise<string>((resolve, reject) => {
+    ws.addEventListener("message", (e) => resolve(String(e.data)), { once: true });
+    ws.addEventListener("error", () => reject(new Error("WebSocket error")), { once: true });
   });
-
-interface Running {
-  child: ChildProcess;
-  port: number;
-  modelPort: number;
-  lines: () => Record<string, any>[];
-  exit: Promise<number | null>;
+  ws.addEventListener("open", () => ws.send("hello"), { once: true });
+  expect(await echoed).toBe("echo:hello");
+  return { ws, closed };
 }
-
-const running: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of running.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
-});
-
-async function startSupervisor(env: Record<string, string> = {}, fake: Record<string, string> = {}): Promise<Running> {
-  const [port, modelPort] = [await freePort(), await freePort()];
-  const fakeEnv = Object.entries({ FAKE_PORT: String(modelPort), ...fake }).map(([k, v]) => `${k}=${v}`).join(" ");
-  const child = spawn(process.execPath, [BUNDLE], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      MODEL_SERVER_CMD: `exec env ${fakeEnv} ${process.execPath} ${FAKE}`,
-      MODEL_SERVER_URL: `http://127.0.0.1:${modelPort}`,
-      MODEL_HEALTH_PATH: "/health",
-      WARMUP_REQUEST: JSON.stringify({ method: "POST", path: "/prompt", body: { steps: 1 } }),
-      PREFETCH_DIRS: "/nonexistent",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  running.push(child);
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const lines = () =>
-    out
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l));
-  return { child, port, modelPort, lines, exit };
-}
-
-function get(port: number, p: string, method = "GET", body?: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: p, method, agent: false }, (res) => {
-      let text = "";
-      res.on("data", (d) => (text += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-async function until(check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await Promise.resolve(check()).catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("condition not met in time");
-}
-
-const ready = async (s: Running) => until(async () => (await get(s.port, "/healthz")).status === 200);
 
 describe("warm-start supervisor", () => {
   test("answers 503 with the phase until the model server is up and warm, then 200, and logs the cold start", async () => {
@@ -118,14 +67,16 @@ describe("warm-start supervisor", () => {
     expect(bounded.lines().find((l) => l.message === READY_MESSAGE)![COLD_START_FIELD].bytesPrefetched).toBe(2_500_000);
   });
 
-  test("a warmup that keeps failing never reports ready and exits 1", async () => {
-    const s = await startSupervisor({ WARMUP_ATTEMPTS: "2" }, { FAKE_WARMUP_FAILS: "always" });
+  test("a warmup that keeps failing never reports ready, stops the model server and exits 1", async () => {
+    const s = await startSupervisor({ WARMUP_ATTEMPTS: "2" }, { FAKE_WARMUP_FAILS: "always", FAKE_HELPER: "1" });
+    const pids = await fakePids(s);
     const seen: number[] = [];
     const poll = setInterval(() => void get(s.port, "/healthz").then((r) => seen.push(r.status), () => undefined), 100);
     expect(await s.exit).toBe(1);
     clearInterval(poll);
     expect(seen).not.toContain(200);
     expect(s.lines().filter((l) => l.message === WARMUP_FAILED_MESSAGE)).toHaveLength(2);
+    expectGroupGone(pids);
   });
 
   test("a warmup that fails once is retried", async () => {
@@ -134,17 +85,21 @@ describe("warm-start supervisor", () => {
     expect(s.lines().filter((l) => l.message === WARMUP_FAILED_MESSAGE)).toHaveLength(1);
   });
 
-  test("exits 1 when the model server crashes, so Cloud Run replaces the instance", async () => {
-    const s = await startSupervisor({}, { FAKE_CRASH_AFTER_MS: "1500" });
+  test("exits 1 when the model server crashes, so Cloud Run replaces the instance, and leaves none of its processes", async () => {
+    const s = await startSupervisor({}, { FAKE_CRASH_AFTER_MS: "1500", FAKE_HELPER: "1" });
+    const pids = await fakePids(s);
     await ready(s);
     expect(await s.exit).toBe(1);
     expect(s.lines().some((l) => l.severity === "ERROR" && /model server exited \(code 3\)/.test(l.message))).toBe(true);
+    expectGroupGone(pids);
   });
 
   test("exits 1 when the model server never becomes healthy", async () => {
     const s = await startSupervisor({ HEALTH_TIMEOUT_SECONDS: "1" }, { FAKE_START_DELAY_MS: "60000" });
+    const pids = await fakePids(s);
     expect(await s.exit).toBe(1);
     expect(s.lines().some((l) => /not healthy at \/health after 1 s/.test(l.message))).toBe(true);
+    expectGroupGone(pids);
   });
 
   test("proxies requests with their bodies, statuses and headers", async () => {
@@ -156,23 +111,23 @@ describe("warm-start supervisor", () => {
     expect((await get(s.port, "/missing")).status).toBe(404);
   });
 
-  test("pipes WebSocket upgrades both ways", async () => {
+  test("a client that goes away aborts its request to the model server", async () => {
     const s = await startSupervisor();
     await ready(s);
-    const reply = await new Promise<string>((resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port: s.port, path: "/ws", headers: { Connection: "Upgrade", Upgrade: "websocket" } });
-      req.on("upgrade", (res, socket) => {
-        expect(res.statusCode).toBe(101);
-        socket.once("data", (d) => {
-          resolve(d.toString());
-          socket.destroy();
-        });
-        socket.write("hello");
-      });
-      req.on("error", reject);
-      req.end();
-    });
-    expect(reply).toBe("echo:hello");
+    const req = http.request({ host: "127.0.0.1", port: s.port, path: "/slow?ms=60000", agent: false });
+    req.on("error", () => undefined);
+    req.end();
+    await until(async () => (await fakeStats(s)).slowStarted === 1);
+    req.destroy();
+    await until(async () => (await fakeStats(s)).aborted === 1);
+  });
+
+  test("pipes WebSockets both ways", async () => {
+    const s = await startSupervisor();
+    await ready(s);
+    const { ws, closed } = await openWebSocket(s);
+    ws.close(1000);
+    expect(await closed).toBe(1000);
   });
 
   test("POST /warmup runs the warmup again; concurrent calls share one run", async () => {
@@ -185,23 +140,36 @@ describe("warm-start supervisor", () => {
   });
 
   test("on SIGTERM lets an in-flight request finish, refuses new ones, stops the model server and exits 0", async () => {
-    const s = await startSupervisor();
+    const s = await startSupervisor({}, { FAKE_HELPER: "1" });
+    const pids = await fakePids(s);
     await ready(s);
     const slow = get(s.port, "/slow?ms=1500");
-    await new Promise((r) => setTimeout(r, 200));
+    await until(async () => (await fakeStats(s)).slowStarted === 1);
     s.child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 200));
-    await expect(get(s.port, "/healthz")).rejects.toThrow(/ECONNREFUSED/);
+    await until(() => get(s.port, "/healthz").then(() => false, (err: Error) => /ECONNREFUSED/.test(err.message)));
     expect(await slow).toMatchObject({ status: 200, body: "slow done" });
     expect(await s.exit).toBe(0);
     await expect(get(s.modelPort, "/health")).rejects.toThrow(/ECONNREFUSED/);
+    expectGroupGone(pids);
+  });
+
+  test("on SIGTERM an open WebSocket does not hold the drain: it is closed with 1001 (going away)", async () => {
+    const s = await startSupervisor({ DRAIN_SECONDS: "7" });
+    await ready(s);
+    const { closed } = await openWebSocket(s);
+    const t0 = Date.now();
+    s.child.kill("SIGTERM");
+    expect(await closed).toBe(1001);
+    expect(await s.exit).toBe(0);
+    // Well under the 7 s drain it would have held before.
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   test("the drain on SIGTERM is bounded by DRAIN_SECONDS", async () => {
     const s = await startSupervisor({ DRAIN_SECONDS: "1" });
     await ready(s);
     void get(s.port, "/slow?ms=20000").catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 200));
+    await until(async () => (await fakeStats(s)).slowStarted === 1);
     const t0 = Date.now();
     s.child.kill("SIGTERM");
     expect(await s.exit).toBe(0);
@@ -215,6 +183,14 @@ describe("warm-start supervisor", () => {
     const code = await new Promise((r) => child.once("exit", r));
     expect(code).toBe(2);
     expect(out).toMatch(/PORT must be an integer 1\.\.65535, got \\"x\\"; MODEL_SERVER_CMD is required.*MODEL_SERVER_URL is required/);
+  });
+
+  test("a drain that leaves the model server no time before Cloud Run's SIGKILL is bad configuration", async () => {
+    const child = spawn(process.execPath, [BUNDLE], { env: { MODEL_SERVER_CMD: "true", MODEL_SERVER_URL: "http://127.0.0.1:1", DRAIN_SECONDS: "8" }, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    expect(await new Promise((r) => child.once("exit", r))).toBe(2);
+    expect(out).toMatch(/DRAIN_SECONDS must be an integer 0\.\.7 .*10 s after SIGTERM.*got \\"8\\"/);
   });
 });
 
@@ -237,5 +213,22 @@ describe("ComfyUI's queued warmup", () => {
     const s = await startSupervisor({ WARMUP_REQUEST: "", WARMUP_REQUEST_FILE: file });
     await ready(s);
     expect(JSON.parse((await get(s.modelPort, "/stats")).body).warmups).toBe(1);
+  });
+});
+
+describe("the image's entrypoint as PID 1", () => {
+  test.skipIf(!canUnshare)("reaps the orphans the model server leaves, and passes SIGTERM on to the supervisor", async () => {
+    // Each short-lived orphan is re-parented to PID 1 of the container; it stays a zombie unless PID 1 waits for it.
+    const s = await startSupervisor({}, { FAKE_ORPHANS: "3" }, { asImage: true });
+    await ready(s);
+    const init = descendants(s.child.pid!)[0];
+    const orphans = () => descendants(init.pid).filter((p) => p.comm === "sleep");
+    await until(() => orphans().length === 3 && orphans().every((p) => p.ppid === init.pid));
+    await get(s.modelPort, "/orphans/exit", "POST");
+    // Once they exit, none is left, not even as a zombie.
+    await until(() => orphans().length === 0);
+    process.kill(init.pid, "SIGTERM");
+    expect(await s.exit).toBe(0);
+    expect(s.lines().some((l) => /^SIGTERM: draining/.test(l.message))).toBe(true);
   });
 });
