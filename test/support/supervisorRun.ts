@@ -10,7 +10,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { build } from "esbuild";
+import { bundleContainer } from "../../scripts/containerBundle.mjs";
 import { afterEach, beforeAll } from "vitest";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -21,7 +21,8 @@ export const BUNDLE = path.join(TMP, "supervisor.js");
 /** Bundles the supervisor once per test file and stops what each test started. */
 export function useSupervisor(): void {
   beforeAll(async () => {
-    await build({ entryPoints: [path.join(ROOT, "container/supervisor.ts")], outfile: BUNDLE, bundle: true, platform: "node", target: "node20", logLevel: "silent" });
+    // The image's bundle recipe, into this run's folder.
+    await bundleContainer(ROOT, path.dirname(BUNDLE), { supervisor: "container/supervisor.ts" });
   });
   afterEach(cleanUp);
 }
