@@ -32,3 +32,11 @@ test("the README asks to enable no API that no example stack calls", () => {
   expect([...listed].filter((a) => !used.has(a)).sort()).toEqual([]);
   expect(listed.size).toBeGreaterThan(0);
 });
+
+test("docs/cloud-contracts.md gives every rule, its source and the day it was checked", () => {
+  const doc = fs.readFileSync(path.resolve(__dirname, "../../docs/cloud-contracts.md"), "utf8");
+  for (const rule of ALL_RULES) {
+    const entry = new RegExp(`\\*\\*${rule.id.replace(/[/-]/g, "\\$&")}\\*\\*[\\s\\S]*?Checked ${rule.checked}`).exec(doc);
+    expect(entry, rule.id).not.toBeNull();
+  }
+});
