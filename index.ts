@@ -136,6 +136,8 @@ export const schedulerServiceAccount = warm.schedulerServiceAccount.email;
 /** Min instances when the deploy ended (0 while the budget guard holds the service down). */
 export const minInstancesAtDeploy = reconcile.result.apply((r) => (JSON.parse(r) as { minInstances: number }).minInstances);
 export const warmJobs = schedule.jobs.map((j) => `${j.cron} (${schedule.timeZone}) -> ${j.level}`);
+/** The Cloud Scheduler job ids (min-instance and warmup jobs), for `gcloud scheduler jobs ...`. */
+export const warmJobNames = warm.jobNames;
 /** For the GitHub repository variables WIF_PROVIDER and DEPLOY_SERVICE_ACCOUNT (docs/operations.md). */
 export const workloadIdentityProvider = ci?.workloadIdentityProvider;
 export const deployServiceAccount = ci?.deployServiceAccount;
