@@ -8,7 +8,7 @@
 # first (a worker pool, a shell a custom node starts, the `sh -c` the supervisor starts the model server with).
 #
 # A POSIX shell does it: while `wait` blocks, dash, bash and busybox ash collect every child that exits, the
-# re-parented ones included (dash: wait3(-1); bash and ash: waitpid(-1); test/supervisor.test.ts checks it with the
+# re-parented ones included (dash: wait3(-1); bash and ash: waitpid(-1); test/slow/supervisor.test.ts checks it with the
 # machine's /bin/sh as PID 1 of a PID namespace). /bin/sh is in the image already, since the
 # model server is started with `/bin/sh -c "$MODEL_SERVER_CMD"`, so this needs nothing that could be missing
 # (tini or dumb-init would have to be copied into every base image).

@@ -156,7 +156,7 @@ check "init.sh runs the supervisor as the entrypoint" "buildah inspect --format 
 
 echo "--- the supervisor inside the image"
 # The image's ENTRYPOINT. buildah's chroot isolation has no PID namespace (--pid private is ignored, and unshare is
-# not permitted inside), so init.sh is not PID 1 here; test/supervisor.test.ts runs the same ENTRYPOINT as PID 1 of a
+# not permitted inside), so init.sh is not PID 1 here; test/slow/supervisor.test.ts runs the same ENTRYPOINT as PID 1 of a
 # PID namespace and checks the reaping. The model server command has no exec, so the image's /bin/sh (dash) stays
 # between the supervisor and the model server, as with any user's command.
 read -r -a entrypoint <<<"$(buildah inspect --format '{{range .OCIv1.Config.Entrypoint}}{{.}} {{end}}' localhost/warmstart-test:ok)"

@@ -196,7 +196,7 @@ describe("the remote image build", () => {
   test("a prebuilt image builds nothing and creates no repository", async () => {
     const image = `europe-docker.pkg.dev/p/r/img@sha256:${"1".repeat(64)}`;
     const run = await runStack({ "warmstart:imageBuild": "none", "warmstart:image": image });
-    expect(run.ofType("command:local:Command").map((c) => c.inputs.create)).toEqual(["npm run --silent reconcile"]);
+    expect(run.ofType("command:local:Command").filter((c) => /submit-build|build:container/.test(String(c.inputs.create)))).toEqual([]);
     expect(run.ofType("gcp:artifactregistry/repository:Repository")).toEqual([]);
     expect(run.outputs.imageDigest).toBe(`sha256:${"1".repeat(64)}`);
   });

@@ -1,6 +1,6 @@
 /**
  * Runs the bundled supervisor (as the image does: plain node) against the fake model server, for
- * test/supervisor.test.ts and test/slow/. The model server command has no `exec`: /bin/sh (dash on Debian and Ubuntu)
+ * test/slow/supervisor*.test.ts. The model server command has no `exec`: /bin/sh (dash on Debian and Ubuntu)
  * then stays between the supervisor and the model server, as it does in the image, where MODEL_SERVER_CMD is whatever
  * the user wrote.
  */
