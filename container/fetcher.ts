@@ -507,10 +507,26 @@ Downloads every file of the manifest from BASE_URL/<path> into DIR/<path>, verif
   --progress MODE   bar on a terminal, one line every 10 s otherwise (default auto)
 Exit codes: 0 verified, 1 download or checksum failure, 2 bad usage or manifest.`;
 
+/**
+ * A "Name: value" header. `where` names its origin (the option, or the file and line); the error states the rule
+ * and never repeats the text, which is often a secret (a key pasted without its name, say).
+ */
 function parseHeader(line: string, where: string): [string, string] {
   const i = line.indexOf(":");
-  if (i <= 0) throw new FetchError(`${where}: header "${line}" must look like "Name: value"`, 2);
-  return [line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim()];
+  const name = line.slice(0, Math.max(i, 0)).trim();
+  if (i <= 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+    throw new FetchError(`${where} must look like "Name: value", e.g. "X-Warmstart-Models-Key: <key>" (a header name, a colon, the value); its text is not shown, as it may be a secret`, 2);
+  }
+  return [name.toLowerCase(), line.slice(i + 1).trim()];
+}
+
+/** A file named by an option, or a usage error naming it (not its content, which may be a secret). */
+function readOptionFile(option: string, file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new FetchError(`${option} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 2);
+  }
 }
 
 function formatBytes(n: number): string {
@@ -561,16 +577,19 @@ export async function main(argv: string[]): Promise<number> {
     const accessWaitSeconds = int("access-wait", values["access-wait"]!, 0, 3600);
     if (values.source !== undefined && !/^https?:\/\/[^\s/]+/.test(values.source)) throw new FetchError(`--source must be an http(s) URL, got "${values.source}"`, 2);
     const headers: Record<string, string> = {};
-    for (const h of values.header!) {
-      const [k, v] = parseHeader(h, "--header");
+    values.header!.forEach((h, i) => {
+      const [k, v] = parseHeader(h, `--header #${i + 1}`);
       headers[k] = v;
-    }
+    });
     if (values["header-file"]) {
-      const text = fs.readFileSync(values["header-file"], "utf8");
-      for (const line of text.split(/\r?\n/).filter((l) => l.trim() !== "")) {
-        const [k, v] = parseHeader(line, values["header-file"]);
-        headers[k] = v;
-      }
+      const file = values["header-file"];
+      readOptionFile("--header-file", file)
+        .split(/\r?\n/)
+        .forEach((line, i) => {
+          if (line.trim() === "") return;
+          const [k, v] = parseHeader(line, `--header-file ${file}: line ${i + 1}`);
+          headers[k] = v;
+        });
     }
     let manifest: Manifest;
     try {
@@ -581,18 +600,21 @@ export async function main(argv: string[]): Promise<number> {
 
     let urls: Record<string, string> | undefined;
     if (values["url-map"]) {
+      const text = readOptionFile("--url-map", values["url-map"]);
       try {
-        urls = JSON.parse(fs.readFileSync(values["url-map"], "utf8")) as Record<string, string>;
-      } catch (err) {
-        throw new FetchError(`--url-map ${values["url-map"]}: not a JSON object of path to URL (${(err as Error).message})`, 2);
+        urls = JSON.parse(text) as Record<string, string>;
+      } catch {
+        // JSON.parse quotes the text around the error, and presigned URLs are secrets: the rule only.
+        throw new FetchError(`--url-map ${values["url-map"]}: not valid JSON; expected an object of path to URL, {"<path>": "<url>"}`, 2);
       }
+      if (typeof urls !== "object" || urls === null || Array.isArray(urls)) throw new FetchError(`--url-map ${values["url-map"]}: expected a JSON object of path to URL, {"<path>": "<url>"}`, 2);
       const missing = manifest.files.filter((f) => typeof urls![f.path] !== "string").map((f) => f.path);
       if (missing.length) throw new FetchError(`--url-map has no URL for ${missing.join(", ")}`, 2);
     }
     if (values["s3-access"]) {
       let access: S3Access;
       try {
-        access = parseS3Access(fs.readFileSync(values["s3-access"], "utf8"), `--s3-access ${values["s3-access"]}`);
+        access = parseS3Access(readOptionFile("--s3-access", values["s3-access"]), `--s3-access ${values["s3-access"]}`);
       } catch (err) {
         throw new FetchError(err instanceof S3AccessError ? err.message : `--s3-access ${values["s3-access"]}: ${(err as Error).message}`, 2);
       }

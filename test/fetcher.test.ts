@@ -194,6 +194,28 @@ describe("warmstart-fetch command", () => {
     expect(cli(["--manifest", "m", "--source", "http://x", "--out", dir, "--connections", "0"]).stderr).toMatch(/--connections must be an integer 1\.\.256, got "0"/);
   });
 
+  test("a header file without a colon is refused naming the file and the rule, never showing its content", () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, "header.txt"), "s3cr3t-only-the-key\n");
+    const r = cli(["--manifest", writeManifest(dir, MANIFEST), "--source", "http://127.0.0.1:9", "--header-file", path.join(dir, "header.txt"), "--out", dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/header\.txt: line 1 must look like "Name: value"/);
+    expect(r.stdout + r.stderr).not.toContain("s3cr3t");
+  });
+
+  test("a URL map or access file that is not JSON is refused without showing its content", () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, "urls.json"), "https://h/x?X-Amz-Signature=deadbeefsecret");
+    fs.writeFileSync(path.join(dir, "access.json"), '{"endpoint": "https://x", "secretAccessKey": topsecret}');
+    const m = writeManifest(dir, MANIFEST);
+    const urls = cli(["--manifest", m, "--url-map", path.join(dir, "urls.json"), "--out", dir]);
+    const access = cli(["--manifest", m, "--s3-access", path.join(dir, "access.json"), "--out", dir]);
+    expect([urls.status, access.status]).toEqual([2, 2]);
+    expect(urls.stderr).toMatch(/urls\.json: not valid JSON/);
+    expect(access.stderr).toMatch(/access\.json: not valid JSON/);
+    expect(urls.stdout + urls.stderr + access.stdout + access.stderr).not.toMatch(/deadbeef|topsecret/);
+  });
+
   test("resumes after a kill: verified files are not fetched again, finished chunks are kept", async () => {
     await serve({ bytesPerSecond: 1 * MIB });
     const dir = tmpdir();
