@@ -5,7 +5,9 @@
  * against aria2c -x16 -s16 (which verifies nothing), on the same loopback server, the same files and the same
  * per-connection cap. Runs go in A B B A order per round (fetcher, aria2c, aria2c, fetcher), so a machine that
  * slows down or speeds up during the run weighs on both tools alike; the medians and their ratio are printed, with
- * each pair's ratio. aria2c's output is checked against the manifest after each run, outside the timing.
+ * each pair's ratio. One untimed run of each tool comes first: the server is a fresh Node process, and its first
+ * requests (JIT warm-up) slowed whichever tool ran first, always the fetcher in this order. aria2c's output is
+ * checked against the manifest after each run, outside the timing.
  *
  * --server bucket (default): scripts/bench/throttledServer.mjs, a token bucket per TCP connection (how a long
  * network path behaves). --server nginx: limit_rate per request, which lets each request send about a second
@@ -127,6 +129,8 @@ try {
     `server: ${values.server === "nginx" ? "nginx limit_rate (per request)" : "token bucket per TCP connection (256 KiB burst)"}, ${RATE_MB} MB/s per connection; ${(totalBytes / 1e6).toFixed(0)} MB in ${manifest.files.length} files`,
   );
   console.log(`fetcher: ${path.relative(ROOT, fetcher) || fetcher} ${connections.join(" ") || "(default connections)"}; aria2c: ${commands.aria2c.slice(1, 7).join(" ")}\n`);
+  const warm = [measure("aria2c"), measure("fetcher")];
+  console.log(`warm-up (untimed): ${warm.map((r) => `${r.tool} ${mbps(r).toFixed(0)} MB/s`).join(", ")}`);
   const runs: Run[] = [];
   const pairs: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
