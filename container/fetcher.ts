@@ -491,6 +491,13 @@ async function runPool(width: number, tasks: ((slot: number) => Promise<void>)[]
 // ---------------------------------------------------------------------------------------------------------------
 // Command line
 
+/**
+ * Connections shared by all files. A CDN caps each connection, so throughput grows with them until the CPU or the
+ * disk is the limit: on the benchmark (40 MB/s per connection, 2 cores; docs/benchmarks.md) 16 held the fetcher at
+ * its own ceiling of 640 MB/s, 32 took it past 900 MB/s, 64 added little. aria2c -x16 -s16 opens 16 per file, 32
+ * on that two-file benchmark. 32 sockets and at most 33 open files sit well inside the image build's nofile=1024.
+ */
+const DEFAULT_CONNECTIONS = 32;
 /** How long presigned URLs made from --s3-access stay valid: longer than any fetch, far shorter than the 7-day cap. */
 const PRESIGN_HOURS = 12;
 /**
@@ -532,7 +539,7 @@ Downloads every file of the manifest from BASE_URL/<path> into DIR/<path>, verif
                     ${PRESIGN_HOURS} h) from this read credential, e.g. a BuildKit secret mount
   --access-wait S   with --s3-access: seconds a 403 is waited out first, as a new R2 token can take up to a
                     minute to work (default ${NEW_TOKEN_WAIT_SECONDS})
-  --connections N   parallel connections shared by all files (default 16)
+  --connections N   parallel connections shared by all files (default ${DEFAULT_CONNECTIONS})
   --header "K: V"   extra request header, e.g. the models access header; may repeat
   --header-file F   read headers ("K: V" lines) from F, e.g. a BuildKit secret mount
   --chunk-mib N     largest ranged request in MiB (default 64; requests shrink towards the end of the queue)
@@ -576,7 +583,7 @@ export async function main(argv: string[]): Promise<number> {
         manifest: { type: "string" },
         source: { type: "string" },
         out: { type: "string" },
-        connections: { type: "string", default: "16" },
+        connections: { type: "string", default: String(DEFAULT_CONNECTIONS) },
         header: { type: "string", multiple: true, default: [] },
         "header-file": { type: "string" },
         "url-map": { type: "string" },
