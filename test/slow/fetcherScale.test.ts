@@ -44,3 +44,12 @@ test.each([16, 256])("2,000 files under nofile=1024 with %i connections: every f
   // One request per file: no probe first.
   expect(server.log).toHaveLength(2000);
 });
+
+test("a re-run over 2,000 verified files under nofile=1024 hashes them again and asks for nothing", async () => {
+  const out = path.join(tmp, "out-16");
+  server.log.length = 0;
+  const r = await fetchUnderLimit(out, 16);
+  expect(r.status, r.stderr.slice(-2000)).toBe(0);
+  expect(r.stderr).toMatch(/done: 0 file\(s\), .*; 2000 already verified/);
+  expect(server.log).toEqual([]);
+});
