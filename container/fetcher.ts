@@ -392,8 +392,11 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
           // What arrived before the failure is good: on disk, the retry goes on from there.
           slot.writer.flush();
           if (err instanceof CommandError) throw err;
-          if (attempt >= retries) throw new FetchError(`${job.file.path}: gave up after ${retries + 1} attempts: ${(err as Error).message}`);
-          log(`${job.file.path}: ${(err as Error).message}; retrying (${attempt + 1}/${retries})`);
+          // Most reasons name the file already; it is said once.
+          const message = (err as Error).message;
+          const reason = message.startsWith(`${job.file.path}: `) ? message.slice(job.file.path.length + 2) : message;
+          if (attempt >= retries) throw new FetchError(`${job.file.path}: gave up after ${retries + 1} attempts: ${reason}`);
+          log(`${job.file.path}: ${reason}; retrying (${attempt + 1}/${retries})`);
           await sleep(backoffMs(attempt + 1, opts.backoffFirstMs));
           if (aborted) throw new Aborted("the run failed");
         } finally {
