@@ -32,7 +32,7 @@ import {
 import { NEW_TOKEN_WAIT_SECONDS, waitWhileForbidden } from "./accessWait";
 import { CommandError } from "./commandError";
 import { Hasher } from "./hasher";
-import { HttpConnection, type BodySink, type ResponseHead } from "./httpGet";
+import { HttpConnection, HttpError, isHeaderName, isHeaderValue, type BodySink, type ResponseHead } from "./httpGet";
 import { ManifestError, parseManifest, unsyncedFiles, type Manifest } from "./manifest";
 import { OutDir, PositionalWriter } from "./outDir";
 import { parseS3Access, presignManifestUrls, S3AccessError, type S3Access } from "./presign";
@@ -277,7 +277,7 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
   }
   const files = opts.manifest.files as SyncedFile[];
   const base = opts.source.replace(/\/+$/, "");
-  const urlOf = (f: SyncedFile) => new URL(opts.urls?.[f.path] ?? `${base}/${f.path.split("/").map(encodeURIComponent).join("/")}`);
+  const urls = new Map(files.map((f) => [f.path, fileUrl(opts.urls?.[f.path] ?? `${base}/${f.path.split("/").map(encodeURIComponent).join("/")}`, f.path)]));
 
   let total = 0;
   let landed = 0;
@@ -383,7 +383,7 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
         };
         job.inFlight.add(slot.conn);
         try {
-          await slot.conn.get(urlOf(job.file), { ...opts.headers, range: `bytes=${from}-${cursor.end}` }, onHead);
+          await slot.conn.get(urls.get(job.file.path)!, { ...opts.headers, range: `bytes=${from}-${cursor.end}` }, onHead);
           if (cursor.pos !== cursor.end + 1) throw new RetryableError(`${job.file.path}: body ended at byte ${cursor.pos} of ${cursor.end + 1}`);
           return;
         } catch (err) {
@@ -391,7 +391,9 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
           if (aborted) throw err;
           // What arrived before the failure is good: on disk, the retry goes on from there.
           slot.writer.flush();
-          if (err instanceof CommandError) throw err;
+          // Only the connection and the server's answers are worth another try; a disk error, or anything not
+          // foreseen, ends the run.
+          if (!(err instanceof HttpError || err instanceof RetryableError)) throw err;
           // Most reasons name the file already; it is said once.
           const message = (err as Error).message;
           const reason = message.startsWith(`${job.file.path}: `) ? message.slice(job.file.path.length + 2) : message;
@@ -456,6 +458,18 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
     await hasher.close();
   }
   return { fetched: jobs.map((j) => j.file.path), skipped, bytesDownloaded: downloaded, seconds: (Date.now() - started) / 1000 };
+}
+
+/** The URL a file is fetched from; the error does not show it (a presigned URL is a secret). */
+function fileUrl(text: string, file: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== "http:" && url?.protocol !== "https:") throw new FetchError(`${file}: its URL is not an http(s) URL`, 2);
+  return url;
 }
 
 /** Whether the file already at a final path is the manifest's: its sha256, read through a descriptor, decides. */
@@ -558,10 +572,11 @@ under DIR); 2 bad usage or manifest.`;
 function parseHeader(line: string, where: string): [string, string] {
   const i = line.indexOf(":");
   const name = line.slice(0, Math.max(i, 0)).trim();
-  if (i <= 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-    throw new FetchError(`${where} must look like "Name: value", e.g. "X-Warmstart-Models-Key: <key>" (a header name, a colon, the value); its text is not shown, as it may be a secret`, 2);
+  const value = line.slice(i + 1).trim();
+  if (i <= 0 || !isHeaderName(name) || !isHeaderValue(value)) {
+    throw new FetchError(`${where} must look like "Name: value", e.g. "X-Warmstart-Models-Key: <key>" (a header name, a colon, the value; no control characters); its text is not shown, as it may be a secret`, 2);
   }
-  return [name.toLowerCase(), line.slice(i + 1).trim()];
+  return [name.toLowerCase(), value];
 }
 
 /** A file named by an option, or a usage error naming it (not its content, which may be a secret). */

@@ -37,7 +37,16 @@ const CRLFCRLF = Buffer.from("\r\n\r\n");
 const MAX_HEAD_BYTES = 64 * 1024;
 /** The socket's read buffer: a read returns at most this much. */
 const READ_BUFFER_BYTES = 256 * 1024;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Whether `name` can be an HTTP header's name (RFC 9110 token). */
+export function isHeaderName(name: string): boolean {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name);
+}
+
+/** Whether `value` can be sent as a header's value: no line break or NUL (which would end or split the header). */
+export function isHeaderValue(value: string): boolean {
+  return !/[\r\n\0]/.test(value);
+}
 
 interface Exchange {
   readonly onHead: (head: ResponseHead) => BodySink;
@@ -89,8 +98,8 @@ export class HttpConnection {
     let request = `GET ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\nuser-agent: warmstart-fetch\r\n`;
     for (const [name, value] of Object.entries(headers)) {
       // Header values are often secrets: the errors name the header, never the value.
-      if (!TOKEN.test(name)) throw new Error(`header name "${name}" is not a valid HTTP token`);
-      if (/[\r\n\0]/.test(value)) throw new Error(`header "${name}" has a line break or NUL in its value`);
+      if (!isHeaderName(name)) throw new Error(`header name "${name}" is not a valid HTTP token`);
+      if (!isHeaderValue(value)) throw new Error(`header "${name}" has a line break or NUL in its value`);
       request += `${name}: ${value}\r\n`;
     }
     request += "\r\n";

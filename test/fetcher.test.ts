@@ -357,6 +357,17 @@ describe("warmstart-fetch command", () => {
     expect(urls.stdout + urls.stderr + access.stdout + access.stderr).not.toMatch(/deadbeef|topsecret/);
   });
 
+  test("a URL that is not http(s), or a header value with a control character, is a usage error that shows neither", () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, "urls.json"), JSON.stringify(Object.fromEntries(Object.keys(FILES).map((p) => [p, `file:///etc/${p}?sig=s3cr3t`]))));
+    const m = writeManifest(dir, MANIFEST);
+    const url = cli(["--manifest", m, "--url-map", path.join(dir, "urls.json"), "--out", dir, "--retries", "0"]);
+    expect([url.status, url.stderr]).toEqual([2, expect.stringMatching(/unet\/big\.safetensors: its URL is not an http\(s\) URL/)]);
+    const header = cli(["--manifest", m, "--source", "http://127.0.0.1:9", "--header", "X-Key: s3cr3t\rX-Other: 1", "--out", dir, "--retries", "0"]);
+    expect([header.status, header.stderr]).toEqual([2, expect.stringMatching(/--header #1 must look like "Name: value"/)]);
+    expect(url.stderr + header.stderr).not.toContain("s3cr3t");
+  });
+
   test("a resume state that cannot be written ends the run with one line and exit 1, not a stack trace", async () => {
     await serve();
     const dir = tmpdir();
