@@ -152,10 +152,15 @@ export class OutDir {
     }
   }
 
-  /** Bytes free to an unprivileged writer on the root's filesystem. */
+  /** Bytes free to an unprivileged writer on the root's filesystem; Infinity where the filesystem cannot say. */
   freeBytes(): number {
-    const s = fs.statfsSync(this.root);
-    return s.bavail * s.bsize;
+    try {
+      const s = fs.statfsSync(this.root);
+      return s.bavail * s.bsize;
+    } catch {
+      // The check before the download is a courtesy; a full disk is still caught at the write that fails.
+      return Infinity;
+    }
   }
 
   private lstat(abs: string): fs.Stats | undefined {
