@@ -84,11 +84,11 @@ export interface FetchResult {
 }
 
 /**
- * How often a file's resume state is rewritten while chunks land. Every chunk would be thousands of rewrites of a
- * growing list for a 30 GB file; a kill loses at most this much of recorded progress (the bytes stay on disk, and
- * the next run fetches them again).
+ * How often, at most, a file's resume state is rewritten while a request's chunks land (and once more when the
+ * request ends): after every chunk it would be thousands of rewrites of a growing list for a 30 GB file. A kill
+ * loses at most this much of recorded progress (the next run fetches those bytes again).
  */
-const STATE_EVERY_MS = 1000;
+const STATE_EVERY_MS = 250;
 
 /** What every file being fetched shares. */
 interface Context {
@@ -210,11 +210,16 @@ class FileJob {
     this.stateDirty = false;
   }
 
-  /** After a failure: what landed since the last record is recorded too, if it can be. */
-  saveStateIfDirty(): void {
-    if (!this.stateDirty || this.fd === undefined) return;
+  /** Records what landed since the last record, if anything did and the file is not complete. */
+  flushState(): void {
+    if (this.stateDirty && this.done.size < this.chunks) this.saveState(true);
+  }
+
+  /** After a failure: {@link flushState}, if it can be done. */
+  flushStateQuietly(): void {
+    if (this.fd === undefined) return;
     try {
-      this.saveState(true);
+      this.flushState();
     } catch {
       // The run has failed already and says why; this was only to spare the next run some bytes.
     }
@@ -388,6 +393,7 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
         try {
           await slot.conn.get(urls.get(job.file.path)!, { ...opts.headers, range: `bytes=${from}-${cursor.end}` }, onHead);
           if (cursor.pos !== cursor.end + 1) throw new RetryableError(`${job.file.path}: body ended at byte ${cursor.pos} of ${cursor.end + 1}`);
+          job.flushState();
           return;
         } catch (err) {
           if (err instanceof Superseded) return slot.writer.discard();
@@ -450,7 +456,7 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
   } catch (err) {
     abortAll();
     for (const s of slots) s.writer.discard();
-    for (const job of jobs) job.saveStateIfDirty();
+    for (const job of jobs) job.flushStateQuietly();
     // The hashing thread may still be reading through the descriptors: it stops before they are closed.
     await hasher.close();
     for (const job of jobs) job.close();
