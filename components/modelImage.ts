@@ -40,8 +40,8 @@ const CONTEXT_DIR = "container";
 /** Bundles the fetcher and supervisor into container/dist/, which the Dockerfile copies. */
 const BUNDLE_COMMAND = "npm run --silent build:container";
 
-/** The npm packages bundled into container/dist/ with the fetcher and supervisor. */
-const BUNDLED_PACKAGES = ["undici", "cli-progress"];
+/** The npm packages bundled into container/dist/ with the fetcher and supervisor (the fetcher has its own HTTP client). */
+const BUNDLED_PACKAGES = ["cli-progress"];
 
 function installedVersion(rootDir: string, pkg: string): string {
   return (JSON.parse(fs.readFileSync(path.join(rootDir, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;

@@ -2,20 +2,23 @@
  * warmstart-fetch: downloads the manifest's weight files fast and verified.
  *
  * One connection to R2 (or any CDN) is capped, and one file usually dominates, so every file is split into ranged
- * GETs served by one shared pool of connections, largest file first. Bodies stream to disk at their offsets (memory
- * stays bounded whatever the sizes), the sha256 is computed as the file's prefix completes, and a file appears at
- * its final path only once verified. A re-run skips verified files and keeps the completed chunks of partial ones.
+ * GETs served by one shared pool of connections, largest file first. Bodies go to disk at their offsets straight
+ * from each socket's read buffer (memory stays bounded whatever the sizes), the sha256 is computed in a worker as
+ * the file's prefix completes, and a file appears at its final path only once verified.
  *
- * Exit codes: 0 all files verified; 1 a download or checksum failed; 2 bad usage or manifest.
+ * Nothing already on disk is trusted: a file at a final path counts as done only once its sha256 matches the
+ * manifest (it is read and hashed again on every run), a partial download resumes from the chunks its state
+ * records (hashed again too), and a symbolic link anywhere under the output folder is refused, never followed.
+ * (A record of each verified file's size, mtime and hash would spare a re-run that read, ~1.5 GB/s a core; but the
+ * image build always starts from an empty folder, so only a local re-run would gain, and the record would be one
+ * more file on disk to trust, and one more in /models, which the supervisor prefetches.)
+ *
+ * Exit codes: 0 all files verified; 1 a download, checksum or disk failure (a full disk, a failed write, a link
+ * under the output folder); 2 bad usage or manifest.
  */
-import { createHash, type Hash } from "node:crypto";
-import { setMaxListeners } from "node:events";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { Worker } from "node:worker_threads";
 import { SingleBar } from "cli-progress";
-import { Agent, request } from "undici";
 import {
   backoffMs,
   chunkCount,
@@ -31,14 +34,23 @@ import {
 } from "./fetchPlan";
 import { NEW_TOKEN_WAIT_SECONDS, waitWhileForbidden } from "./accessWait";
 import { CommandError } from "./commandError";
+import { Hasher } from "./hasher";
+import { HttpConnection, HttpError, isHeaderName, isHeaderValue, type BodySink, type ResponseHead } from "./httpGet";
 import { ManifestError, parseManifest, unsyncedFiles, type Manifest } from "./manifest";
+import { OutDir, PositionalWriter } from "./outDir";
 import { parseS3Access, presignManifestUrls, S3AccessError, type S3Access } from "./presign";
 
 /** A failure the fetch cannot recover from (not retried); `exitCode` says which kind. */
 export class FetchError extends CommandError {}
 
-/** A failure worth another attempt (reset, 5xx, timeout, short body). */
+/** A failure worth another attempt (5xx, a Content-Range that does not match). */
 class RetryableError extends Error {}
+
+/** Another request of the same file took over as its single stream: this one has nothing left to do. */
+class Superseded extends Error {}
+
+/** The run failed elsewhere: requests in flight stop. */
+class Aborted extends Error {}
 
 export interface FetchOptions {
   readonly manifest: Manifest;
@@ -55,10 +67,10 @@ export interface FetchOptions {
   readonly maxRequestBytes?: number;
   /** Attempts per request after the first. */
   readonly retries?: number;
-  /** Called with (bytes done, bytes total) as data lands. */
+  /** Called with (bytes done, bytes total) as chunks land. */
   readonly onProgress?: (done: number, total: number) => void;
   readonly log?: (line: string) => void;
-  /** Headers and body idle timeouts, ms. */
+  /** Longest wait for a connection, a response head or the next body bytes, ms. */
   readonly timeoutMs?: number;
   /** First retry's backoff, ms (doubles per attempt). */
   readonly backoffFirstMs?: number;
@@ -71,146 +83,179 @@ export interface FetchResult {
   readonly seconds: number;
 }
 
-const WRITE_BUFFER_BYTES = 1 * MIB;
-const HASH_READ_BYTES = 8 * MIB;
-const HASH_READ_BYTES_LITERAL = String(HASH_READ_BYTES);
-
 /**
- * Hashes files off the main thread: the event loop keeps reading sockets while a worker reads completed ranges
- * back from the page cache and feeds each file's sha256 in order. (Hashing on the main thread stalled every
- * connection for the hash's duration: ~0.7 s per GiB.)
+ * How often, at most, a file's resume state is rewritten while a request's chunks land (and once more when the
+ * request ends): after every chunk it would be thousands of rewrites of a growing list for a 30 GB file. A kill
+ * loses at most this much of recorded progress (the next run fetches those bytes again).
  */
-const HASHER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
-const crypto = require("node:crypto");
-const fs = require("node:fs");
-const files = new Map();
-const buf = Buffer.allocUnsafe(${HASH_READ_BYTES_LITERAL});
-parentPort.on("message", (m) => {
-  try {
-    if (m.type === "open") files.set(m.id, { fd: fs.openSync(m.path, "r"), hash: crypto.createHash("sha256") });
-    else if (m.type === "range") {
-      const f = files.get(m.id);
-      for (let pos = m.start; pos <= m.end; ) {
-        const n = fs.readSync(f.fd, buf, 0, Math.min(buf.length, m.end + 1 - pos), pos);
-        if (n === 0) throw new Error("partial file is shorter than its completed chunks");
-        f.hash.update(buf.subarray(0, n));
-        pos += n;
-      }
-    } else if (m.type === "finish") {
-      const f = files.get(m.id);
-      fs.closeSync(f.fd);
-      files.delete(m.id);
-      parentPort.postMessage({ id: m.id, digest: f.hash.digest("hex") });
-    }
-  } catch (err) {
-    parentPort.postMessage({ id: m.id, error: String(err && err.message || err) });
-  }
-});
-`;
+const STATE_EVERY_MS = 250;
 
-class Hasher {
-  private readonly worker = new Worker(HASHER_SOURCE, { eval: true });
-  private readonly waiting = new Map<number, { resolve: (d: string) => void; reject: (e: Error) => void }>();
-  private readonly failed = new Map<number, string>();
-  private nextId = 0;
-
-  constructor() {
-    this.worker.on("message", (m: { id: number; digest?: string; error?: string }) => {
-      const w = this.waiting.get(m.id);
-      if (m.error !== undefined) {
-        if (w) w.reject(new FetchError(m.error));
-        else this.failed.set(m.id, m.error);
-      } else if (w && m.digest) w.resolve(m.digest);
-      this.waiting.delete(m.id);
-    });
-  }
-
-  open(file: string): number {
-    const id = this.nextId++;
-    this.worker.postMessage({ type: "open", id, path: file });
-    return id;
-  }
-
-  range(id: number, start: number, end: number): void {
-    this.worker.postMessage({ type: "range", id, start, end });
-  }
-
-  digest(id: number): Promise<string> {
-    const early = this.failed.get(id);
-    if (early !== undefined) return Promise.reject(new FetchError(early));
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ type: "finish", id });
-    });
-  }
-
-  close(): Promise<number> {
-    return this.worker.terminate();
-  }
+/** What every file being fetched shares. */
+interface Context {
+  readonly out: OutDir;
+  readonly hasher: Hasher;
+  readonly chunkBytes: number;
+  /** A chunk of `bytes` is on disk. */
+  readonly landed: (bytes: number) => void;
 }
 
-/** Sees a single-stream download's bytes in order, to hash them as they land. */
-interface StreamSink {
-  data(b: Buffer): void;
-  /** The stream starts over from byte 0 (after a failure, without Range). */
-  restart(): void;
-}
-
-/** One file being downloaded: its partial file, its completed chunks, and its running hash. */
+/** One file being downloaded: its partial file, its completed chunks, and how far its hash has got. */
 class FileJob {
   readonly finalPath: string;
   readonly partialPath: string;
   readonly statePath: string;
-  done = new Set<number>();
-  hashedChunks = 0;
-  /** The file's hash in the worker (ranged downloads), or ... */
-  hashId: number | undefined;
-  /** ... on the main thread, fed as a single stream arrives (servers without Range). */
-  hash: Hash = createHash("sha256");
-  ranged = true;
-  fh!: fs.promises.FileHandle;
-  stateWrite: Promise<void> = Promise.resolve();
+  readonly chunks: number;
+  /** Completed chunks, on disk. */
+  readonly done: Set<number>;
+  /** Bytes the partial file still has to take on disk (for the free-space check). */
+  readonly bytesToAllocate: number;
+  /** The partial file from an earlier run is kept (its recorded chunks are resumed). */
+  private readonly keep: boolean;
+  /** Open from the first request to the verification only: descriptors stay bounded by the connections. */
+  fd: number | undefined;
+  private hashId = -1;
+  private hashedChunks = 0;
+  /** Ranged requests, or one stream once the server answers a ranged request with the whole file. */
+  mode: "ranged" | "stream" = "ranged";
+  /** Connections with a request for this file in flight (a switch to one stream ends the others). */
+  readonly inFlight = new Set<HttpConnection>();
+  finishing = false;
+  private stateSavedAt = 0;
+  private stateDirty = false;
 
   constructor(
     readonly file: SyncedFile,
-    outDir: string,
-    readonly chunkBytes: number,
-    private readonly hasher: Hasher,
+    private readonly ctx: Context,
   ) {
-    this.finalPath = path.join(outDir, file.path);
+    const { out, chunkBytes } = ctx;
+    this.finalPath = out.path(file.path);
     this.partialPath = `${this.finalPath}.partial`;
-    this.statePath = `${this.finalPath}.partial.json`;
+    this.statePath = `${this.partialPath}.json`;
+    this.chunks = chunkCount(file.size, chunkBytes);
+    const partial = out.entry(this.partialPath);
+    const text = out.readText(this.statePath);
+    let state: unknown;
+    try {
+      state = text === undefined ? undefined : JSON.parse(text);
+    } catch {
+      state = undefined;
+    }
+    this.done = partial?.size === file.size ? resumableChunks(state, file, chunkBytes) : new Set();
+    this.keep = this.done.size > 0;
+    this.bytesToAllocate = Math.max(0, file.size - (partial ? partial.blocks * 512 : 0));
   }
 
-  get chunks(): number {
-    return chunkCount(this.file.size, this.chunkBytes);
+  get doneBytes(): number {
+    let n = 0;
+    for (const i of this.done) n += this.chunkLength(i);
+    return n;
   }
 
-  /** Records completed chunks (atomically, so a kill mid-write leaves the previous state) and hashes what is contiguous. */
-  completeChunks(indices: readonly number[]): void {
-    for (const i of indices) this.done.add(i);
-    const state: PartialState = { size: this.file.size, sha256: this.file.sha256, chunkBytes: this.chunkBytes, done: [...this.done].sort((a, b) => a - b) };
-    this.stateWrite = this.stateWrite.then(async () => {
-      await fs.promises.writeFile(`${this.statePath}.tmp`, JSON.stringify(state));
-      await fs.promises.rename(`${this.statePath}.tmp`, this.statePath);
-    });
+  chunkLength(i: number): number {
+    const c = chunkOf(this.file, i, this.ctx.chunkBytes);
+    return c.end - c.start + 1;
+  }
+
+  /** Opens the partial file (creating it at full length), and hashes the chunks an earlier run completed. */
+  open(): void {
+    if (this.fd !== undefined) return;
+    const { out, hasher } = this.ctx;
+    this.fd = out.openPartial(this.partialPath, this.keep);
+    if (!this.keep) out.truncate(this.fd, this.file.size, this.partialPath);
+    this.hashId = hasher.begin(this.fd);
     this.advanceHash();
   }
 
-  /** Hands the hasher every chunk from the frontier on that is complete, in order. */
-  advanceHash(): void {
-    this.hashId ??= this.hasher.open(this.partialPath);
-    const first = this.hashedChunks;
-    while (this.done.has(this.hashedChunks)) this.hashedChunks++;
-    if (this.hashedChunks > first) {
-      this.hasher.range(this.hashId, chunkOf(this.file, first, this.chunkBytes).start, chunkOf(this.file, this.hashedChunks - 1, this.chunkBytes).end);
+  close(): void {
+    if (this.fd === undefined) return;
+    fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** Takes body bytes `buf[start, end)`, which belong at `cursor.pos`: writes them, skipping chunks already here. */
+  receive(writer: PositionalWriter, cursor: { pos: number }, buf: Buffer, start: number, end: number): void {
+    const chunkBytes = this.ctx.chunkBytes;
+    while (start < end) {
+      const i = Math.floor(cursor.pos / chunkBytes);
+      const chunkEnd = Math.min(this.file.size, (i + 1) * chunkBytes);
+      const take = Math.min(end - start, chunkEnd - cursor.pos);
+      const have = this.done.has(i);
+      if (!have) writer.write(this.fd!, this.partialPath, buf, start, start + take, cursor.pos);
+      start += take;
+      cursor.pos += take;
+      if (cursor.pos === chunkEnd && !have) {
+        // On disk before the hasher reads it back.
+        writer.flush();
+        this.completeChunk(i);
+      }
     }
   }
 
-  /** The file's sha256, once every byte has landed. */
+  private completeChunk(i: number): void {
+    this.done.add(i);
+    this.ctx.landed(this.chunkLength(i));
+    this.advanceHash();
+    if (this.done.size < this.chunks) this.saveState(false);
+  }
+
+  /** Records the completed chunks, at most every STATE_EVERY_MS unless `now`. */
+  saveState(now: boolean): void {
+    if (!now && Date.now() - this.stateSavedAt < STATE_EVERY_MS) {
+      this.stateDirty = true;
+      return;
+    }
+    const state: PartialState = { size: this.file.size, sha256: this.file.sha256, chunkBytes: this.ctx.chunkBytes, done: [...this.done].sort((a, b) => a - b) };
+    this.ctx.out.writeAtomic(this.statePath, JSON.stringify(state));
+    this.stateSavedAt = Date.now();
+    this.stateDirty = false;
+  }
+
+  /** Records what landed since the last record, if anything did and the file is not complete. */
+  flushState(): void {
+    if (this.stateDirty && this.done.size < this.chunks) this.saveState(true);
+  }
+
+  /** After a failure: {@link flushState}, if it can be done. */
+  flushStateQuietly(): void {
+    if (this.fd === undefined) return;
+    try {
+      this.flushState();
+    } catch {
+      // The run has failed already and says why; this was only to spare the next run some bytes.
+    }
+  }
+
+  /** Hands the hasher every chunk from its frontier on that is complete, in order. */
+  private advanceHash(): void {
+    if (this.fd === undefined) return;
+    const first = this.hashedChunks;
+    while (this.done.has(this.hashedChunks)) this.hashedChunks++;
+    if (this.hashedChunks > first) {
+      const c = this.ctx.chunkBytes;
+      this.ctx.hasher.range(this.hashId, chunkOf(this.file, first, c).start, chunkOf(this.file, this.hashedChunks - 1, c).end);
+    }
+  }
+
   digest(): Promise<string> {
-    return this.ranged ? this.hasher.digest(this.hashId ?? this.hasher.open(this.partialPath)) : Promise.resolve(this.hash.digest("hex"));
+    return this.ctx.hasher.digest(this.hashId, this.partialPath);
+  }
+
+  /** The first byte of the first chunk not yet here. */
+  firstMissingByte(): number {
+    let i = 0;
+    while (this.done.has(i)) i++;
+    return Math.min(i * this.ctx.chunkBytes, this.file.size - 1);
+  }
+
+  /** The server answered a ranged request with the whole file: from now on the file comes as that one stream. */
+  switchToStream(owner: HttpConnection, log: (line: string) => void): void {
+    this.mode = "stream";
+    log(
+      this.done.size === 0
+        ? `${this.file.path}: the server ignores Range; fetching it as one stream`
+        : `${this.file.path}: the server stopped honouring Range; fetching the file as one stream (the ${this.done.size} chunks already here are kept)`,
+    );
+    for (const other of this.inFlight) if (other !== owner) other.abort(new Superseded());
   }
 }
 
@@ -223,8 +268,6 @@ function describeStatus(status: number, file: string): string {
   if (status === 404) return `${file}: HTTP 404: not on the models host; upload it to the bucket first`;
   return `${file}: HTTP ${status} from the models host`;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Downloads and verifies every file of the manifest into `outDir`. Throws a {@link FetchError} on failure. */
 export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
@@ -242,166 +285,159 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
   }
   const files = opts.manifest.files as SyncedFile[];
   const base = opts.source.replace(/\/+$/, "");
-  const urlOf = (f: SyncedFile) => opts.urls?.[f.path] ?? `${base}/${f.path.split("/").map(encodeURIComponent).join("/")}`;
+  const urls = new Map(files.map((f) => [f.path, fileUrl(opts.urls?.[f.path] ?? `${base}/${f.path.split("/").map(encodeURIComponent).join("/")}`, f.path)]));
 
-  const skipped: string[] = [];
-  const jobs: FileJob[] = [];
-  const hasher = new Hasher();
-  for (const file of files) {
-    const job = new FileJob(file, opts.outDir, chunkBytes, hasher);
-    // Only verified files are ever renamed to their final path, so one there with the right size is done.
-    const st = await fs.promises.stat(job.finalPath).catch(() => undefined);
-    if (st?.isFile() && st.size === file.size) {
-      skipped.push(file.path);
-      continue;
-    }
-    jobs.push(job);
-  }
-  const total = jobs.reduce((s, j) => s + j.file.size, 0);
+  let total = 0;
   let landed = 0;
   let downloaded = 0;
-  const progress = (delta: number) => {
-    landed += delta;
-    opts.onProgress?.(landed, total);
+  const out = new OutDir(opts.outDir, () => total - landed);
+  const hasher = new Hasher();
+  const ctx: Context = {
+    out,
+    hasher,
+    chunkBytes,
+    landed: (bytes) => {
+      landed += bytes;
+      opts.onProgress?.(landed, total);
+    },
+  };
+  const skipped: string[] = [];
+  const jobs: FileJob[] = [];
+  const slots = Array.from({ length: opts.connections }, () => ({ conn: new HttpConnection(timeoutMs), writer: new PositionalWriter(out) }));
+  let aborted = false;
+  const sleeping = new Set<() => void>();
+  /** A backoff that ends early when the run fails. */
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        sleeping.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      sleeping.add(wake);
+    });
+  const abortAll = () => {
+    aborted = true;
+    for (const s of slots) s.conn.abort(new Aborted("the run failed"));
+    for (const wake of [...sleeping]) wake();
   };
 
-  const dispatcher = new Agent({ connections: opts.connections, pipelining: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  const abort = new AbortController();
-  // Every in-flight request listens on the one signal.
-  setMaxListeners(0, abort.signal);
   try {
-    for (const job of jobs) {
-      await fs.promises.mkdir(path.dirname(job.finalPath), { recursive: true });
-      const state = await fs.promises
-        .readFile(job.statePath, "utf8")
-        .then((t) => JSON.parse(t) as unknown)
-        .catch(() => undefined);
-      const partialExists = await fs.promises.stat(job.partialPath).then(
-        (s) => s.size === job.file.size,
-        () => false,
-      );
-      job.done = partialExists ? resumableChunks(state, job.file, chunkBytes) : new Set();
-      job.fh = await fs.promises.open(job.partialPath, partialExists ? "r+" : "w+");
-      if (!partialExists) await job.fh.truncate(job.file.size);
-      for (const i of job.done) progress(Math.min(chunkBytes, job.file.size - i * chunkBytes));
-      if (job.done.size > 0) log(`${job.file.path}: resuming, ${job.done.size}/${job.chunks} chunks already here`);
+    for (const file of files) {
+      out.ensureParent(file.path);
+      const finalPath = out.path(file.path);
+      const here = out.entry(finalPath);
+      if (here) {
+        if (here.size === file.size && (await verifyInPlace(out, hasher, finalPath, file))) {
+          skipped.push(file.path);
+          continue;
+        }
+        log(`${file.path}: the file here does not match the manifest's ${here.size === file.size ? "sha256" : "size"}; fetching it again`);
+        out.remove(finalPath);
+      }
+      jobs.push(new FileJob(file, ctx));
     }
+    total = jobs.reduce((n, j) => n + j.file.size, 0);
+    landed = jobs.reduce((n, j) => n + j.doneBytes, 0);
+    const needed = jobs.reduce((n, j) => n + j.bytesToAllocate, 0);
+    const free = jobs.length > 0 ? out.freeBytes() : 0;
+    if (needed > free) {
+      throw new FetchError(`${out.root}: not enough free space: ${needed} bytes to write (${formatBytes(needed)}), ${free} free; free some space or point --out at a bigger disk`);
+    }
+    if (landed > 0) opts.onProgress?.(landed, total);
+    for (const job of jobs) if (job.done.size > 0) log(`${job.file.path}: resuming, ${job.done.size}/${job.chunks} chunks already here`);
 
-    /** One GET of [from, end] of a file into its partial file; retried from where it stopped. */
-    const fetchRange = async (job: FileJob, start: number, end: number, ranged: boolean, sink?: StreamSink): Promise<void> => {
-      let pos = start;
+    /**
+     * One GET of bytes [start, end] of a file into its partial file, retried from where it stopped. A 200 answer
+     * (the whole file) makes it the file's single stream, whatever it asked for.
+     */
+    const fetchRange = async (slot: (typeof slots)[number], job: FileJob, start: number, end: number): Promise<void> => {
+      const cursor = { pos: start, end };
+      let stream = false;
       for (let attempt = 0; ; attempt++) {
-        try {
-          const headers: Record<string, string> = { ...opts.headers };
-          if (ranged) headers.range = `bytes=${pos}-${end}`;
-          const res = await request(urlOf(job.file), { dispatcher, headers, signal: abort.signal });
-          if (res.statusCode === 206 && ranged) {
-            const cr = parseContentRange(res.headers["content-range"] as string | undefined);
-            if (!cr || cr.start !== pos || cr.end !== end) {
-              await res.body.dump();
-              throw new RetryableError(`${job.file.path}: asked for bytes ${pos}-${end}, got Content-Range ${res.headers["content-range"]}`);
-            }
+        if (!stream && job.mode === "stream") return;
+        const from = stream ? job.firstMissingByte() : cursor.pos;
+        const onHead = (head: ResponseHead): BodySink => {
+          const path = job.file.path;
+          if (head.status === 206) {
+            const cr = parseContentRange(head.headers["content-range"]);
+            if (!cr || cr.start !== from || cr.end !== cursor.end) throw new RetryableError(`${path}: asked for bytes ${from}-${cursor.end}, got Content-Range ${head.headers["content-range"]}`);
             if (cr.total !== undefined && cr.total !== job.file.size) {
-              await res.body.dump();
-              throw new FetchError(`${job.file.path}: the manifest says ${job.file.size} bytes, the models host has ${cr.total}; upload the right file or fix the manifest`);
+              throw new FetchError(`${path}: the manifest says ${job.file.size} bytes, the models host has ${cr.total}; upload the right file or fix the manifest`);
             }
-          } else if (res.statusCode === 200 && !ranged) {
-            const length = Number(res.headers["content-length"] ?? job.file.size);
-            if (length !== job.file.size) {
-              await res.body.dump();
-              throw new FetchError(`${job.file.path}: the manifest says ${job.file.size} bytes, the models host sends ${length}; upload the right file or fix the manifest`);
+            if (head.contentLength !== cr.end - cr.start + 1) throw new RetryableError(`${path}: Content-Length ${head.contentLength} does not match Content-Range ${head.headers["content-range"]}`);
+            cursor.pos = from;
+          } else if (head.status === 200) {
+            if (head.contentLength === undefined) throw new FetchError(`${path}: the models host sent the whole file without a Content-Length (chunked); serve it with Range support or a Content-Length`);
+            if (head.contentLength !== job.file.size) {
+              throw new FetchError(`${path}: the manifest says ${job.file.size} bytes, the models host sends ${head.contentLength}; upload the right file or fix the manifest`);
             }
+            if (!stream) {
+              if (job.mode === "stream") throw new Superseded();
+              job.switchToStream(slot.conn, log);
+              stream = true;
+              cursor.end = job.file.size - 1;
+            }
+            cursor.pos = 0;
           } else {
-            await res.body.dump();
-            if (res.statusCode === 200) throw new RetryableError(`${job.file.path}: server ignored the Range header mid-download`);
-            if (isRetryableStatus(res.statusCode) || (res.statusCode === 403 && attempt < 3)) throw new RetryableError(describeStatus(res.statusCode, job.file.path));
-            throw new FetchError(describeStatus(res.statusCode, job.file.path));
+            if (isRetryableStatus(head.status) || (head.status === 403 && attempt < 3)) throw new RetryableError(describeStatus(head.status, path));
+            throw new FetchError(describeStatus(head.status, path));
           }
-          // Coalesce the socket's small reads into 1 MiB positional writes.
-          let pending: Buffer[] = [];
-          let pendingBytes = 0;
-          const flush = async () => {
-            if (pendingBytes === 0) return;
-            // writev: one syscall for the batch, without copying it into one buffer first.
-            await job.fh.writev(pending, pos);
-            for (const b of pending) sink?.data(b);
-            pos += pendingBytes;
-            downloaded += pendingBytes;
-            progress(pendingBytes);
-            pending = [];
-            pendingBytes = 0;
+          return (buf, a, b) => {
+            downloaded += b - a;
+            job.receive(slot.writer, cursor, buf, a, b);
           };
-          for await (const data of res.body as AsyncIterable<Buffer>) {
-            if (pos + pendingBytes + data.length > end + 1) throw new RetryableError(`${job.file.path}: body longer than the range ${start}-${end}`);
-            pending.push(data);
-            pendingBytes += data.length;
-            if (pendingBytes >= WRITE_BUFFER_BYTES) await flush();
-          }
-          await flush();
-          if (pos !== end + 1) throw new RetryableError(`${job.file.path}: body ended at byte ${pos} of ${end + 1} (short body)`);
+        };
+        job.inFlight.add(slot.conn);
+        try {
+          await slot.conn.get(urls.get(job.file.path)!, { ...opts.headers, range: `bytes=${from}-${cursor.end}` }, onHead);
+          if (cursor.pos !== cursor.end + 1) throw new RetryableError(`${job.file.path}: body ended at byte ${cursor.pos} of ${cursor.end + 1}`);
+          job.flushState();
           return;
         } catch (err) {
-          if (err instanceof FetchError || abort.signal.aborted) throw err;
-          if (attempt >= retries) throw new FetchError(`${job.file.path}: gave up after ${retries + 1} attempts: ${(err as Error).message}`);
-          log(`${job.file.path}: ${(err as Error).message}; retrying (${attempt + 1}/${retries})`);
-          if (!ranged) {
-            // Without ranges the only way on is from the start.
-            progress(start - pos);
-            pos = start;
-            sink?.restart();
-          }
+          if (err instanceof Superseded) return slot.writer.discard();
+          if (aborted) throw err;
+          // What arrived before the failure is good: on disk, the retry goes on from there.
+          slot.writer.flush();
+          // Only the connection and the server's answers are worth another try; a disk error, or anything not
+          // foreseen, ends the run.
+          if (!(err instanceof HttpError || err instanceof RetryableError)) throw err;
+          // Most reasons name the file already; it is said once.
+          const message = (err as Error).message;
+          const reason = message.startsWith(`${job.file.path}: `) ? message.slice(job.file.path.length + 2) : message;
+          if (attempt >= retries) throw new FetchError(`${job.file.path}: gave up after ${retries + 1} attempts: ${reason}`);
+          log(`${job.file.path}: ${reason}; retrying (${attempt + 1}/${retries})`);
           await sleep(backoffMs(attempt + 1, opts.backoffFirstMs));
+          if (aborted) throw new Aborted("the run failed");
+        } finally {
+          job.inFlight.delete(slot.conn);
         }
       }
     };
 
-    // Does the server honour Range for this file? One byte tells.
-    const probe = async (job: FileJob) => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const res = await request(urlOf(job.file), { dispatcher, headers: { ...opts.headers, range: "bytes=0-0" }, signal: abort.signal });
-          await res.body.dump();
-          if (res.statusCode === 206) return;
-          if (res.statusCode === 200) {
-            job.ranged = false;
-            log(`${job.file.path}: the server ignores Range; fetching it as one stream`);
-            // Chunks kept from an earlier run cannot be used without ranges: the stream starts over.
-            for (const i of job.done) progress(-Math.min(chunkBytes, job.file.size - i * chunkBytes));
-            job.done.clear();
-            return;
-          }
-          if (isRetryableStatus(res.statusCode) || (res.statusCode === 403 && attempt < 3)) throw new RetryableError(describeStatus(res.statusCode, job.file.path));
-          throw new FetchError(describeStatus(res.statusCode, job.file.path));
-        } catch (err) {
-          if (err instanceof FetchError || abort.signal.aborted) throw err;
-          if (attempt >= retries) throw new FetchError(`${job.file.path}: gave up after ${retries + 1} attempts: ${(err as Error).message}`);
-          await sleep(backoffMs(attempt + 1, opts.backoffFirstMs));
-        }
-      }
-    };
-
-    const finish = async (job: FileJob) => {
-      await job.stateWrite;
+    /** Once every chunk is here: the hash decides whether the file goes to its final path. */
+    const finishIfDone = async (job: FileJob) => {
+      if (job.done.size < job.chunks || job.finishing) return;
+      job.finishing = true;
+      job.open();
       const digest = await job.digest();
-      await job.fh.close();
+      job.close();
       if (digest !== job.file.sha256) {
-        await fs.promises.rm(job.partialPath, { force: true });
-        await fs.promises.rm(job.statePath, { force: true });
+        out.remove(job.partialPath);
+        out.remove(job.statePath);
         throw new FetchError(`${job.file.path}: sha256 mismatch: expected ${job.file.sha256}, got ${digest}; the file was removed`);
       }
-      await fs.promises.rename(job.partialPath, job.finalPath);
-      await fs.promises.rm(job.statePath, { force: true });
+      out.rename(job.partialPath, job.finalPath);
+      out.remove(job.statePath);
       log(`${job.file.path}: verified (${job.file.size} bytes)`);
     };
 
-    // The queue: probes first, then every chunk (largest file first), single streams as one task each.
-    await runPool(opts.connections, jobs.map((j) => () => probe(j)), abort);
+    // The queue: files complete from an earlier run first (to verify), then every request, largest file first.
     const byFile = new Map(jobs.map((j) => [j.file.path, j]));
-    const remaining = new Map(jobs.map((j) => [j, j.chunks - j.done.size]));
-    const tasks: (() => Promise<void>)[] = [];
-    const ranged = jobs.filter((j) => j.ranged);
+    const tasks: ((slot: number) => Promise<void>)[] = jobs.filter((j) => j.done.size === j.chunks).map((j) => () => finishIfDone(j));
     const plans = planRequests(
-      ranged.map((j) => j.file),
+      jobs.map((j) => j.file),
       chunkBytes,
       Math.max(chunkBytes, opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES),
       opts.connections,
@@ -409,62 +445,85 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
     );
     for (const p of plans) {
       const job = byFile.get(p.file.path)!;
-      tasks.push(async () => {
-        await fetchRange(job, p.start, p.end, true);
-        job.completeChunks(p.chunks);
-        remaining.set(job, remaining.get(job)! - p.chunks.length);
-        if (remaining.get(job) === 0) await finish(job);
+      tasks.push(async (slot) => {
+        if (job.mode === "stream") return;
+        job.open();
+        await fetchRange(slots[slot], job, p.start, p.end);
+        await finishIfDone(job);
       });
     }
-    for (const job of ranged.filter((j) => remaining.get(j) === 0)) tasks.unshift(() => finish(job));
-    // Chunks a partial download already has go to the hasher first.
-    for (const job of ranged) job.advanceHash();
-    for (const job of jobs.filter((j) => !j.ranged)) {
-      tasks.push(async () => {
-        job.hash = createHash("sha256");
-        await fetchRange(job, 0, job.file.size - 1, false, {
-          data: (b) => job.hash.update(b),
-          restart: () => (job.hash = createHash("sha256")),
-        });
-        await finish(job);
-      });
-    }
-    await runPool(opts.connections, tasks, abort);
+    await runPool(opts.connections, tasks, abortAll);
   } catch (err) {
-    abort.abort();
-    await Promise.all(jobs.map((j) => j.stateWrite.catch(() => undefined)));
-    await Promise.all(jobs.map((j) => j.fh?.close().catch(() => undefined)));
+    abortAll();
+    for (const s of slots) s.writer.discard();
+    for (const job of jobs) job.flushStateQuietly();
+    // The hashing thread may still be reading through the descriptors: it stops before they are closed.
+    await hasher.close();
+    for (const job of jobs) job.close();
     if (err instanceof FetchError) throw err;
     throw new FetchError((err as Error).message);
   } finally {
-    await dispatcher.close().catch(() => undefined);
+    for (const s of slots) s.conn.close();
     await hasher.close();
   }
   return { fetched: jobs.map((j) => j.file.path), skipped, bytesDownloaded: downloaded, seconds: (Date.now() - started) / 1000 };
 }
 
-/** Runs tasks with at most `width` at once; the first failure aborts the rest. */
-async function runPool(width: number, tasks: (() => Promise<void>)[], abort: AbortController): Promise<void> {
+/** The URL a file is fetched from; the error does not show it (a presigned URL is a secret). */
+function fileUrl(text: string, file: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== "http:" && url?.protocol !== "https:") throw new FetchError(`${file}: its URL is not an http(s) URL`, 2);
+  return url;
+}
+
+/** Whether the file already at a final path is the manifest's: its sha256, read through a descriptor, decides. */
+async function verifyInPlace(out: OutDir, hasher: Hasher, abs: string, file: SyncedFile): Promise<boolean> {
+  const fd = out.openRead(abs);
+  try {
+    const id = hasher.begin(fd);
+    hasher.range(id, 0, file.size - 1);
+    return (await hasher.digest(id, abs)) === file.sha256;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Runs tasks with at most `width` at once, each told its slot; the first failure calls `onFailure` and stops the rest. */
+async function runPool(width: number, tasks: ((slot: number) => Promise<void>)[], onFailure: () => void): Promise<void> {
   let next = 0;
   let failure: unknown;
-  const worker = async () => {
+  const worker = async (slot: number) => {
     while (failure === undefined && next < tasks.length) {
       const task = tasks[next++];
       try {
-        await task();
+        await task(slot);
       } catch (err) {
-        if (failure === undefined) failure = err;
-        abort.abort();
+        if (failure === undefined) {
+          failure = err;
+          onFailure();
+        }
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, (_, i) => worker(i)));
   if (failure !== undefined) throw failure;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Command line
 
+/**
+ * Connections shared by all files. A CDN caps each connection, so throughput grows with them until the CPU or the
+ * disk is the limit: on the benchmark (40 MB/s per connection, 2 cores; docs/benchmarks.md) 16 held the fetcher at
+ * its own ceiling of 640 MB/s, 32 took it past 900 MB/s, 64 added little. aria2c -x16 -s16 opens 16 per file, 32
+ * on that two-file benchmark. 32 sockets and at most 33 open files sit well inside the image build's nofile=1024.
+ */
+const DEFAULT_CONNECTIONS = 32;
 /** How long presigned URLs made from --s3-access stay valid: longer than any fetch, far shorter than the 7-day cap. */
 const PRESIGN_HOURS = 12;
 /**
@@ -473,13 +532,20 @@ const PRESIGN_HOURS = 12;
  */
 export async function waitForAccess(url: string, maxWaitMs: number, log: (line: string) => void, pollMs = 5000): Promise<void> {
   const probe = async () => {
+    const conn = new HttpConnection(30_000);
+    let status: number | undefined;
     try {
-      const res = await request(url, { headers: { range: "bytes=0-0" }, headersTimeout: 30_000, bodyTimeout: 30_000 });
-      await res.body.dump();
-      return res.statusCode;
+      // The status is all it needs: refusing the body closes the connection.
+      await conn.get(new URL(url), { range: "bytes=0-0" }, (head) => {
+        status = head.status;
+        throw new Superseded();
+      });
     } catch {
-      return undefined;
+      // undefined: no answer; the fetch itself reports that.
+    } finally {
+      conn.close();
     }
+    return status;
   };
   await waitWhileForbidden(probe, {
     maxWaitMs,
@@ -499,18 +565,36 @@ Downloads every file of the manifest from BASE_URL/<path> into DIR/<path>, verif
                     ${PRESIGN_HOURS} h) from this read credential, e.g. a BuildKit secret mount
   --access-wait S   with --s3-access: seconds a 403 is waited out first, as a new R2 token can take up to a
                     minute to work (default ${NEW_TOKEN_WAIT_SECONDS})
-  --connections N   parallel connections shared by all files (default 16)
+  --connections N   parallel connections shared by all files (default ${DEFAULT_CONNECTIONS})
   --header "K: V"   extra request header, e.g. the models access header; may repeat
   --header-file F   read headers ("K: V" lines) from F, e.g. a BuildKit secret mount
   --chunk-mib N     largest ranged request in MiB (default 64; requests shrink towards the end of the queue)
   --retries N       retries per request on resets, 5xx, timeouts and short bodies (default 8)
   --progress MODE   bar on a terminal, one line every 10 s otherwise (default auto)
-Exit codes: 0 verified, 1 download or checksum failure, 2 bad usage or manifest.`;
+Exit codes: 0 verified; 1 download, checksum or disk failure (a full disk, a failed write, a symbolic link
+under DIR); 2 bad usage or manifest.`;
 
+/**
+ * A "Name: value" header. `where` names its origin (the option, or the file and line); the error states the rule
+ * and never repeats the text, which is often a secret (a key pasted without its name, say).
+ */
 function parseHeader(line: string, where: string): [string, string] {
   const i = line.indexOf(":");
-  if (i <= 0) throw new FetchError(`${where}: header "${line}" must look like "Name: value"`, 2);
-  return [line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim()];
+  const name = line.slice(0, Math.max(i, 0)).trim();
+  const value = line.slice(i + 1).trim();
+  if (i <= 0 || !isHeaderName(name) || !isHeaderValue(value)) {
+    throw new FetchError(`${where} must look like "Name: value", e.g. "X-Warmstart-Models-Key: <key>" (a header name, a colon, the value; no control characters); its text is not shown, as it may be a secret`, 2);
+  }
+  return [name.toLowerCase(), value];
+}
+
+/** A file named by an option, or a usage error naming it (not its content, which may be a secret). */
+function readOptionFile(option: string, file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new FetchError(`${option} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 2);
+  }
 }
 
 function formatBytes(n: number): string {
@@ -526,7 +610,7 @@ export async function main(argv: string[]): Promise<number> {
         manifest: { type: "string" },
         source: { type: "string" },
         out: { type: "string" },
-        connections: { type: "string", default: "16" },
+        connections: { type: "string", default: String(DEFAULT_CONNECTIONS) },
         header: { type: "string", multiple: true, default: [] },
         "header-file": { type: "string" },
         "url-map": { type: "string" },
@@ -561,16 +645,19 @@ export async function main(argv: string[]): Promise<number> {
     const accessWaitSeconds = int("access-wait", values["access-wait"]!, 0, 3600);
     if (values.source !== undefined && !/^https?:\/\/[^\s/]+/.test(values.source)) throw new FetchError(`--source must be an http(s) URL, got "${values.source}"`, 2);
     const headers: Record<string, string> = {};
-    for (const h of values.header!) {
-      const [k, v] = parseHeader(h, "--header");
+    values.header!.forEach((h, i) => {
+      const [k, v] = parseHeader(h, `--header #${i + 1}`);
       headers[k] = v;
-    }
+    });
     if (values["header-file"]) {
-      const text = fs.readFileSync(values["header-file"], "utf8");
-      for (const line of text.split(/\r?\n/).filter((l) => l.trim() !== "")) {
-        const [k, v] = parseHeader(line, values["header-file"]);
-        headers[k] = v;
-      }
+      const file = values["header-file"];
+      readOptionFile("--header-file", file)
+        .split(/\r?\n/)
+        .forEach((line, i) => {
+          if (line.trim() === "") return;
+          const [k, v] = parseHeader(line, `--header-file ${file}: line ${i + 1}`);
+          headers[k] = v;
+        });
     }
     let manifest: Manifest;
     try {
@@ -581,18 +668,21 @@ export async function main(argv: string[]): Promise<number> {
 
     let urls: Record<string, string> | undefined;
     if (values["url-map"]) {
+      const text = readOptionFile("--url-map", values["url-map"]);
       try {
-        urls = JSON.parse(fs.readFileSync(values["url-map"], "utf8")) as Record<string, string>;
-      } catch (err) {
-        throw new FetchError(`--url-map ${values["url-map"]}: not a JSON object of path to URL (${(err as Error).message})`, 2);
+        urls = JSON.parse(text) as Record<string, string>;
+      } catch {
+        // JSON.parse quotes the text around the error, and presigned URLs are secrets: the rule only.
+        throw new FetchError(`--url-map ${values["url-map"]}: not valid JSON; expected an object of path to URL, {"<path>": "<url>"}`, 2);
       }
+      if (typeof urls !== "object" || urls === null || Array.isArray(urls)) throw new FetchError(`--url-map ${values["url-map"]}: expected a JSON object of path to URL, {"<path>": "<url>"}`, 2);
       const missing = manifest.files.filter((f) => typeof urls![f.path] !== "string").map((f) => f.path);
       if (missing.length) throw new FetchError(`--url-map has no URL for ${missing.join(", ")}`, 2);
     }
     if (values["s3-access"]) {
       let access: S3Access;
       try {
-        access = parseS3Access(fs.readFileSync(values["s3-access"], "utf8"), `--s3-access ${values["s3-access"]}`);
+        access = parseS3Access(readOptionFile("--s3-access", values["s3-access"]), `--s3-access ${values["s3-access"]}`);
       } catch (err) {
         throw new FetchError(err instanceof S3AccessError ? err.message : `--s3-access ${values["s3-access"]}: ${(err as Error).message}`, 2);
       }

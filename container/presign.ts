@@ -27,8 +27,9 @@ export function parseS3Access(text: string, where: string): S3Access {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
-  } catch (err) {
-    throw new S3AccessError(`${where}: not JSON (${(err as Error).message})`);
+  } catch {
+    // JSON.parse quotes the text around the error, and this text holds a secret key: the rule only.
+    throw new S3AccessError(`${where}: not valid JSON; expected an object with endpoint, bucket, accessKeyId and secretAccessKey`);
   }
   if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new S3AccessError(`${where}: must be a JSON object with endpoint, bucket, accessKeyId and secretAccessKey`);
   const o = doc as Record<string, unknown>;

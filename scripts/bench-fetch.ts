@@ -1,11 +1,19 @@
 /**
- * npm run bench:fetch [-- --rate-mb 40 --big-mib 2048 --small-mib 256]
+ * npm run bench:fetch [-- --rounds 3 --rate-mb 40 --big-mib 1280 --small-mib 256 --connections N --server bucket]
  *
- * The same files, the same per-connection cap, fetched by warmstart-fetch (16 connections, sha256 verified),
- * aria2c -x16 -s16 and curl (one stream per file), in one run; prints MB/s and peak RSS for each, and the ratio to
- * aria2c. Two servers: nginx with limit_rate (what the issue names; it lets each request send about a second
- * unthrottled, which flatters ranged fetchers) and a loopback server that caps each TCP connection with a token
- * bucket (how a long network path behaves). Needs nginx, aria2c, curl and GNU time (apt-get install nginx aria2 curl time).
+ * warmstart-fetch as the image runs it (the bundle, container/dist/fetcher.js, under plain node, sha256 verified)
+ * against aria2c -x16 -s16 (which verifies nothing), on the same loopback server, the same files and the same
+ * per-connection cap. Runs go in A B B A order per round (fetcher, aria2c, aria2c, fetcher), so a machine that
+ * slows down or speeds up during the run weighs on both tools alike; the medians and their ratio are printed, with
+ * each pair's ratio. One untimed run of each tool comes first: the server is a fresh Node process, and its first
+ * requests (JIT warm-up) slowed whichever tool ran first, always the fetcher in this order. aria2c's output is
+ * checked against the manifest after each run, outside the timing.
+ *
+ * --server bucket (default): scripts/bench/throttledServer.mjs, a token bucket per TCP connection (how a long
+ * network path behaves). --server nginx: limit_rate per request, which lets each request send about a second
+ * unthrottled and so flatters tools that make many requests (kept to show the difference, not as the measure).
+ * --fetcher FILE: another bundle (e.g. an older commit's) instead of building this one. Needs aria2c and GNU time
+ * (apt-get install aria2 time; nginx for --server nginx).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -13,15 +21,32 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { "rate-mb": { type: "string", default: "40" }, "big-mib": { type: "string", default: "2048" }, "small-mib": { type: "string", default: "256" } } });
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    "rate-mb": { type: "string", default: "40" },
+    "big-mib": { type: "string", default: "1280" },
+    "small-mib": { type: "string", default: "256" },
+    connections: { type: "string" },
+    server: { type: "string", default: "bucket" },
+    fetcher: { type: "string" },
+  },
+});
 const RATE_MB = Number(values["rate-mb"]);
+const ROUNDS = Number(values.rounds);
 const ROOT = path.resolve(__dirname, "..");
-for (const tool of ["nginx", "aria2c", "curl", "/usr/bin/time"]) {
+const tools = ["aria2c", "/usr/bin/time", "sha256sum", ...(values.server === "nginx" ? ["nginx"] : [])];
+for (const tool of tools) {
   if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) {
-    console.error(`bench:fetch: ${tool} is missing; apt-get install -y nginx aria2 curl time`);
+    console.error(`bench:fetch: ${tool} is missing; apt-get install -y aria2 time${values.server === "nginx" ? " nginx" : ""}`);
     process.exit(2);
   }
 }
+if (!["bucket", "nginx"].includes(values.server!)) {
+  console.error(`bench:fetch: --server must be bucket or nginx, got "${values.server}"`);
+  process.exit(2);
+}
+
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-bench-"));
 fs.chmodSync(work, 0o755);
 const www = path.join(work, "www");
@@ -37,80 +62,103 @@ const sha256 = (file: string) => execFileSync("sha256sum", [file], { encoding: "
 const manifest = { files: files.map((f) => ({ path: f.path, size: fs.statSync(path.join(www, f.path)).size, sha256: sha256(path.join(www, f.path)) })) };
 const totalBytes = manifest.files.reduce((s, f) => s + f.size, 0);
 fs.writeFileSync(path.join(work, "models.json"), JSON.stringify(manifest));
-execFileSync("npm", ["run", "--silent", "build:container"], { cwd: ROOT, stdio: "inherit" });
+const fetcher = values.fetcher ? path.resolve(values.fetcher) : path.join(ROOT, "container/dist/fetcher.js");
+if (!values.fetcher) execFileSync("npm", ["run", "--silent", "build:container"], { cwd: ROOT, stdio: "inherit" });
 
-const nginxPort = 18000 + Math.floor(Math.random() * 1000);
-const bucketPort = nginxPort + 1;
-fs.writeFileSync(
-  path.join(work, "nginx.conf"),
-  `worker_processes 2;
+const port = 18000 + Math.floor(Math.random() * 1000);
+let stopServer: () => void;
+if (values.server === "nginx") {
+  fs.writeFileSync(
+    path.join(work, "nginx.conf"),
+    `worker_processes 2;
 pid ${work}/nginx.pid;
 error_log ${work}/nginx-error.log;
 events { worker_connections 1024; }
 http { access_log off; sendfile on;
-  server { listen 127.0.0.1:${nginxPort}; root ${www}; location / { limit_rate ${RATE_MB}m; } } }
+  server { listen 127.0.0.1:${port}; root ${www}; location / { limit_rate ${RATE_MB}m; } } }
 `,
-);
-execFileSync("nginx", ["-c", path.join(work, "nginx.conf")]);
-const bucket = spawn(process.execPath, [path.join(ROOT, "scripts/bench/throttledServer.mjs"), www, String(bucketPort), String(RATE_MB * 1e6)], { stdio: "ignore" });
+  );
+  execFileSync("nginx", ["-c", path.join(work, "nginx.conf")]);
+  stopServer = () => spawnSync("nginx", ["-c", path.join(work, "nginx.conf"), "-s", "stop"]);
+} else {
+  const server = spawn(process.execPath, [path.join(ROOT, "scripts/bench/throttledServer.mjs"), www, String(port), String(RATE_MB * 1e6)], { stdio: "ignore" });
+  stopServer = () => server.kill();
+}
+const base = `http://127.0.0.1:${port}`;
 
-interface Result {
-  tool: string;
+interface Run {
+  tool: "fetcher" | "aria2c";
   seconds: number;
   rssMb: number;
 }
 
-/** Runs a command under GNU time; returns wall seconds and peak RSS (of the largest process). */
-function measure(tool: string, cmd: string[], out: string): Result {
+const out = path.join(work, "out");
+const connections = values.connections ? ["--connections", values.connections] : [];
+const commands = {
+  fetcher: [process.execPath, fetcher, "--manifest", path.join(work, "models.json"), "--source", base, "--out", out, ...connections, "--progress", "none"],
+  aria2c: ["aria2c", "-q", "-x16", "-s16", "-k16M", "-j2", "--file-allocation=none", "-d", out, "-i", path.join(work, "aria2.txt")],
+};
+fs.writeFileSync(path.join(work, "aria2.txt"), manifest.files.map((f) => `${base}/${f.path}\n  out=${f.path}`).join("\n"));
+
+/** One timed run into an empty folder; wall seconds and peak RSS (GNU time's, of the largest process). */
+function measure(tool: Run["tool"]): Run {
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
-  execFileSync("sh", ["-c", "sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true"]);
+  // Both tools write to the same disk: what one run left dirty is flushed before the next starts.
+  execFileSync("sync");
   const t0 = process.hrtime.bigint();
-  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...cmd], { encoding: "utf8" });
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...commands[tool]], { encoding: "utf8" });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${tool} failed: ${r.stderr.slice(-500)}`);
+  if (tool === "aria2c") {
+    for (const f of manifest.files) if (sha256(path.join(out, f.path)) !== f.sha256) throw new Error(`aria2c wrote a wrong ${f.path}`);
+  }
   const rssKb = Number(r.stderr.trim().split("\n").pop());
   return { tool, seconds, rssMb: rssKb / 1024 };
 }
 
-function runAll(label: string, base: string): Result[] {
-  const out = path.join(work, "out");
-  const results: Result[] = [];
-  results.push(
-    measure(
-      "warmstart-fetch (16 conn, sha256 verified)",
-      [process.execPath, path.join(ROOT, "container/dist/fetcher.js"), "--manifest", path.join(work, "models.json"), "--source", base, "--out", out, "--connections", "16", "--progress", "none"],
-      out,
-    ),
-  );
-  const list = manifest.files.map((f) => `${base}/${f.path}\n  out=${f.path}`).join("\n");
-  fs.writeFileSync(path.join(work, "aria2.txt"), list);
-  results.push(
-    measure("aria2c -x16 -s16 -k16M (no verification)", ["aria2c", "-q", "-x16", "-s16", "-k16M", "-j2", "--file-allocation=none", "-d", out, "-i", path.join(work, "aria2.txt")], out),
-  );
-  results.push(
-    measure(
-      "curl, one stream per file",
-      ["sh", "-c", manifest.files.map((f) => `curl -sf --create-dirs -o '${out}/${f.path}' '${base}/${f.path}'`).join(" && ")],
-      out,
-    ),
-  );
-  const aria = results[1];
-  console.log(`\n${label}: ${(totalBytes / 1e6).toFixed(0)} MB in ${manifest.files.length} files, ${RATE_MB} MB/s per connection`);
-  console.log(`${"tool".padEnd(44)} ${"MB/s".padStart(8)} ${"peak RSS".padStart(10)} ${"vs aria2c".padStart(10)}`);
-  for (const r of results) {
-    const mbps = totalBytes / 1e6 / r.seconds;
-    console.log(`${r.tool.padEnd(44)} ${mbps.toFixed(0).padStart(8)} ${`${r.rssMb.toFixed(0)} MB`.padStart(10)} ${(aria.seconds / r.seconds).toFixed(2).padStart(9)}x`);
-  }
-  return results;
-}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const mbps = (r: Run) => totalBytes / 1e6 / r.seconds;
 
 try {
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
-  runAll("nginx limit_rate (per request)", `http://127.0.0.1:${nginxPort}`);
-  runAll("token bucket per TCP connection (256 KiB burst)", `http://127.0.0.1:${bucketPort}`);
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; load ${os.loadavg()[0].toFixed(2)}`);
+  console.log(
+    `server: ${values.server === "nginx" ? "nginx limit_rate (per request)" : "token bucket per TCP connection (256 KiB burst)"}, ${RATE_MB} MB/s per connection; ${(totalBytes / 1e6).toFixed(0)} MB in ${manifest.files.length} files`,
+  );
+  console.log(`fetcher: ${path.relative(ROOT, fetcher) || fetcher} ${connections.join(" ") || "(default connections)"}; aria2c: ${commands.aria2c.slice(1, 7).join(" ")}\n`);
+  const warm = [measure("aria2c"), measure("fetcher")];
+  console.log(`warm-up (untimed): ${warm.map((r) => `${r.tool} ${mbps(r).toFixed(0)} MB/s`).join(", ")}`);
+  const runs: Run[] = [];
+  const pairs: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const a1 = measure("fetcher");
+    const b1 = measure("aria2c");
+    const b2 = measure("aria2c");
+    const a2 = measure("fetcher");
+    runs.push(a1, b1, b2, a2);
+    pairs.push(b1.seconds / a1.seconds, b2.seconds / a2.seconds);
+    console.log(`round ${round}: ${[a1, b1, b2, a2].map((r) => `${r.tool} ${mbps(r).toFixed(0)} MB/s`).join(", ")}`);
+  }
+  const of = (tool: Run["tool"]) => runs.filter((r) => r.tool === tool);
+  console.log(`\n${"tool".padEnd(40)} ${"median MB/s".padStart(12)} ${"range MB/s".padStart(12)} ${"peak RSS".padStart(10)}`);
+  for (const [tool, label] of [
+    ["fetcher", "warmstart-fetch (bundle, sha256 verified)"],
+    ["aria2c", "aria2c -x16 -s16 (no verification)"],
+  ] as const) {
+    const rs = of(tool);
+    const speeds = rs.map(mbps);
+    console.log(
+      `${label.padEnd(40)} ${median(speeds).toFixed(0).padStart(12)} ${`${Math.min(...speeds).toFixed(0)}-${Math.max(...speeds).toFixed(0)}`.padStart(12)} ${`${Math.max(...rs.map((r) => r.rssMb)).toFixed(0)} MB`.padStart(10)}`,
+    );
+  }
+  const ratio = median(of("aria2c").map((r) => r.seconds)) / median(of("fetcher").map((r) => r.seconds));
+  console.log(
+    `\nwarmstart-fetch vs aria2c: ${ratio.toFixed(2)}x (median times); per pair: median ${median(pairs).toFixed(2)}x, range ${Math.min(...pairs).toFixed(2)}-${Math.max(...pairs).toFixed(2)}x over ${pairs.length} pairs; load ${os.loadavg()[0].toFixed(2)}`,
+  );
 } finally {
-  bucket.kill();
-  spawnSync("nginx", ["-c", path.join(work, "nginx.conf"), "-s", "stop"]);
+  stopServer();
   fs.rmSync(work, { recursive: true, force: true });
 }

@@ -4,11 +4,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { build } from "esbuild";
-import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { fetchWeights } from "../container/fetcher";
 import { MIB } from "../container/fetchPlan";
 import type { Manifest } from "../container/manifest";
 import { startFaultServer, type FaultServer, type Faults } from "./support/faultServer";
+import { selfSigned } from "./support/selfSigned";
+import { fillUp, mountTmpfs, type Tmpfs } from "./support/tmpfs";
 
 const ROOT = path.resolve(__dirname, "..");
 // The image runs the bundled fetcher under plain node, so the command tests do too (and a SIGKILL reaches it,
@@ -34,8 +36,19 @@ afterEach(async () => {
 
 const tmpdir = () => fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-fetch-"));
 const serve = async (faults: Faults = {}) => (server = await startFaultServer(FILES, faults));
-const fetchInto = (out: string, opts: { retries?: number; connections?: number } = {}) =>
-  fetchWeights({ manifest: MANIFEST, source: server!.url, outDir: out, connections: opts.connections ?? 4, headers: {}, chunkBytes: 1 * MIB, retries: opts.retries ?? 8, backoffFirstMs: 5 });
+const fetchInto = (out: string, opts: { retries?: number; connections?: number; log?: (l: string) => void; onProgress?: () => void } = {}) =>
+  fetchWeights({
+    manifest: MANIFEST,
+    source: server!.url,
+    outDir: out,
+    connections: opts.connections ?? 4,
+    headers: {},
+    chunkBytes: 1 * MIB,
+    retries: opts.retries ?? 8,
+    backoffFirstMs: 5,
+    log: opts.log,
+    onProgress: opts.onProgress,
+  });
 
 /** Every file at its final path equals the source; nothing else is left behind. */
 function expectAllVerified(out: string) {
@@ -108,7 +121,8 @@ describe("fetcher", () => {
   test("a server that keeps failing ends the run with the file named after the retries", async () => {
     await serve({ errors500: 1000 });
     const out = tmpdir();
-    await expect(fetchInto(out, { retries: 2 })).rejects.toThrow(/gave up after 3 attempts: .*HTTP 500/);
+    // The file named once, then why.
+    await expect(fetchInto(out, { retries: 2 })).rejects.toThrow(/^[^:]+\.safetensors: gave up after 3 attempts: HTTP 500 from the models host$/);
     expectNoCorruptFinalFile(out);
     expect(fs.readdirSync(out, { recursive: true }).map(String).filter((f) => !f.includes(".partial") && f.endsWith(".safetensors"))).toEqual([]);
   });
@@ -128,6 +142,22 @@ describe("fetcher", () => {
     expectAllVerified(out);
   });
 
+  test("asks for each file's bytes without a probe first: the manifest gives the size", async () => {
+    await serve();
+    await fetchInto(tmpdir());
+    expect(server!.log.filter((r) => r.range === "bytes=0-0")).toEqual([]);
+    expect(server!.log.filter((r) => r.path === "vae/small.safetensors")).toHaveLength(1);
+  });
+
+  test("a server that stops honouring Range mid-file: that file is fetched as one stream, and verified", async () => {
+    await serve({ ignoreRangeAfter: 3 });
+    const out = tmpdir();
+    const lines: string[] = [];
+    await fetchInto(out, { log: (l) => lines.push(l) });
+    expectAllVerified(out);
+    expect(lines).toContainEqual(expect.stringMatching(/unet\/big\.safetensors: the server stopped honouring Range; fetching the file as one stream/));
+  });
+
   test("a re-run skips verified files without a single request for them", async () => {
     await serve();
     const out = tmpdir();
@@ -139,6 +169,103 @@ describe("fetcher", () => {
   });
 });
 
+describe("what is already on disk", () => {
+  /** A file outside the output folder that a link under it points at. */
+  const victim = () => {
+    const file = path.join(tmpdir(), "precious.txt");
+    fs.writeFileSync(file, "precious");
+    return file;
+  };
+
+  test.each(["unet/big.safetensors.partial", "unet/big.safetensors.partial.json.tmp", "vae/small.safetensors.partial"])(
+    "a symbolic link at %s is refused, naming it, and what it points at is left alone",
+    async (link) => {
+      await serve();
+      const out = tmpdir();
+      const target = victim();
+      fs.mkdirSync(path.dirname(path.join(out, link)), { recursive: true });
+      fs.symlinkSync(target, path.join(out, link));
+      await expect(fetchInto(out, { retries: 0 })).rejects.toThrow(new RegExp(`${link.replace(/\./g, "\\.")}: is a symbolic link`));
+      expect(fs.readFileSync(target, "utf8")).toBe("precious");
+      expectNoCorruptFinalFile(out);
+    },
+  );
+
+  test("a folder under the output folder that is a symbolic link is refused, and nothing is written through it", async () => {
+    await serve();
+    const out = tmpdir();
+    const elsewhere = tmpdir();
+    fs.symlinkSync(elsewhere, path.join(out, "unet"));
+    await expect(fetchInto(out)).rejects.toThrow(/unet: is a symbolic link/);
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+  });
+
+  test("a symbolic link at a final path is refused, even to a file of the right size", async () => {
+    await serve();
+    const out = tmpdir();
+    const zeros = path.join(tmpdir(), "zeros");
+    fs.writeFileSync(zeros, Buffer.alloc(FILES["vae/small.safetensors"].length));
+    fs.mkdirSync(path.join(out, "vae"));
+    fs.symlinkSync(zeros, path.join(out, "vae/small.safetensors"));
+    await expect(fetchInto(out)).rejects.toThrow(/vae\/small\.safetensors: is a symbolic link/);
+    expect(fs.readFileSync(zeros).equals(Buffer.alloc(FILES["vae/small.safetensors"].length))).toBe(true);
+  });
+
+  test("a file of the right size but the wrong bytes at a final path is not trusted: it is fetched again", async () => {
+    await serve();
+    const out = tmpdir();
+    fs.mkdirSync(path.join(out, "vae"));
+    fs.writeFileSync(path.join(out, "vae/small.safetensors"), Buffer.alloc(FILES["vae/small.safetensors"].length));
+    const lines: string[] = [];
+    const result = await fetchInto(out, { log: (l) => lines.push(l) });
+    expectAllVerified(out);
+    expect(result.fetched).toContain("vae/small.safetensors");
+    expect(lines).toContainEqual(expect.stringMatching(/vae\/small\.safetensors: the file here does not match the manifest's sha256; fetching it again/));
+  });
+});
+
+describe("a full disk", () => {
+  // A real filesystem that runs out of space; FILES are ~12 MiB.
+  let small: Tmpfs | string;
+  let roomy: Tmpfs | string;
+  beforeAll(() => {
+    small = mountTmpfs(8 * MIB);
+    roomy = mountTmpfs(16 * MIB);
+    if (typeof small === "string") console.warn(`skipping the full-disk tests: ${small}`);
+  });
+  afterAll(() => {
+    for (const t of [small, roomy]) if (typeof t !== "string") t.unmount();
+  });
+
+  test("too little free space fails at once, naming the folder and the bytes needed", async (ctx) => {
+    if (typeof small === "string") return ctx.skip();
+    await serve();
+    const out = path.join(small.dir, "models");
+    const needed = Object.values(FILES).reduce((n, b) => n + b.length, 0);
+    await expect(fetchInto(out)).rejects.toThrow(new RegExp(`${out}: not enough free space: ${needed} bytes to write`));
+    expect(server!.log).toEqual([]);
+  });
+
+  test("a disk that fills up during the download fails at once (no retries), naming the folder and the bytes still needed", async (ctx) => {
+    if (typeof roomy === "string") return ctx.skip();
+    const disk = roomy.dir;
+    await serve();
+    const out = path.join(disk, "models");
+    const lines: string[] = [];
+    let filled = false;
+    const run = fetchInto(out, {
+      log: (l) => lines.push(l),
+      onProgress: () => {
+        if (!filled) fillUp(disk);
+        filled = true;
+      },
+    });
+    await expect(run).rejects.toThrow(new RegExp(`${out}: no space left on the device: \\d+ bytes still to write`));
+    expect(lines.filter((l) => /retrying/.test(l))).toEqual([]);
+    expectNoCorruptFinalFile(out);
+  });
+});
+
 describe("warmstart-fetch command", () => {
   const writeManifest = (dir: string, m: unknown) => {
     const file = path.join(dir, "models.json");
@@ -147,9 +274,9 @@ describe("warmstart-fetch command", () => {
   };
   const cli = (args: string[]) => spawnSync(process.execPath, [BUNDLE, ...args], { cwd: ROOT, encoding: "utf8" });
   /** For runs against the in-process server: spawnSync would block the event loop the server answers on. */
-  const cliAsync = (args: string[]) =>
+  const cliAsync = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [BUNDLE, ...args], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(process.execPath, [BUNDLE, ...args], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
       let stderr = "";
       child.stderr.on("data", (d) => (stderr += d));
       child.on("exit", (status) => resolve({ status, stderr }));
@@ -163,6 +290,20 @@ describe("warmstart-fetch command", () => {
     expect(r.stderr).toMatch(/^fetch: \d.* \/ .*MB\/s ETA \d+s$/m);
     expect(r.stderr).toMatch(/fetch: done: 3 file\(s\), .* 0 already verified/);
     expectAllVerified(path.join(dir, "models"));
+  });
+
+  test("fetches over https, checking the server's certificate", async (ctx) => {
+    const tls = selfSigned();
+    if (typeof tls === "string") return ctx.skip();
+    server = await startFaultServer(FILES, {}, tls);
+    const dir = tmpdir();
+    const args = (out: string) => ["--manifest", writeManifest(dir, MANIFEST), "--source", server!.url, "--out", path.join(dir, out), "--chunk-mib", "1", "--progress", "none"];
+    const trusted = await cliAsync(args("trusted"), { NODE_EXTRA_CA_CERTS: tls.certFile });
+    expect(trusted.status, trusted.stderr).toBe(0);
+    expectAllVerified(path.join(dir, "trusted"));
+    const untrusted = await cliAsync([...args("untrusted"), "--retries", "0"]);
+    expect(untrusted.status).toBe(1);
+    expect(untrusted.stderr).toMatch(/self[- ]signed certificate/);
   });
 
   test("--url-map gives each file its own URL (presigned GETs), query string and all", async () => {
@@ -192,6 +333,51 @@ describe("warmstart-fetch command", () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/files\[0\] \(\/abs\): "path" must be relative/);
     expect(cli(["--manifest", "m", "--source", "http://x", "--out", dir, "--connections", "0"]).stderr).toMatch(/--connections must be an integer 1\.\.256, got "0"/);
+  });
+
+  test("a header file without a colon is refused naming the file and the rule, never showing its content", () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, "header.txt"), "s3cr3t-only-the-key\n");
+    const r = cli(["--manifest", writeManifest(dir, MANIFEST), "--source", "http://127.0.0.1:9", "--header-file", path.join(dir, "header.txt"), "--out", dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/header\.txt: line 1 must look like "Name: value"/);
+    expect(r.stdout + r.stderr).not.toContain("s3cr3t");
+  });
+
+  test("a URL map or access file that is not JSON is refused without showing its content", () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, "urls.json"), "https://h/x?X-Amz-Signature=deadbeefsecret");
+    fs.writeFileSync(path.join(dir, "access.json"), '{"endpoint": "https://x", "secretAccessKey": topsecret}');
+    const m = writeManifest(dir, MANIFEST);
+    const urls = cli(["--manifest", m, "--url-map", path.join(dir, "urls.json"), "--out", dir]);
+    const access = cli(["--manifest", m, "--s3-access", path.join(dir, "access.json"), "--out", dir]);
+    expect([urls.status, access.status]).toEqual([2, 2]);
+    expect(urls.stderr).toMatch(/urls\.json: not valid JSON/);
+    expect(access.stderr).toMatch(/access\.json: not valid JSON/);
+    expect(urls.stdout + urls.stderr + access.stdout + access.stderr).not.toMatch(/deadbeef|topsecret/);
+  });
+
+  test("a URL that is not http(s), or a header value with a control character, is a usage error that shows neither", () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, "urls.json"), JSON.stringify(Object.fromEntries(Object.keys(FILES).map((p) => [p, `file:///etc/${p}?sig=s3cr3t`]))));
+    const m = writeManifest(dir, MANIFEST);
+    const url = cli(["--manifest", m, "--url-map", path.join(dir, "urls.json"), "--out", dir, "--retries", "0"]);
+    expect([url.status, url.stderr]).toEqual([2, expect.stringMatching(/unet\/big\.safetensors: its URL is not an http\(s\) URL/)]);
+    const header = cli(["--manifest", m, "--source", "http://127.0.0.1:9", "--header", "X-Key: s3cr3t\rX-Other: 1", "--out", dir, "--retries", "0"]);
+    expect([header.status, header.stderr]).toEqual([2, expect.stringMatching(/--header #1 must look like "Name: value"/)]);
+    expect(url.stderr + header.stderr).not.toContain("s3cr3t");
+  });
+
+  test("a resume state that cannot be written ends the run with one line and exit 1, not a stack trace", async () => {
+    await serve();
+    const dir = tmpdir();
+    const out = path.join(dir, "models");
+    // A folder where the state's temporary file goes: writing it fails (EISDIR).
+    fs.mkdirSync(path.join(out, "unet/big.safetensors.partial.json.tmp"), { recursive: true });
+    const r = await cliAsync(["--manifest", writeManifest(dir, MANIFEST), "--source", server!.url, "--out", out, "--chunk-mib", "1", "--progress", "none"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^warmstart-fetch: .*unet\/big\.safetensors\.partial\.json\.tmp: /m);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
   test("resumes after a kill: verified files are not fetched again, finished chunks are kept", async () => {

@@ -80,7 +80,7 @@ describe("presigned GET URLs", () => {
   test("a bad access file names the field to fix", () => {
     const ok = { endpoint: "https://a.r2.cloudflarestorage.com/", bucket: "m", accessKeyId: "k", secretAccessKey: "s" };
     expect(parseS3Access(JSON.stringify(ok), "f").endpoint).toBe("https://a.r2.cloudflarestorage.com");
-    expect(() => parseS3Access("{", "f")).toThrow(/^f: not JSON/);
+    expect(() => parseS3Access("{", "f")).toThrow(/^f: not valid JSON/);
     expect(() => parseS3Access(JSON.stringify({ ...ok, secretAccessKey: "" }), "f")).toThrow(/^f: "secretAccessKey" must be a non-empty string$/);
     expect(() => parseS3Access(JSON.stringify({ ...ok, endpoint: "a.r2.cloudflarestorage.com" }), "f")).toThrow(/"endpoint" must be an http\(s\) origin/);
     expect(() => parseS3Access("[]", "f")).toThrow(/must be a JSON object/);

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 
 export interface Faults {
@@ -17,6 +18,8 @@ export interface Faults {
   corrupt?: { path: string; offset: number };
   /** Answer 200 with the whole file, whatever the Range. */
   ignoreRange?: boolean;
+  /** Honour Range for the first N requests, then answer 200 with the whole file (a CDN that changes its mind). */
+  ignoreRangeAfter?: number;
   /** Bytes per second per response (0: unthrottled). */
   bytesPerSecond?: number;
   /** Paths that answer 404 regardless. */
@@ -35,11 +38,12 @@ export interface FaultServer {
   close(): Promise<void>;
 }
 
-export async function startFaultServer(files: Record<string, Buffer>, faults: Faults = {}): Promise<FaultServer> {
+/** With `tls` (a key and certificate in PEM), the server speaks https. */
+export async function startFaultServer(files: Record<string, Buffer>, faults: Faults = {}, tls?: { key: string; cert: string }): Promise<FaultServer> {
   let count = 0;
   const log: FaultServer["log"] = [];
   const state = { faults };
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const n = count++;
     const f = state.faults;
     const p = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.slice(1));
@@ -59,7 +63,7 @@ export async function startFaultServer(files: Record<string, Buffer>, faults: Fa
     let end = data.length - 1;
     let status = 200;
     const m = /^bytes=(\d+)-(\d+)?$/.exec(req.headers.range ?? "");
-    if (m && !f.ignoreRange) {
+    if (m && !f.ignoreRange && n < (f.ignoreRangeAfter ?? Infinity)) {
       start = Number(m[1]);
       end = Math.min(m[2] === undefined ? data.length - 1 : Number(m[2]), data.length - 1);
       status = 206;
@@ -108,11 +112,12 @@ export async function startFaultServer(files: Record<string, Buffer>, faults: Fa
       else res.write(part, () => setTimeout(tick, 50));
     };
     tick();
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     log,
     get faults() {
       return state.faults;
