@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { build } from "esbuild";
+import { bundleContainer } from "../scripts/containerBundle.mjs";
 import fc from "fast-check";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -121,7 +121,7 @@ describe("warmstart-fetch --s3-access against a local S3 server", () => {
   const bundle = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-presign-")), "fetcher.js");
 
   beforeAll(async () => {
-    await build({ entryPoints: [path.join(ROOT, "container/fetcher.ts")], outfile: bundle, bundle: true, platform: "node", target: "node20", logLevel: "silent" });
+    await bundleContainer(ROOT, path.dirname(bundle), { fetcher: "container/fetcher.ts" }); // the image's recipe
     s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: fs.mkdtempSync(path.join(os.tmpdir(), "s3rver-")), configureBuckets: [{ name: BUCKET, configs: [] }] });
     const s3Port = ((await s3.run()) as { port: number }).port;
     const client = r2Client(`http://127.0.0.1:${s3Port}`, "S3RVER", "S3RVER");

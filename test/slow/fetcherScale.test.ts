@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { build } from "esbuild";
+import { bundleContainer } from "../../scripts/containerBundle.mjs";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startFaultServer, type FaultServer } from "../support/faultServer";
 
@@ -18,7 +18,7 @@ const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 let server: FaultServer;
 
 beforeAll(async () => {
-  await build({ entryPoints: [path.join(ROOT, "container/fetcher.ts")], outfile: BUNDLE, bundle: true, platform: "node", target: "node20", logLevel: "silent" });
+  await bundleContainer(ROOT, path.dirname(BUNDLE), { fetcher: "container/fetcher.ts" }); // the image's recipe
   server = await startFaultServer(FILES);
   fs.writeFileSync(path.join(tmp, "models.json"), JSON.stringify({ files: Object.entries(FILES).map(([p, b]) => ({ path: p, size: b.length, sha256: sha(b) })) }));
 });

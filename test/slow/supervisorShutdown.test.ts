@@ -1,5 +1,4 @@
 import * as http from "node:http";
-import { WebSocket } from "undici";
 import { expect, test } from "vitest";
 import { fakeStats, groupRunning, proc, ready, running, startSupervisor, until, useSupervisor } from "../support/supervisorRun";
 

@@ -1,6 +1,6 @@
 /**
  * A small tmpfs for tests of a full disk: a real ENOSPC from the kernel, not a mocked one. Mounting needs root (CI
- * and these machines run tests as root); elsewhere `mountTmpfs` says why it could not, and the test is skipped.
+ * and these machines run tests as root); elsewhere `mountTmpfs` says why it could not, and the test fails saying so.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
