@@ -54,6 +54,25 @@ export function grantableRolesCondition(project: string, stackName: string): str
 /** GitHub's OIDC issuer for Actions. */
 const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
 
+/** The branch and the GitHub environment the deploy job runs on (.github/workflows/deploy.yml). */
+export const DEPLOY_BRANCH = "main";
+export const DEPLOY_ENVIRONMENT = "prod";
+
+/**
+ * `attribute.deploy`: the token's subject and ref together, both claims every GitHub Actions token carries. A job
+ * that references an environment has the subject `repo:ORG/REPO:environment:NAME`, any other pull request job
+ * `repo:ORG/REPO:pull_request` (https://docs.github.com/en/actions/deployment/security-hardening-your-deployments/
+ * about-security-hardening-with-openid-connect, "Example subject claims"), and `ref` is the branch, or
+ * `refs/pull/N/merge` for a pull request. Binding the deploy account to one value of it admits only the prod
+ * environment on main: not a pull request, and not a branch whose own workflow names `environment: prod`.
+ * (A repository that customised its subject claim template must change this value to match.)
+ */
+export const DEPLOY_ATTRIBUTE_MAPPING = 'assertion.sub + "@" + assertion.ref';
+
+export function deployAttributeValue(repository: string): string {
+  return `repo:${repository}:environment:${DEPLOY_ENVIRONMENT}@refs/heads/${DEPLOY_BRANCH}`;
+}
+
 /** The attribute condition that admits tokens of exactly this repository. */
 export function repositoryCondition(repository: string): string {
   return `assertion.repository == "${repository}"`;
@@ -94,6 +113,7 @@ export class CiAccess extends pulumi.ComponentResource {
           "attribute.repository": "assertion.repository",
           "attribute.ref": "assertion.ref",
           "attribute.actor": "assertion.actor",
+          "attribute.deploy": DEPLOY_ATTRIBUTE_MAPPING,
         },
         attributeCondition: repositoryCondition(args.githubRepository),
       },
@@ -111,7 +131,7 @@ export class CiAccess extends pulumi.ComponentResource {
       {
         serviceAccountId: deployer.name,
         role: "roles/iam.workloadIdentityUser",
-        member: pulumi.interpolate`principalSet://iam.googleapis.com/${pool.name}/attribute.repository/${args.githubRepository}`,
+        member: pulumi.interpolate`principalSet://iam.googleapis.com/${pool.name}/attribute.deploy/${deployAttributeValue(args.githubRepository)}`,
       },
       parent,
     );

