@@ -13,6 +13,7 @@ import { scheduleMarkdown } from "./components/dashboard";
 import { GpuService } from "./components/gpuService";
 import { ModelsBucket } from "./components/modelsBucket";
 import { ModelsSync } from "./components/modelsSync";
+import { StackIdentities } from "./components/stackIdentities";
 import { Observability } from "./components/observability";
 import { WarmSchedule } from "./components/warmSchedule";
 import { desiredMinInstances, scheduleEdges, warmInstanceHoursPerWeek } from "./components/warmWindows";
@@ -22,6 +23,13 @@ const config = loadStackConfig(rootDir);
 const now = deployTime();
 const schedule = config.warm.schedule;
 const minInstancesNow = desiredMinInstances(schedule, now);
+
+// Who everything runs as, and the grants that need IAM admin (applied from a laptop; see docs/operations.md).
+const identities = new StackIdentities(config.service.name, {
+  project: config.service.project,
+  serviceName: config.service.name,
+  guard: Boolean(config.budget.billingAccount && config.budget.guard),
+});
 
 const models = config.modelsBucket ? new ModelsBucket(config.service.name, { bucket: config.modelsBucket }) : undefined;
 const sync = models?.writeAccess
@@ -37,9 +45,13 @@ const gpu = new GpuService(config.service.name, {
   image: config.image,
   minInstanceCount: minInstancesNow,
   rootDir,
-  imageBuildDependsOn: [...(models ? [models] : []), ...(sync ? [sync] : [])],
+  // The build writes its log as the build account, so its grants must be in place (StackIdentities).
+  imageBuildDependsOn: [identities, ...(models ? [models] : []), ...(sync ? [sync] : [])],
   modelsReadAccess: models?.readAccess,
   syncedManifest: sync?.syncedManifest,
+  runtimeServiceAccount: identities.runtime,
+  invokerServiceAccount: identities.invoker,
+  imageBuildServiceAccount: identities.imageBuild,
 });
 
 const warm = new WarmSchedule(config.service.name, {
@@ -48,8 +60,8 @@ const warm = new WarmSchedule(config.service.name, {
   region: config.service.region,
   serviceName: gpu.serviceName,
   serviceUrl: gpu.url,
-  runtimeServiceAccount: gpu.runtimeServiceAccount,
-  invokerServiceAccountEmail: gpu.invokerServiceAccount.email,
+  schedulerServiceAccount: identities.scheduler,
+  invokerServiceAccountEmail: identities.invoker.email,
   now,
 });
 
@@ -79,7 +91,9 @@ const guard =
         region: config.service.region,
         topic: budget.topic,
         serviceName: gpu.serviceName,
-        runtimeServiceAccount: gpu.runtimeServiceAccount,
+        serviceAccount: identities.guard!,
+        buildServiceAccount: identities.guardBuild!,
+        accessReady: [identities],
         jobNames: warm.jobNames,
         schedule: scheduleEdges(schedule),
         now,
@@ -119,6 +133,7 @@ const ci = config.ci.githubRepository
       stateBucket: config.ci.stateBucket,
       secretsKmsKey: config.ci.secretsKmsKey,
       billingAccount,
+      actsAs: identities.all,
     })
   : undefined;
 

@@ -6,7 +6,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { buildSync } from "esbuild";
 import { GUARD_ENTRY_POINT, GUARD_STATE_OBJECT } from "../functions/guardContract";
 import { GUARD_RUNTIME, NODE_RUNTIMES, runtimeStatus, type NodeRuntime } from "./functionRuntimes";
-import { accountId } from "./names";
 import type { ScheduleEdges } from "./warmWindows";
 
 export interface BudgetGuardArgs {
@@ -19,8 +18,12 @@ export interface BudgetGuardArgs {
   /** The topic every budget update is published to. */
   readonly topic: gcp.pubsub.Topic;
   readonly serviceName: pulumi.Input<string>;
-  /** The service's runtime account: updating the service acts as it. */
-  readonly runtimeServiceAccount: gcp.serviceaccount.Account;
+  /** The guard runs as it (StackIdentities: its custom scheduler role, acting as the runtime account). */
+  readonly serviceAccount: gcp.serviceaccount.Account;
+  /** The guard's function is built as it (StackIdentities: log writing). */
+  readonly buildServiceAccount: gcp.serviceaccount.Account;
+  /** The grants the two accounts need (StackIdentities), which the function waits for. */
+  readonly accessReady: readonly pulumi.Resource[];
   /** Full names of the jobs to pause (projects/P/locations/R/jobs/J). */
   readonly jobNames: readonly pulumi.Input<string>[];
   /** The weekly levels, so a release puts min instances back where the schedule wants them. */
@@ -81,14 +84,6 @@ export function guardArchive(rootDir: string, runtime: NodeRuntime = GUARD_RUNTI
   };
 }
 
-/** The guard's custom role id (letters, digits, underscores); CiAccess lets the deploy account grant exactly it. */
-export function guardRoleId(stackName: string): string {
-  return `${stackName.replace(/[^a-zA-Z0-9]/g, "_")}_budget_guard`;
-}
-
-/** Permissions the guard needs on Cloud Scheduler; jobs cannot be granted one by one, so a custom role holds just these. */
-export const GUARD_SCHEDULER_PERMISSIONS = ["cloudscheduler.jobs.get", "cloudscheduler.jobs.pause", "cloudscheduler.jobs.enable"];
-
 /**
  * A Cloud Run function subscribed to the budget topic that stops the spend when the budget is gone (see
  * functions/budgetGuard.ts). Its account may update this one service, act as its runtime account, and get, pause
@@ -106,30 +101,17 @@ export class BudgetGuard extends pulumi.ComponentResource {
     super("warmstart:budget:BudgetGuard", name, {}, opts);
     const parent = { parent: this };
 
-    this.serviceAccount = new gcp.serviceaccount.Account(
-      `${name}-guard`,
-      { accountId: accountId(name, "guard"), displayName: "warmstart budget guard", project: args.project },
-      parent,
-    );
+    this.serviceAccount = args.serviceAccount;
+    this.buildServiceAccount = args.buildServiceAccount;
     const member = pulumi.interpolate`serviceAccount:${this.serviceAccount.email}`;
-    const role = new gcp.projects.IAMCustomRole(
-      `${name}-guard-scheduler`,
-      {
-        project: args.project,
-        roleId: guardRoleId(name),
-        title: "warmstart budget guard: pause and resume scheduler jobs",
-        permissions: GUARD_SCHEDULER_PERMISSIONS,
-      },
-      parent,
-    );
+    // Its scheduler role and acting as the runtime account come with the account (StackIdentities); here, what is
+    // granted on this stack's own resources.
     const grants: pulumi.Resource[] = [
-      new gcp.projects.IAMMember(`${name}-guard-scheduler`, { project: args.project, role: role.name, member }, parent),
       new gcp.cloudrunv2.ServiceIamMember(
         `${name}-guard-run-developer`,
         { project: args.project, location: args.region, name: args.serviceName, role: "roles/run.developer", member },
         parent,
       ),
-      new gcp.serviceaccount.IAMMember(`${name}-guard-acts-as-runtime`, { serviceAccountId: args.runtimeServiceAccount.name, role: "roles/iam.serviceAccountUser", member }, parent),
     ];
 
     const status = runtimeStatus(GUARD_RUNTIME, args.now);
@@ -150,13 +132,8 @@ export class BudgetGuard extends pulumi.ComponentResource {
     grants.push(new gcp.storage.BucketIAMMember(`${name}-guard-state`, { bucket: bucket.name, role: "roles/storage.objectUser", member }, parent));
 
     // The function is built by an account of its own: since July 2024 a new project's default build account may lack
-    // what a function build needs (https://cloud.google.com/functions/docs/securing/build-custom-sa). It may write
-    // logs, read the source bucket and push to the function's own image repository; nothing else.
-    this.buildServiceAccount = new gcp.serviceaccount.Account(
-      `${name}-guard-build`,
-      { accountId: accountId(name, "gbuild"), displayName: "warmstart budget guard build", project: args.project },
-      parent,
-    );
+    // what a function build needs (https://cloud.google.com/functions/docs/securing/build-custom-sa). It may read the
+    // source bucket and push to the function's own image repository (and write logs: StackIdentities); nothing else.
     const builder = pulumi.interpolate`serviceAccount:${this.buildServiceAccount.email}`;
     const images = new gcp.artifactregistry.Repository(
       `${name}-guard-images`,
@@ -175,7 +152,6 @@ export class BudgetGuard extends pulumi.ComponentResource {
       parent,
     );
     const buildGrants = [
-      new gcp.projects.IAMMember(`${name}-guard-build-logs`, { project: args.project, role: "roles/logging.logWriter", member: builder }, parent),
       new gcp.storage.BucketIAMMember(`${name}-guard-build-source`, { bucket: bucket.name, role: "roles/storage.objectViewer", member: builder }, parent),
       new gcp.artifactregistry.RepositoryIamMember(
         `${name}-guard-build-push`,
@@ -223,7 +199,7 @@ export class BudgetGuard extends pulumi.ComponentResource {
           serviceAccountEmail: this.serviceAccount.email,
         },
       },
-      { ...parent, dependsOn: [...grants, ...buildGrants] },
+      { ...parent, dependsOn: [...grants, ...buildGrants, ...args.accessReady] },
     );
     this.stateLocation = pulumi.interpolate`gs://${bucket.name}/${GUARD_STATE_OBJECT}`;
     // The trigger delivers events as the guard's account, which must be allowed to invoke the function's service.

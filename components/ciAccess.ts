@@ -1,7 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { guardRoleId } from "./budgetGuard";
 import { accountId } from "./names";
 
 export interface CiAccessArgs {
@@ -17,20 +16,24 @@ export interface CiAccessArgs {
   readonly secretsKmsKey: string | undefined;
   /** When set, the deploy account may manage this account's budgets. */
   readonly billingAccount: string | undefined;
+  /**
+   * The accounts the stack's workloads run as (StackIdentities): the deploy account may act as each, one by one,
+   * since deploying a service, job, function or build that runs as an account needs iam.serviceAccounts.actAs on it.
+   */
+  readonly actsAs: Readonly<Record<string, gcp.serviceaccount.Account>>;
 }
 
 /**
  * The project roles the deploy account holds, each for what this stack creates. Project-level because the
- * resources it creates do not exist yet when the grant is made; nothing here is owner or editor.
+ * resources it creates do not exist yet when the grant is made; nothing here is owner or editor, and nothing that
+ * edits IAM beyond the stack's own resources: no service account admin or user on the project, no role admin, no
+ * project IAM admin. The accounts, what they may act as and the project-level grants are StackIdentities', applied
+ * with this component by an IAM admin from a laptop, so CI cannot grant itself more.
  */
 export const DEPLOY_ROLES: Readonly<Record<string, string>> = {
   "roles/run.admin": "create the Cloud Run service and set who may invoke it",
   "roles/artifactregistry.admin": "create the image repository and grant the build account push on it",
   "roles/cloudbuild.builds.editor": "submit the image build",
-  "roles/iam.serviceAccountAdmin": "create the stack's service accounts and grant actAs on them",
-  "roles/iam.serviceAccountUser": "deploy the service and build as their own accounts",
-  "roles/iam.roleAdmin": "create the budget guard's custom role",
-  "roles/resourcemanager.projectIamAdmin": "grant the build account log writing and the guard its custom role (only those two: IAM condition)",
   "roles/secretmanager.admin": "store the models access (key or read credential) for the build and grant the build account read on it",
   "roles/storage.admin": "create the build-source and guard-source buckets",
   "roles/cloudscheduler.admin": "create the warm-window and warmup jobs",
@@ -43,13 +46,8 @@ export const DEPLOY_ROLES: Readonly<Record<string, string>> = {
   "roles/monitoring.viewer": "wait until Monitoring knows a new log-based metric before alerting on it (metricDescriptors.get)",
   "roles/logging.configWriter": "create and update the log-based metrics the dashboard and alerts read",
   "roles/serviceusage.serviceUsageConsumer": "use the project as the Budget API's quota project",
-  "roles/logging.viewer": "stream the image build's log into the deploy",
+  "roles/logging.viewer": "print the image build's log (Cloud Logging) into the deploy",
 };
-
-/** The project roles the stack itself grants (build log writing, the guard's custom role), and only these. */
-export function grantableRolesCondition(project: string, stackName: string): string {
-  return `api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/logging.logWriter', 'projects/${project}/roles/${guardRoleId(stackName)}'])`;
-}
 
 /** GitHub's OIDC issuer for Actions. */
 const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
@@ -136,13 +134,16 @@ export class CiAccess extends pulumi.ComponentResource {
       parent,
     );
     for (const role of Object.keys(DEPLOY_ROLES)) {
-      // Project IAM admin could grant anything, including owner to itself: a condition limits it to the two
-      // project-level grants this stack makes.
-      const condition =
-        role === "roles/resourcemanager.projectIamAdmin"
-          ? { title: "warmstart grants only", description: "The stack grants only these project roles", expression: grantableRolesCondition(args.project, name) }
-          : undefined;
-      new gcp.projects.IAMMember(`${name}-deployer-${role.replace(/^roles\//, "").replace(/\./g, "-")}`, { project: args.project, role, member, condition }, parent);
+      new gcp.projects.IAMMember(`${name}-deployer-${role.replace(/^roles\//, "").replace(/\./g, "-")}`, { project: args.project, role, member }, parent);
+    }
+    // Act as each workload account, on that account only (not project-wide: that would include every account in the
+    // project, the default compute account with Editor among them).
+    for (const [role, account] of Object.entries(args.actsAs)) {
+      new gcp.serviceaccount.IAMMember(
+        `${name}-deployer-acts-as-${role}`,
+        { serviceAccountId: account.name, role: "roles/iam.serviceAccountUser", member },
+        parent,
+      );
     }
     new gcp.storage.BucketIAMMember(`${name}-deployer-state`, { bucket: args.stateBucket, role: "roles/storage.objectAdmin", member }, parent);
     if (args.secretsKmsKey) {

@@ -182,7 +182,7 @@ export const KEYS = {
   public: boolean("Let anyone on the internet call the service (grants run.invoker to allUsers).", false),
   deletionProtection: boolean("Refuse to delete the Cloud Run service (the provider's own default is also true).", true),
   imageBuild: oneOf(["cloudbuild", "local", "none"] as const, "How the image is made: cloudbuild (remote, for big images), local (Docker), none (use warmstart:image).", "cloudbuild"),
-  image: string("Prebuilt image by digest (registry/repo@sha256:...), used when imageBuild is none.", "", (v) =>
+  image: string("Image by digest (registry/repo@sha256:...) the service runs: the only image with imageBuild none; with a build, a rollback pin (the build is kept and not re-run).", "", (v) =>
     v === "" || IMAGE_BY_DIGEST_RE.test(v) ? undefined : "must be an image reference by digest, e.g. us-docker.pkg.dev/p/r/img@sha256:<64 hex>",
   ),
   baseImage: string("The model server image the weights are added to (e.g. a ComfyUI on CUDA image).", "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", (v) =>
@@ -288,7 +288,7 @@ export type ImageBuildMode = "cloudbuild" | "local" | "none";
 
 export interface ImageConfig {
   readonly mode: ImageBuildMode;
-  /** The prebuilt image by digest when mode is none. */
+  /** The image by digest the service runs instead of a built one: the only image with mode none, else a rollback pin. */
   readonly image: string | undefined;
   readonly baseImage: string;
   readonly manifestPath: string;
@@ -298,7 +298,7 @@ export interface ImageConfig {
   readonly retention: number;
   readonly buildMachineType: string;
   readonly buildTimeoutMinutes: number;
-  /** Where and how the build reads the weights; undefined for a prebuilt image. */
+  /** Where and how the build reads the weights; undefined when the config names no source (a prebuilt image). */
   readonly models: ModelsFetch | undefined;
 }
 
@@ -557,14 +557,16 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   const bucketName = c.modelsBucket || `${c.serviceName}-models`;
   const s3Endpoint = r2S3Endpoint(c.cloudflareAccountId, c.modelsJurisdiction);
   const gate = c.modelsAccess === "header" ? { header: c.modelsAccessHeader, key: accessKey! } : undefined;
-  const models: ModelsFetch | undefined =
-    c.imageBuild === "none"
-      ? undefined
-      : c.modelsAccess === "presigned"
-        ? { access: "presigned", s3Endpoint, bucket: bucketName }
-        : c.modelsAccess === "header"
-          ? { access: "header", baseUrl: `https://${c.modelsDomain}`, header: c.modelsAccessHeader, key: accessKey! }
-          : { access: "public", baseUrl: `https://${c.modelsDomain}` };
+  // The weights source, whenever the config has one: a stack that switches to a prebuilt image (a rollback) keeps
+  // what a later build needs. Required, and checked above, only when the image is built here.
+  const hasSource = c.modelsAccess === "presigned" ? Boolean(c.cloudflareAccountId) : Boolean(c.modelsDomain) && (c.modelsAccess !== "header" || accessKey !== undefined);
+  const models: ModelsFetch | undefined = !hasSource
+    ? undefined
+    : c.modelsAccess === "presigned"
+      ? { access: "presigned", s3Endpoint, bucket: bucketName }
+      : c.modelsAccess === "header"
+        ? { access: "header", baseUrl: `https://${c.modelsDomain}`, header: c.modelsAccessHeader, key: accessKey! }
+        : { access: "public", baseUrl: `https://${c.modelsDomain}` };
   return {
     modelsBucket: c.cloudflareAccountId
       ? {

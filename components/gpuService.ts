@@ -2,7 +2,6 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { ImageConfig, ServiceConfig } from "./config";
 import { ModelImage } from "./modelImage";
-import { accountId } from "./names";
 import { startupProbeTiming } from "./startupProbe";
 
 export interface GpuServiceArgs {
@@ -24,6 +23,12 @@ export interface GpuServiceArgs {
   readonly modelsReadAccess?: pulumi.Output<string>;
   /** With syncModelsOnDeploy: the manifest the sync produced, which the build uses (JSON). */
   readonly syncedManifest?: pulumi.Output<string>;
+  /** The service runs as it (StackIdentities). */
+  readonly runtimeServiceAccount: gcp.serviceaccount.Account;
+  /** Warmup calls come as it: it may invoke the service (StackIdentities). */
+  readonly invokerServiceAccount: gcp.serviceaccount.Account;
+  /** The image build runs as it (StackIdentities). */
+  readonly imageBuildServiceAccount: gcp.serviceaccount.Account;
 }
 
 /** The port the warm-start supervisor listens on (Cloud Run sets PORT to it). */
@@ -55,40 +60,41 @@ export class GpuService extends pulumi.ComponentResource {
     if (args.image.offloadWarning) void pulumi.log.warn(args.image.offloadWarning, this);
     if (svc.public) void pulumi.log.warn(`warmstart:public is true: anyone on the internet can call ${svc.name} and spend GPU time`, this);
 
-    this.runtimeServiceAccount = new gcp.serviceaccount.Account(
-      `${name}-runtime`,
-      { accountId: accountId(svc.name, "run"), displayName: `warmstart ${svc.name} runtime`, project: svc.project },
-      parent,
-    );
-    this.invokerServiceAccount = new gcp.serviceaccount.Account(
-      `${name}-invoker`,
-      { accountId: accountId(svc.name, "invoke"), displayName: `warmstart ${svc.name} warmup caller`, project: svc.project },
-      parent,
-    );
+    this.runtimeServiceAccount = args.runtimeServiceAccount;
+    this.invokerServiceAccount = args.invokerServiceAccount;
 
-    const repository =
-      args.image.mode === "none"
-        ? undefined
-        : new gcp.artifactregistry.Repository(
-            `${name}-images`,
-            {
-              repositoryId: `${svc.name}-images`,
-              project: svc.project,
-              location: svc.region,
-              format: "DOCKER",
-              description: "warmstart model images (weights baked in)",
-              cleanupPolicyDryRun: false,
-              // Images are ~30 GB each: keep the last few for rollback and delete the rest.
-              cleanupPolicies: [
-                { id: "keep-recent", action: "KEEP", mostRecentVersions: { keepCount: args.image.retention } },
-                { id: "delete-older", action: "DELETE", condition: { tagState: "ANY" } },
-              ],
-            },
-            parent,
-          );
+    // Kept whatever warmstart:imageBuild says, and kept in the cloud if the stack is deleted: it holds the images a
+    // rollback deploys (docs/operations.md, "Roll back an image").
+    const repository = new gcp.artifactregistry.Repository(
+      `${name}-images`,
+      {
+        repositoryId: `${svc.name}-images`,
+        project: svc.project,
+        location: svc.region,
+        format: "DOCKER",
+        description: "warmstart model images (weights baked in)",
+        cleanupPolicyDryRun: false,
+        // Images are ~30 GB each: keep the last few for rollback and delete the rest.
+        cleanupPolicies: [
+          { id: "keep-recent", action: "KEEP", mostRecentVersions: { keepCount: args.image.retention } },
+          { id: "delete-older", action: "DELETE", condition: { tagState: "ANY" } },
+        ],
+      },
+      { ...parent, retainOnDelete: true },
+    );
     const image = new ModelImage(
       `${svc.name}-image`,
-      { image: args.image, project: svc.project, region: svc.region, repository, rootDir: args.rootDir, buildDependsOn: args.imageBuildDependsOn, modelsReadAccess: args.modelsReadAccess, syncedManifest: args.syncedManifest },
+      {
+        image: args.image,
+        project: svc.project,
+        region: svc.region,
+        repository,
+        buildServiceAccount: args.imageBuildServiceAccount,
+        rootDir: args.rootDir,
+        buildDependsOn: args.imageBuildDependsOn,
+        modelsReadAccess: args.modelsReadAccess,
+        syncedManifest: args.syncedManifest,
+      },
       parent,
     );
     this.imageRef = image.imageRef;
@@ -140,7 +146,8 @@ export class GpuService extends pulumi.ComponentResource {
       // Min instances belong to the warm schedule (and the budget guard) after the service exists; every deploy ends
       // with the reconcile step, which sets the level for that moment. Compared here, a deploy would write back the
       // level of when it started, and `pulumi up --refresh` would lift the guard's hold.
-      { ...parent, ignoreChanges: ["scaling.minInstanceCount", "scaling.maxInstanceCount"] },
+      // After the repository: a pinned or prebuilt image may live in it.
+      { ...parent, dependsOn: [repository], ignoreChanges: ["scaling.minInstanceCount", "scaling.maxInstanceCount"] },
     );
     this.serviceName = this.service.name;
     this.location = this.service.location;

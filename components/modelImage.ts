@@ -16,8 +16,10 @@ export interface ModelImageArgs {
   readonly image: ImageConfig;
   readonly project: string;
   readonly region: string;
-  /** Docker repository the build pushes to; unused when the image is prebuilt (`imageBuild: none`). */
-  readonly repository?: gcp.artifactregistry.Repository;
+  /** The Docker repository builds push to (kept whatever the build mode; GpuService makes it). */
+  readonly repository: gcp.artifactregistry.Repository;
+  /** The image build runs as it (StackIdentities). */
+  readonly buildServiceAccount: gcp.serviceaccount.Account;
   /** Project root (where Pulumi runs); the build context is `container/` under it. */
   readonly rootDir: string;
   /** Resources the build must wait for (e.g. the bucket it fetches weights from). */
@@ -50,6 +52,14 @@ function installedVersion(rootDir: string, pkg: string): string {
 /** The image name inside the repository. */
 const IMAGE_NAME = "model-server";
 
+/** What a remote build needs besides its config: where its source is staged, the models access, and the grants. */
+interface BuildInfrastructure {
+  readonly staging: gcp.storage.Bucket;
+  readonly secret: gcp.secretmanager.Secret | undefined;
+  readonly secretVersion: gcp.secretmanager.SecretVersion | undefined;
+  readonly grants: pulumi.Resource[];
+}
+
 /**
  * The container image with the weights baked in, referenced by digest.
  *
@@ -59,34 +69,117 @@ const IMAGE_NAME = "model-server";
  *   arg and never in a layer.
  * - `local`: docker-build on this machine, for small images and development. (@pulumi/docker v4 cannot pass build
  *   secrets; @pulumi/docker-build can, which is why it is used.)
- * - `none`: `warmstart:image`, already built, by digest.
+ * - `none`: no build.
+ * `warmstart:image` (by digest) is what the service deploys when set: the only image with `none`, a rollback pin with
+ * a build (the build stays as it is and does not run again).
  *
+ * What a build needs (the staging bucket, the models access secret, the build account's grants) is kept whenever the
+ * stack has a weights source, whatever the build mode: switching to a prebuilt image and back deletes nothing.
  * The build re-runs only when {@link contentHash} changes: the files of `container/`, the manifest, the base image.
  */
 export class ModelImage extends pulumi.ComponentResource {
   /** `REGISTRY/REPO/IMAGE@sha256:...`: what the service deploys. */
   public readonly imageRef: pulumi.Output<string>;
   public readonly digest: pulumi.Output<string>;
-  /** Content hash of the image's inputs; undefined for a prebuilt image. */
+  /** Content hash of the image's inputs; undefined when nothing is built here. */
   public readonly contentHash: string | undefined;
 
   constructor(name: string, args: ModelImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmstart:image:ModelImage", name, {}, opts);
+    const cfg = args.image;
+    const repository = args.repository;
+    const repoUrl = pulumi.interpolate`${repository.location}-docker.pkg.dev/${repository.project}/${repository.repositoryId}/${IMAGE_NAME}`;
+    const models = cfg.models;
+    const access = models && modelsAccessSecret(models, args.modelsReadAccess);
+    const infra = models ? this.buildInfrastructure(name, args, access) : undefined;
+
+    let built: pulumi.Output<string> | undefined;
+    this.contentHash = undefined;
+    if (cfg.mode !== "none") {
+      // Config validation guarantees the models source whenever the image is built here.
+      const build = this.build(name, args, models!, access, infra!, repoUrl);
+      built = build.digest;
+      this.contentHash = build.contentHash;
+    }
+    if (cfg.image) {
+      // Config validation guarantees a digest reference here.
+      this.imageRef = pulumi.output(cfg.image);
+      this.digest = pulumi.output(cfg.image.split("@")[1]);
+    } else {
+      this.digest = built!;
+      this.imageRef = pulumi.interpolate`${repoUrl}@${this.digest}`;
+    }
+    this.registerOutputs({ imageRef: this.imageRef, digest: this.digest, contentHash: this.contentHash });
+  }
+
+  private buildInfrastructure(name: string, args: ModelImageArgs, access: pulumi.Output<string> | undefined): BuildInfrastructure {
     const parent = { parent: this };
     const cfg = args.image;
+    const repository = args.repository;
+    const secret = access
+      ? new gcp.secretmanager.Secret(`${name}-models-access`, { secretId: `${name}-models-access`, project: args.project, replication: { auto: {} } }, parent)
+      : undefined;
+    const secretVersion = secret && new gcp.secretmanager.SecretVersion(`${name}-models-access`, { secret: secret.id, secretData: access! }, parent);
 
-    if (cfg.mode === "none") {
-      // Config validation guarantees a digest reference here.
-      this.imageRef = pulumi.output(cfg.image!);
-      this.digest = pulumi.output(cfg.image!.split("@")[1]);
-      this.contentHash = undefined;
-      this.registerOutputs({ imageRef: this.imageRef, digest: this.digest });
-      return;
+    // The build runs as its own account: it may push to this repository, read this one secret (if any), read its
+    // source and pull its base image; its log writing is granted with the account (StackIdentities).
+    const builderMember = pulumi.interpolate`serviceAccount:${args.buildServiceAccount.email}`;
+    const grants: pulumi.Resource[] = [
+      new gcp.artifactregistry.RepositoryIamMember(
+        `${name}-builder-push`,
+        { project: repository.project, location: repository.location, repository: repository.name, role: "roles/artifactregistry.writer", member: builderMember },
+        parent,
+      ),
+    ];
+    const staging = new gcp.storage.Bucket(
+      `${name}-build-source`,
+      {
+        name: `${args.project}-${name}-src`.slice(0, 63),
+        project: args.project,
+        location: args.region,
+        uniformBucketLevelAccess: true,
+        publicAccessPrevention: "enforced",
+        forceDestroy: true,
+        // Uploaded build contexts are only needed while the build runs.
+        lifecycleRules: [{ action: { type: "Delete" }, condition: { age: 7 } }],
+      },
+      parent,
+    );
+    grants.push(new gcp.storage.BucketIAMMember(`${name}-builder-source`, { bucket: staging.name, role: "roles/storage.objectViewer", member: builderMember }, parent));
+    // A user-specified build account has no read on other repositories, so FROM a private base image would fail
+    // with 403 (https://cloud.google.com/artifact-registry/docs/integrate-functions: grant the Reader role to pull).
+    const base = artifactRegistryRepository(cfg.baseImage);
+    if (base && base.project === args.project) {
+      grants.push(
+        new gcp.artifactregistry.RepositoryIamMember(
+          `${name}-builder-base`,
+          { project: base.project, location: base.location, repository: base.repository, role: "roles/artifactregistry.reader", member: builderMember },
+          parent,
+        ),
+      );
+    } else if (base) {
+      void pulumi.log.warn(
+        `warmstart:baseImage is in project ${base.project}, not ${args.project}: the image build's account needs read there. Grant it once: gcloud artifacts repositories add-iam-policy-binding ${base.repository} --project=${base.project} --location=${base.location} --role=roles/artifactregistry.reader --member=serviceAccount:${accountId(name, "build")}@${args.project}.iam.gserviceaccount.com`,
+        this,
+      );
     }
+    if (secret) {
+      grants.push(new gcp.secretmanager.SecretIamMember(`${name}-builder-secret`, { secretId: secret.id, role: "roles/secretmanager.secretAccessor", member: builderMember }, parent));
+    }
+    return { staging, secret, secretVersion, grants };
+  }
 
-    const repository = args.repository!;
-    // Config validation guarantees the models source whenever the image is built here.
-    const models = cfg.models!;
+  /** Builds the image (Cloud Build, or Docker on this machine) and returns the pushed digest. */
+  private build(
+    name: string,
+    args: ModelImageArgs,
+    models: ModelsFetch,
+    access: pulumi.Output<string> | undefined,
+    infra: BuildInfrastructure,
+    repoUrl: pulumi.Output<string>,
+  ): { digest: pulumi.Output<string>; contentHash: string } {
+    const parent = { parent: this };
+    const cfg = args.image;
     const synced = args.syncedManifest;
     // A sync in this `pulumi up` fills in every entry that has a source; the others must be complete already.
     const unsynced = unsyncedFiles(cfg.manifest).filter((f) => !(synced && f.source));
@@ -98,7 +191,7 @@ export class ModelImage extends pulumi.ComponentResource {
       void pulumi.log.warn(`${cfg.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); the image build will refuse them: ${advice}.`, this);
     }
 
-    this.contentHash = imageContentHash({
+    const contentHash = imageContentHash({
       contextDir: path.join(args.rootDir, CONTEXT_DIR),
       manifestPath: path.resolve(args.rootDir, cfg.manifestPath),
       manifestFromSync: synced !== undefined,
@@ -109,21 +202,17 @@ export class ModelImage extends pulumi.ComponentResource {
       // changing the access mode or rotating a key must not rebuild either.
       extra: BUNDLED_PACKAGES.map((p) => `${p}@${installedVersion(args.rootDir, p)}`),
     });
-    const contentHash = this.contentHash;
     // What re-runs the build: the content hash, and with a sync the synced manifest (sizes and sha256 included).
     const buildHash: pulumi.Output<string> = synced
       ? synced.apply((m) => `sha256:${createHash("sha256").update(`${contentHash}\0${m}`).digest("hex")}`)
       : pulumi.output(contentHash);
     const tag = buildHash.apply((h) => h.slice("sha256:".length, "sha256:".length + 16));
     const weightBytes = synced ? synced.apply((m) => manifestBytes(parseManifest(m, "synced manifest"))) : pulumi.output(manifestBytes(cfg.manifest));
-    const repoUrl = pulumi.interpolate`${repository.location}-docker.pkg.dev/${repository.project}/${repository.repositoryId}/${IMAGE_NAME}`;
-    const access = modelsAccessSecret(models, args.modelsReadAccess);
     const baseUrl = models.access === "presigned" ? undefined : models.baseUrl;
 
     if (cfg.mode === "local") {
       // docker-build reads the context as it is, so dist/ is bundled first.
       const bundle = new command.local.Command(`${name}-bundle`, { create: BUNDLE_COMMAND, triggers: [buildHash] }, parent);
-      const waitFor = [bundle, ...(args.buildDependsOn ?? [])];
       const image = new dockerBuild.Image(
         `${name}-local`,
         {
@@ -142,108 +231,47 @@ export class ModelImage extends pulumi.ComponentResource {
           // Rebuild only when what goes into the image changed, not on every `pulumi up`.
           buildOnPreview: false,
         },
-        { ...parent, dependsOn: waitFor },
+        { ...parent, dependsOn: [bundle, ...(args.buildDependsOn ?? [])] },
       );
-      this.digest = image.digest;
-    } else {
-      const secret = access
-        ? new gcp.secretmanager.Secret(`${name}-models-access`, { secretId: `${name}-models-access`, project: args.project, replication: { auto: {} } }, parent)
-        : undefined;
-      const secretVersion = secret && new gcp.secretmanager.SecretVersion(`${name}-models-access`, { secret: secret.id, secretData: access! }, parent);
-
-      // The build runs as its own account: it may push to this repository, read this one secret (if any), read its
-      // source and write logs, nothing else.
-      const builder = new gcp.serviceaccount.Account(
-        `${name}-builder`,
-        { accountId: accountId(name, "build"), displayName: "warmstart image build (Cloud Build)", project: args.project },
-        parent,
-      );
-      const builderMember = pulumi.interpolate`serviceAccount:${builder.email}`;
-      const grants: pulumi.Resource[] = [
-        new gcp.artifactregistry.RepositoryIamMember(
-          `${name}-builder-push`,
-          { project: repository.project, location: repository.location, repository: repository.name, role: "roles/artifactregistry.writer", member: builderMember },
-          parent,
-        ),
-        new gcp.projects.IAMMember(`${name}-builder-logs`, { project: args.project, role: "roles/logging.logWriter", member: builderMember }, parent),
-      ];
-      const staging = new gcp.storage.Bucket(
-        `${name}-build-source`,
-        {
-          name: `${args.project}-${name}-src`.slice(0, 63),
-          project: args.project,
-          location: args.region,
-          uniformBucketLevelAccess: true,
-          publicAccessPrevention: "enforced",
-          forceDestroy: true,
-          // Uploaded build contexts are only needed while the build runs.
-          lifecycleRules: [{ action: { type: "Delete" }, condition: { age: 7 } }],
-        },
-        parent,
-      );
-      grants.push(
-        new gcp.storage.BucketIAMMember(`${name}-builder-source`, { bucket: staging.name, role: "roles/storage.objectViewer", member: builderMember }, parent),
-      );
-      // A user-specified build account has no read on other repositories, so FROM a private base image would fail
-      // with 403 (https://cloud.google.com/artifact-registry/docs/integrate-functions: grant the Reader role to pull).
-      const base = artifactRegistryRepository(cfg.baseImage);
-      if (base && base.project === args.project) {
-        grants.push(
-          new gcp.artifactregistry.RepositoryIamMember(
-            `${name}-builder-base`,
-            { project: base.project, location: base.location, repository: base.repository, role: "roles/artifactregistry.reader", member: builderMember },
-            parent,
-          ),
-        );
-      } else if (base) {
-        void pulumi.log.warn(
-          `warmstart:baseImage is in project ${base.project}, not ${args.project}: the image build's account needs read there. Grant it once: gcloud artifacts repositories add-iam-policy-binding ${base.repository} --project=${base.project} --location=${base.location} --role=roles/artifactregistry.reader --member=serviceAccount:${accountId(name, "build")}@${args.project}.iam.gserviceaccount.com`,
-          this,
-        );
-      }
-      if (secret) {
-        grants.push(new gcp.secretmanager.SecretIamMember(`${name}-builder-secret`, { secretId: secret.id, role: "roles/secretmanager.secretAccessor", member: builderMember }, parent));
-      }
-
-      const buildConfig = pulumi.all([repoUrl, secret?.id, tag, weightBytes]).apply(([imageRepo, secretId, tag, weightBytes]) =>
-        JSON.stringify(
-          cloudBuildConfig({
-            imageRepo,
-            tag,
-            baseImage: cfg.baseImage,
-            modelsAccess: models.access,
-            modelsBaseUrl: baseUrl,
-            // `latest`, not the version number: rotating the key must not rebuild a 30 GB image.
-            accessSecretVersion: secretId === undefined ? undefined : `${secretId}/versions/latest`,
-            machineType: cfg.buildMachineType,
-            diskSizeGb: buildDiskSizeGb(weightBytes),
-            timeoutMinutes: cfg.buildTimeoutMinutes,
-          }),
-        ),
-      );
-      const build = new command.local.Command(
-        `${name}-cloudbuild`,
-        {
-          create: `${BUNDLE_COMMAND} 1>&2 && bash scripts/submit-build.sh`,
-          environment: {
-            BUILD_CONFIG: buildConfig,
-            CONTEXT_DIR,
-            MANIFEST: cfg.manifestPath,
-            // With a sync: exactly what was synced, whatever the checkout's file holds.
-            ...(synced ? { MANIFEST_JSON: synced } : {}),
-            PROJECT: args.project,
-            REGION: args.region,
-            BUILD_SERVICE_ACCOUNT: builder.email,
-            SOURCE_STAGING_DIR: pulumi.interpolate`gs://${staging.name}/source`,
-          },
-          triggers: [buildHash],
-        },
-        { ...parent, dependsOn: [...(secretVersion ? [secretVersion] : []), ...grants, ...(args.buildDependsOn ?? [])] },
-      );
-      this.digest = build.stdout.apply((s) => s.trim());
+      return { digest: image.digest, contentHash };
     }
-    this.imageRef = pulumi.interpolate`${repoUrl}@${this.digest}`;
-    this.registerOutputs({ imageRef: this.imageRef, digest: this.digest, contentHash: this.contentHash });
+
+    const buildConfig = pulumi.all([repoUrl, infra.secret?.id, tag, weightBytes]).apply(([imageRepo, secretId, tag, weightBytes]) =>
+      JSON.stringify(
+        cloudBuildConfig({
+          imageRepo,
+          tag,
+          baseImage: cfg.baseImage,
+          modelsAccess: models.access,
+          modelsBaseUrl: baseUrl,
+          // `latest`, not the version number: rotating the key must not rebuild a 30 GB image.
+          accessSecretVersion: secretId === undefined ? undefined : `${secretId}/versions/latest`,
+          machineType: cfg.buildMachineType,
+          diskSizeGb: buildDiskSizeGb(weightBytes),
+          timeoutMinutes: cfg.buildTimeoutMinutes,
+        }),
+      ),
+    );
+    const build = new command.local.Command(
+      `${name}-cloudbuild`,
+      {
+        create: `${BUNDLE_COMMAND} 1>&2 && bash scripts/submit-build.sh`,
+        environment: {
+          BUILD_CONFIG: buildConfig,
+          CONTEXT_DIR,
+          MANIFEST: cfg.manifestPath,
+          // With a sync: exactly what was synced, whatever the checkout's file holds.
+          ...(synced ? { MANIFEST_JSON: synced } : {}),
+          PROJECT: args.project,
+          REGION: args.region,
+          BUILD_SERVICE_ACCOUNT: args.buildServiceAccount.email,
+          SOURCE_STAGING_DIR: pulumi.interpolate`gs://${infra.staging.name}/source`,
+        },
+        triggers: [buildHash],
+      },
+      { ...parent, dependsOn: [...(infra.secretVersion ? [infra.secretVersion] : []), ...infra.grants, ...(args.buildDependsOn ?? [])] },
+    );
+    return { digest: build.stdout.apply((s) => s.trim()), contentHash };
   }
 }
 

@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { accountId, schedulerJobId } from "./names";
+import { schedulerJobId } from "./names";
 import { dstWarnings, type WarmSchedule as CompiledSchedule } from "./warmWindows";
 
 export interface WarmScheduleArgs {
@@ -14,8 +14,8 @@ export interface WarmScheduleArgs {
   readonly region: string;
   readonly serviceName: pulumi.Input<string>;
   readonly serviceUrl: pulumi.Input<string>;
-  /** The service's runtime account: changing min instances deploys as it, so the scheduler must be allowed to act as it. */
-  readonly runtimeServiceAccount: gcp.serviceaccount.Account;
+  /** The min-instance jobs PATCH the service as it (StackIdentities lets it act as the runtime account). */
+  readonly schedulerServiceAccount: gcp.serviceaccount.Account;
   /** An account that may only invoke the service; warmup calls carry its OIDC token. */
   readonly invokerServiceAccountEmail: pulumi.Input<string>;
   /** The instant of the deploy, for the DST look-ahead (12 months from it). */
@@ -44,23 +44,14 @@ export class WarmSchedule extends pulumi.ComponentResource {
 
     for (const w of dstWarnings([...s.jobs, ...s.warmups], s.timeZone, args.now)) void pulumi.log.warn(w.message, this);
 
-    this.schedulerServiceAccount = new gcp.serviceaccount.Account(
-      `${name}-scheduler`,
-      { accountId: accountId(name, "sched"), displayName: "warmstart warm-window scheduler", project: args.project },
-      parent,
-    );
+    this.schedulerServiceAccount = args.schedulerServiceAccount;
     const member = pulumi.interpolate`serviceAccount:${this.schedulerServiceAccount.email}`;
     // Google lists both for changing min instances: run.developer on this one service (not the project), and
-    // iam.serviceAccountUser on the runtime account only, because an update acts as that account.
+    // iam.serviceAccountUser on the runtime account only (StackIdentities), because an update acts as that account.
     const grants = [
       new gcp.cloudrunv2.ServiceIamMember(
         `${name}-scheduler-run-developer`,
         { project: args.project, location: args.region, name: args.serviceName, role: "roles/run.developer", member },
-        parent,
-      ),
-      new gcp.serviceaccount.IAMMember(
-        `${name}-scheduler-acts-as-runtime`,
-        { serviceAccountId: args.runtimeServiceAccount.name, role: "roles/iam.serviceAccountUser", member },
         parent,
       ),
     ];

@@ -21,6 +21,10 @@ export interface RecordedResource {
   readonly dependencies: string[];
   /** Input paths the engine does not compare with the cloud (the ignoreChanges option). */
   readonly ignoreChanges: string[];
+  /** Left in the cloud when removed from the program or the stack is destroyed (the retainOnDelete option). */
+  readonly retainOnDelete: boolean;
+  /** The URNs this resource had under earlier names or parents (its aliases), which the engine moves in place. */
+  readonly aliases: string[];
   /** Inputs with secret values replaced by "[secret]", as `pulumi preview` shows them. */
   readonly inputs: Record<string, unknown>;
   /** Inputs with secrets revealed, for tests that check where a secret goes. */
@@ -149,6 +153,26 @@ function resolveCall(args: pulumi.runtime.MockCallArgs, project: string): Record
   return args.inputs as Record<string, unknown>;
 }
 
+/** A URN's parts: `urn:pulumi:STACK::PROJECT::QUALIFIED_TYPE::NAME` (types hold single colons, never two). */
+function urnParts(urn: string): { stack: string; project: string; qualifiedType: string; name: string } {
+  const [head, project, ...rest] = urn.split("::");
+  const name = rest.pop()!;
+  return { stack: head.slice("urn:pulumi:".length), project, qualifiedType: rest.join("::"), name };
+}
+
+/** The URN of each alias, as the engine resolves an alias spec: what it leaves out is the resource's own. */
+function aliasUrns(req: any, urn: string): string[] {
+  const own = urnParts(urn);
+  const type = own.qualifiedType.split("$").pop()!;
+  return (req.getAliasesList() as any[]).map((a) => {
+    if (a.getUrn()) return a.getUrn() as string;
+    const spec = a.getSpec();
+    const parentUrn: string = spec.getNoparent() ? "" : spec.getParenturn() || (req.getParent() as string);
+    const parentType = parentUrn ? urnParts(parentUrn).qualifiedType : "";
+    return `urn:pulumi:${spec.getStack() || own.stack}::${spec.getProject() || own.project}::${parentType ? `${parentType}$` : ""}${spec.getType() || type}::${spec.getName() || own.name}`;
+  });
+}
+
 /** Resolves an exported value: Outputs awaited, secrets masked, nested arrays and objects walked. */
 async function resolveOutput(value: unknown): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
@@ -198,6 +222,8 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
             custom: req.getCustom(),
             dependencies: req.getDependenciesList(),
             ignoreChanges: req.getIgnorechangesList(),
+            retainOnDelete: req.getRetainondelete() ?? false,
+            aliases: aliasUrns(req, resp.getUrn()),
             inputs: mapSecrets(raw, () => SECRET_MASK) as Record<string, unknown>,
             plainInputs: mapSecrets(raw, (v) => v) as Record<string, unknown>,
             id: resp.getId() || undefined,

@@ -92,12 +92,16 @@ test("docs/operations.md lists every deploy role with its reason", async () => {
   expect(Object.fromEntries(rows)).toEqual(DEPLOY_ROLES);
 });
 
-test("project IAM admin is conditioned to the two grants the stack makes", async () => {
-  const run = await runStack(CI);
-  const admin = run.ofType("gcp:projects/iAMMember:IAMMember").find((m) => m.inputs.role === "roles/resourcemanager.projectIamAdmin")!;
-  expect((admin.inputs as any).condition.expression).toBe(
-    "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/logging.logWriter', 'projects/acme-test-123/roles/warmstart_budget_guard'])",
+test("the deploy account edits no IAM beyond the stack's resources: no IAM admin role, and acts as each workload account alone", async () => {
+  const run = await runStack({ ...CI, "warmstart:billingAccount": "0A1B2C-3D4E5F-6A7B8C", "warmstart:monthlyBudget": "500" });
+  const deployer = "serviceAccount:warmstart-deploy@acme-test-123.iam.gserviceaccount.com";
+  const projectRoles = run.ofType("gcp:projects/iAMMember:IAMMember").filter((m) => m.inputs.member === deployer).map((m) => String(m.inputs.role));
+  for (const r of ["roles/iam.serviceAccountAdmin", "roles/iam.serviceAccountUser", "roles/iam.roleAdmin", "roles/resourcemanager.projectIamAdmin", "roles/iam.securityAdmin"]) {
+    expect(projectRoles).not.toContain(r);
+  }
+  const actsAs = run.ofType("gcp:serviceaccount/iAMMember:IAMMember").filter((m) => m.inputs.member === deployer);
+  expect(actsAs.every((m) => m.inputs.role === "roles/iam.serviceAccountUser")).toBe(true);
+  expect(actsAs.map((m) => String(m.inputs.serviceAccountId).replace(/^.*serviceAccounts\/warmstart-|@.*$/g, "")).sort()).toEqual(
+    ["gbuild", "guard", "image-build", "invoke", "run", "sched"].sort(),
   );
-  const others = run.ofType("gcp:projects/iAMMember:IAMMember").filter((m) => m.inputs.role !== "roles/resourcemanager.projectIamAdmin" && (m.inputs as any).condition);
-  expect(others).toEqual([]);
 });

@@ -193,11 +193,12 @@ describe("the remote image build", () => {
     expect(error.message).toMatch(/warmstart:modelsManifest: must lie inside container\/ when warmstart:imageBuild is "local"/);
   });
 
-  test("a prebuilt image builds nothing and creates no repository", async () => {
+  test("a prebuilt image builds nothing; the image repository stays, kept in the cloud even if the stack is deleted", async () => {
     const image = `europe-docker.pkg.dev/p/r/img@sha256:${"1".repeat(64)}`;
     const run = await runStack({ "warmstart:imageBuild": "none", "warmstart:image": image });
     expect(run.ofType("command:local:Command").filter((c) => /submit-build|build:container/.test(String(c.inputs.create)))).toEqual([]);
-    expect(run.ofType("gcp:artifactregistry/repository:Repository")).toEqual([]);
+    const [repo] = run.ofType("gcp:artifactregistry/repository:Repository").filter((r) => r.inputs.repositoryId === "warmstart-images");
+    expect(repo.retainOnDelete).toBe(true);
     expect(run.outputs.imageDigest).toBe(`sha256:${"1".repeat(64)}`);
   });
 
