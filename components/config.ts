@@ -127,6 +127,19 @@ function list(description: string, check: (item: string) => string | undefined):
   };
 }
 
+/**
+ * Every secret here ends up in an HTTP header value: the models key in modelsAccessHeader (through the build's secret
+ * file of "Name: value" lines, and the WAF rule compares it), the Hugging Face token as "Authorization: Bearer".
+ *
+ * Surrounding whitespace is dropped, not refused: HTTP strips it from a field value (RFC 9110 section 5.5,
+ * https://www.rfc-editor.org/rfc/rfc9110#section-5.5), so only the trimmed key can ever arrive, and a WAF rule
+ * comparing the untrimmed one would never match; what puts it there is a line end pasted or piped in with the key.
+ * Anything else that is not printable ASCII is refused: a line break would start another line in the build's secret
+ * file (and the fetcher's complaint about that line would print it into Cloud Build's log), other control characters
+ * cannot be sent, and a non-ASCII character goes on the wire as Latin-1 bytes while the WAF compares UTF-8.
+ */
+const SECRET_VALUE_RE = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/;
+
 function secret(description: string, opts: { optional?: boolean } = {}): KeySpec<string> {
   return {
     type: "string",
@@ -134,8 +147,12 @@ function secret(description: string, opts: { optional?: boolean } = {}): KeySpec
     secret: true,
     optional: opts.optional,
     parse: (raw) => {
-      if (raw.trim() === "") throw new Invalid("must not be empty");
-      return raw;
+      const v = raw.trim();
+      if (v === "") throw new Invalid("must not be empty");
+      if (!SECRET_VALUE_RE.test(v)) {
+        throw new Invalid("must be printable ASCII (letters, digits, punctuation; spaces only inside), as an HTTP header value must be; e.g. the output of openssl rand -hex 32");
+      }
+      return v;
     },
   };
 }

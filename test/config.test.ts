@@ -137,3 +137,35 @@ describe("invalid config", () => {
     expect(run.one("gcp:cloudrunv2/service:Service").inputs.template).toMatchObject({ containers: [{ image }] });
   });
 });
+
+describe("secret values", () => {
+  const CF = { "warmstart:cloudflareAccountId": "0123456789abcdef0123456789abcdef", "warmstart:cloudflareZoneId": "fedcba9876543210fedcba9876543210" };
+
+  test.each([
+    ["a line break", "first-line\nInjected-Header: injected"],
+    ["a carriage return", "first-line\rsecond"],
+    ["a NUL", "first\u0000second"],
+    ["a tab inside", "first\tsecond"],
+    ["a non-ASCII character", "clé-privée-42"],
+  ])("a models key with %s is refused, naming the key and never the value", async (_what, value) => {
+    const error = (await runStack({ "warmstart:modelsAccessKey": value }).catch((e: unknown) => e)) as ConfigError;
+    expect(error.name).toBe("ConfigError");
+    expect(error.message).toMatch(/warmstart:modelsAccessKey: must be printable ASCII .*, got \[secret\]/);
+    for (const part of value.split(/[^!-~]+/).filter((p) => p.length > 2)) expect(error.message).not.toContain(part);
+    expect(lastResources).toEqual([]);
+  });
+
+  test("surrounding whitespace (a pasted line end) is dropped: the build's header line and the WAF rule carry the same key", async () => {
+    const run = await runStack({ ...CF, "warmstart:modelsAccessKey": "  k3y-value \r\n" });
+    expect(run.one("gcp:secretmanager/secretVersion:SecretVersion").plainInputs.secretData).toBe("X-Warmstart-Models-Key: k3y-value");
+    const rule = (run.one("cloudflare:index/ruleset:Ruleset").plainInputs as any).rules[0];
+    expect(rule.expression).toMatch(/\[\*\] eq "k3y-value"\)\)$/);
+  });
+
+  test("the Hugging Face token follows the same rule", async () => {
+    const config = { ...CF, "warmstart:syncModelsOnDeploy": "true", "warmstart:modelsManifest": "container/models.json", "warmstart:huggingFaceToken": "hf_abc\nhf_def" };
+    const error = (await runStack(config).catch((e: unknown) => e)) as ConfigError;
+    expect(error.message).toMatch(/warmstart:huggingFaceToken: must be printable ASCII/);
+    expect(error.message).not.toContain("hf_");
+  });
+});
