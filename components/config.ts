@@ -423,8 +423,11 @@ export type RawConfig = (fullKey: string) => string | undefined;
 export interface ParseOptions {
   /** Project root, to resolve the manifest path. */
   readonly rootDir: string;
-  /** Whether the stack stores a key encrypted; a secret key stored in plain text is refused. Unset: not checked. */
-  readonly isEncrypted?: (fullKey: string) => boolean;
+  /**
+   * Whether the stack stores a key encrypted (set with --secret); a secret key stored in plain text is refused. The
+   * program asks the Pulumi runtime, `npm run synth` the stack file's `secure:` values (scripts/stackFiles.ts).
+   */
+  readonly isEncrypted: (fullKey: string) => boolean;
 }
 
 /**
@@ -439,7 +442,8 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     const given = raw(full);
     const text = given ?? (spec.default === undefined ? undefined : yamlValueToConfigString(spec.default));
     if (text === undefined) continue;
-    if (spec.secret && given !== undefined && opts.isEncrypted && !opts.isEncrypted(full)) {
+    // The one plain-text check for every secret key, whoever reads the stack (the program, synth, the planner).
+    if (spec.secret && given !== undefined && !opts.isEncrypted(full)) {
       problems.push({ key: full, reason: `is stored in plain text in the stack file; remove it and set it with pulumi config set --secret ${full} <value>`, got: text, secret: true });
       continue;
     }
@@ -658,9 +662,11 @@ export function loadStackConfig(rootDir = process.cwd()): StackConfig {
 
 /**
  * The SDK's own test of whether a config value was set with --secret. It is marked internal, so it is looked up
- * rather than imported; without it the plain-text check is skipped rather than failing every deploy.
+ * rather than imported. Without it no secret could be told from a plain-text one: the program stops rather than
+ * deploy a key that may sit readable in the stack file (test/config.test.ts fails first, on an SDK upgrade).
  */
-function runtimeIsConfigSecret(): ((fullKey: string) => boolean) | undefined {
+function runtimeIsConfigSecret(): (fullKey: string) => boolean {
   const fn = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
-  return typeof fn === "function" ? fn : undefined;
+  if (typeof fn !== "function") throw new Error("@pulumi/pulumi has no runtime.isConfigSecret: warmstart cannot tell a --secret value from a plain one; pin the SDK to a version that has it");
+  return fn;
 }

@@ -3,7 +3,8 @@
  *
  * Shows what a stack would create, offline and without credentials: the program runs under Pulumi's mocks with
  * the config the CLI would give it (Pulumi.yaml defaults overlaid by Pulumi.<name>.yaml; secrets replaced by a
- * placeholder). Exit 1 with the configuration error alone when the config is invalid.
+ * placeholder). Exit 1 with the configuration error alone when the config is invalid, also when a secret key holds a
+ * plain-text value (pulumi up refuses it the same way).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -46,7 +47,7 @@ async function main(): Promise<number> {
   const raw = (key: string) => files.config[key];
   try {
     // Parsed here too, for the schedule table; the program parses the same values itself.
-    const config = parseStackConfig(raw, { rootDir });
+    const config = parseStackConfig(raw, { rootDir, isEncrypted: (key) => files.secretKeys.includes(key) });
     const run = await runOffline({
       project: readProjectFile(rootDir).name,
       stack: args.stack,

@@ -43,7 +43,7 @@ describe("Pulumi.yaml and components/config.ts", () => {
 });
 
 describe("parsed defaults", () => {
-  const config = parseStackConfig((k) => BASE_CONFIG[k], { rootDir: ROOT });
+  const config = parseStackConfig((k) => BASE_CONFIG[k], { rootDir: ROOT, isEncrypted: () => true });
 
   test("give an 8 vCPU / 32 GiB L4 service with one request at a time and 2 instances at most", () => {
     expect(config.service).toMatchObject({ cpu: 8, memory: "32Gi", memoryGiB: 32, concurrency: 1, maxInstances: 2, gpuZonalRedundancy: false, public: false, deletionProtection: true, invokers: [] });

@@ -69,6 +69,18 @@ describe("npm run synth", () => {
     expect(bad.stderr).toMatch(/^Invalid stack configuration \(2 problems\):\n {2}warmstart:cpu: must be an integer 4\.\.8, got "3"\n {2}warmstart:maxInstances: must be an integer 1\.\.100, got "lots"\n/);
   });
 
+  test("a secret stored in plain text in the stack file: exit 1 as pulumi up would, without printing it", () => {
+    writeStack(
+      "synthtest-plain",
+      "config:\n  gcp:project: acme-test-123\n  gcp:region: us-central1\n  warmstart:modelsDomain: m.example.com\n  warmstart:modelsAccessKey: plain-text-key-4f2a\n",
+    );
+    const plain = synth("--stack", "synthtest-plain");
+    expect(plain.status).toBe(1);
+    expect(plain.stdout).toBe("");
+    expect(plain.stderr).toMatch(/^Invalid stack configuration \(1 problem\):\n {2}warmstart:modelsAccessKey: is stored in plain text in the stack file; .*pulumi config set --secret warmstart:modelsAccessKey/);
+    expect(plain.stderr).not.toContain("plain-text-key-4f2a");
+  });
+
   test("a stack without a file, or a bad --now, is a usage error that says what to do", () => {
     const missing = synth("--stack", "nope");
     expect(missing.status).toBe(1);
@@ -84,4 +96,13 @@ test("the plan stands in for a needed secret the example stack cannot hold, and 
   expect(files.config["warmstart:modelsAccessKey"]).toBe(SECRET_PLACEHOLDER);
   expect(files.secretKeys).toContain("warmstart:modelsAccessKey");
   expect(files.config).not.toHaveProperty("warmstart:huggingFaceToken");
+});
+
+test("only encrypted (secure:) values and stand-ins count as secrets, not a plain value under a secret key", () => {
+  const file = path.join(tmp, "Pulumi.plain.yaml");
+  fs.writeFileSync(file, "config:\n  warmstart:modelsAccessKey: plain-value\n  warmstart:huggingFaceToken:\n    secure: v1:abc\n");
+  const files = readStackConfig(ROOT, "plain", file);
+  expect(files.config["warmstart:modelsAccessKey"]).toBe("plain-value");
+  expect(files.secretKeys).not.toContain("warmstart:modelsAccessKey");
+  expect(files.secretKeys).toContain("warmstart:huggingFaceToken");
 });
