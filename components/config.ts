@@ -205,7 +205,7 @@ export const KEYS = {
   baseImage: string("The model server image the weights are added to (e.g. a ComfyUI on CUDA image).", "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", (v) =>
     IMAGE_RE.test(v) ? undefined : "must be an image reference such as docker.io/library/python:3.12 (registry host first)",
   ),
-  modelsManifest: string("Path of the models manifest, relative to the project root.", "container/models.json"),
+  modelsManifest: string("Path of the models manifest, relative to the project root; it must lie inside the root (symbolic links resolved).", "container/models.json"),
   imageRetention: integer(1, 100, "Images kept in Artifact Registry; older ones are cleaned up.", 3),
   // N1_HIGHCPU_8 and N1_HIGHCPU_32 are deprecated (google/devtools/cloudbuild/v1/cloudbuild.proto, MachineType).
   buildMachineType: oneOf(["E2_HIGHCPU_8", "E2_HIGHCPU_32"] as const, "Cloud Build machine type for the image build (E2_HIGHCPU_8 or E2_HIGHCPU_32).", "E2_HIGHCPU_32"),
@@ -519,26 +519,33 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   }
 
   let manifest: Manifest | undefined;
+  let manifestFile: string | undefined;
   if (v.modelsManifest !== undefined) {
-    const file = path.resolve(opts.rootDir, v.modelsManifest);
-    let text: string | undefined;
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch {
-      problem("warmstart:modelsManifest", `cannot read ${file}`, v.modelsManifest);
-    }
-    if (text !== undefined) {
+    const found = fileInsideRoot(opts.rootDir, v.modelsManifest);
+    if ("problem" in found) problem("warmstart:modelsManifest", found.problem, v.modelsManifest);
+    else {
+      manifestFile = found.file;
+      let text: string | undefined;
       try {
-        manifest = parseManifest(text, v.modelsManifest);
+        text = fs.readFileSync(found.file, "utf8");
       } catch (err) {
-        if (!(err instanceof ManifestError)) throw err;
-        problem("warmstart:modelsManifest", err.message.replace(/\n/g, "\n    "), v.modelsManifest);
+        problem("warmstart:modelsManifest", `cannot read ${found.file} (${(err as NodeJS.ErrnoException).code ?? "error"})`, v.modelsManifest);
+      }
+      if (text !== undefined) {
+        try {
+          manifest = parseManifest(text, v.modelsManifest);
+        } catch (err) {
+          if (!(err instanceof ManifestError)) throw err;
+          // The message names the file and each entry by position, never its contents; no ", got" after the list.
+          problem("warmstart:modelsManifest", err.message.replace(/\n/g, "\n    "));
+        }
       }
     }
   }
 
-  if (v.imageBuild === "local" && v.modelsManifest !== undefined) {
-    const rel = path.relative(path.join(opts.rootDir, "container"), path.resolve(opts.rootDir, v.modelsManifest));
+  if (v.imageBuild === "local" && manifestFile !== undefined) {
+    // Real paths: Docker copies a symbolic link as a link, so one to a file outside container/ breaks in the image.
+    const rel = path.relative(fs.realpathSync(path.join(opts.rootDir, "container")), manifestFile);
     if (rel.startsWith("..") || path.isAbsolute(rel)) {
       problem("warmstart:modelsManifest", 'must lie inside container/ when warmstart:imageBuild is "local": Docker only sees the build context', v.modelsManifest);
     }
@@ -653,6 +660,29 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       offWindowInstanceHoursPerDay: c.offWindowInstanceHoursPerDay,
     },
   };
+}
+
+const OUTSIDE_ROOT = "must lie inside the project root (symbolic links resolved): the program reads no file outside it; e.g. container/models.json";
+
+/**
+ * The real path of `relative` (to the project root) when it lies inside the root, symbolic links resolved: a config
+ * value must not make the program read a file elsewhere (../../etc/passwd, a link to ~/.config), nor an error quote
+ * one. Decided before the file is read.
+ */
+function fileInsideRoot(rootDir: string, relative: string): { file: string } | { problem: string } {
+  const inside = (root: string, p: string) => {
+    const rel = path.relative(root, p);
+    return rel !== "" && rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+  };
+  const lexical = path.resolve(rootDir, relative);
+  if (!inside(path.resolve(rootDir), lexical)) return { problem: OUTSIDE_ROOT };
+  let real: string;
+  try {
+    real = fs.realpathSync(lexical);
+  } catch (err) {
+    return { problem: `cannot read ${lexical} (${(err as NodeJS.ErrnoException).code ?? "error"})` };
+  }
+  return inside(fs.realpathSync(rootDir), real) ? { file: real } : { problem: OUTSIDE_ROOT };
 }
 
 /** Reads the stack's configuration from the Pulumi runtime. */

@@ -1,10 +1,11 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { ConfigError, KEYS, parseStackConfig, yamlValueToConfigString } from "../components/config";
 import { readProjectFile } from "../scripts/stackFiles";
-import { BASE_CONFIG, lastResources, runStack } from "./harness";
+import { BASE_CONFIG, lastResources, projectTempDir, runStack } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -167,5 +168,60 @@ describe("secret values", () => {
     const error = (await runStack(config).catch((e: unknown) => e)) as ConfigError;
     expect(error.message).toMatch(/warmstart:huggingFaceToken: must be printable ASCII/);
     expect(error.message).not.toContain("hf_");
+  });
+});
+
+describe("the models manifest path", () => {
+  const refused = async (manifest: string) => {
+    const error = (await runStack({ "warmstart:modelsManifest": manifest }).catch((e: unknown) => e)) as ConfigError;
+    expect(error.name).toBe("ConfigError");
+    expect(lastResources).toEqual([]);
+    return error.message;
+  };
+  const outside = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-outside-")), "models.json");
+  fs.writeFileSync(outside, JSON.stringify({ files: [{ path: "unet/a.safetensors", size: 1, sha256: "f".repeat(64) }] }));
+
+  test("must stay inside the project root: ../ is refused before the file is read, and nothing of it is quoted", async () => {
+    const message = await refused("../../../../etc/passwd");
+    expect(message).toMatch(/warmstart:modelsManifest: must lie inside the project root .*e\.g\. container\/models\.json, got "\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd"/);
+    expect(message).not.toMatch(/root:|not valid JSON/);
+  });
+
+  test("an absolute path outside the root, even to a valid manifest, is refused", async () => {
+    expect(await refused(outside)).toMatch(/must lie inside the project root/);
+  });
+
+  test("a symbolic link inside the root that leads out of it is refused", async () => {
+    const dir = projectTempDir("link-");
+    fs.symlinkSync("/etc/passwd", path.join(dir, "passwd.json"));
+    fs.symlinkSync(outside, path.join(dir, "models.json"));
+    for (const link of ["passwd.json", "models.json"]) {
+      const message = await refused(path.relative(ROOT, path.join(dir, link)));
+      expect(message).toMatch(/must lie inside the project root \(symbolic links resolved\)/);
+      expect(message).not.toContain("root:");
+    }
+  });
+
+  test("a path that only passes through ../ and stays inside is fine", async () => {
+    const run = await runStack({ "warmstart:modelsManifest": "test/../test/fixtures/models.json" });
+    expect(run.resources.length).toBeGreaterThan(0);
+  });
+
+  test("a file inside the root that is not JSON is refused without quoting its contents", async () => {
+    const message = await refused("README.md");
+    expect(message).toMatch(/warmstart:modelsManifest: README\.md: invalid models manifest:\n\s+- not valid JSON; a manifest looks like \{"files"/);
+    expect(message).not.toContain(fs.readFileSync(path.join(ROOT, "README.md"), "utf8").slice(0, 10));
+  });
+
+  test("an entry's wrong values are named by position and rule, not quoted", async () => {
+    const dir = projectTempDir("manifest-");
+    const file = path.join(dir, "models.json");
+    fs.writeFileSync(file, JSON.stringify({ files: [{ path: "../tok_SECRET_path", size: "tok_SECRET_size", sha256: "tok_SECRET_sha", source: "tok_SECRET_src" }] }));
+    const message = await refused(path.relative(ROOT, file));
+    expect(message).toContain('files[0]: "path" must not contain "..", "." or empty segments');
+    expect(message).toContain('files[0]: "size" must be a positive whole number of bytes');
+    expect(message).toContain('files[0]: "sha256" must be 64 lowercase hex digits');
+    expect(message).toContain('files[0]: "source" must be an http(s) URL');
+    expect(message).not.toContain("tok_SECRET");
   });
 });
