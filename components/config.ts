@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ManifestError, manifestBytes, parseManifest, type Manifest } from "../container/manifest";
 import { DEFAULT_PRICES, parsePriceOverrides, type Prices } from "./costModel";
 import { findL4Region, L4_REGIONS, weightsFit } from "./l4";
+import { reservedHeaderRole } from "./modelsGate";
 import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "./r2";
 import { MAX_COLD_START_SECONDS, PROBE_CAP_SECONDS } from "./startupProbe";
 import { buildWarmSchedule, isValidTimeZone, parseWarmWindows, WarmWindowsError, type WarmSchedule, type WarmWindow } from "./warmWindows";
@@ -213,9 +214,13 @@ export const KEYS = {
   modelsDomain: string("Host name the weights are served from (the R2 bucket's custom domain), e.g. models.example.com. Unused with modelsAccess presigned.", "", (v) =>
     v === "" || HOSTNAME_RE.test(v) ? undefined : "must be a host name such as models.example.com (no scheme, no path)",
   ),
-  modelsAccessHeader: string("Name of the header that carries the models access key.", "X-Warmstart-Models-Key", (v) =>
-    HEADER_NAME_RE.test(v) ? undefined : "must be an HTTP header name (letters, digits and hyphens)",
-  ),
+  modelsAccessHeader: string("Name of the header that carries the models access key; not one that proxies or the WAF treat specially (Host, Authorization, Cookie, ...).", "X-Warmstart-Models-Key", (v) => {
+    if (!HEADER_NAME_RE.test(v)) return "must be an HTTP header name (letters, digits and hyphens)";
+    const role = reservedHeaderRole(v);
+    return role
+      ? `"${v}" is a header proxies and the WAF treat specially (${role}): the key could be dropped, rewritten or read as something else on the way; use a header of your own, e.g. the default X-Warmstart-Models-Key`
+      : undefined;
+  }),
   modelsAccessKey: secret("Secret the image build sends in modelsAccessHeader to read the weights (modelsAccess header). Set with --secret."),
   billingAccount: string("Billing account id (XXXXXX-XXXXXX-XXXXXX). When set, the stack creates the budget, its alerts and the guard.", "", (v) =>
     v === "" || /^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/.test(v) ? undefined : "must be a billing account id like 012345-6789AB-CDEF01 (gcloud billing accounts list)",
