@@ -164,6 +164,31 @@ const IMAGE_RE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+)?(@sha256:[0-9a-
 const IAM_MEMBER_RE = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
 const HEADER_NAME_RE = /^[A-Za-z0-9-]+$/;
 const MODELS_ACCESS = ["header", "presigned", "public"] as const;
+// https://cloud.google.com/resource-manager/docs/creating-managing-projects: 6-30 lowercase letters, digits or hyphens,
+// starting with a letter, not ending with a hyphen.
+const PROJECT_ID_RE = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+// Key ring and key ids: "[a-zA-Z0-9_-]{1,63}" (keyRingId in
+// https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings/create, cryptoKeyId in
+// https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys/create).
+const KMS_ID_RE = /^[a-zA-Z0-9_-]{1,63}$/;
+// Locations as https://cloud.google.com/kms/docs/locations lists them: global, us, europe, us-central1, nam-eur-asia1.
+const KMS_LOCATION_RE = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+const KMS_KEY_EXAMPLE = "e.g. projects/acme-prod/locations/global/keyRings/pulumi/cryptoKeys/stack-secrets";
+
+/**
+ * The key's name goes into an IAM binding on the key (components/ciAccess.ts): each segment is held to the rule Cloud
+ * KMS and Resource Manager hold it to, so a space, quote or line break is refused here rather than by the API mid-deploy.
+ */
+function kmsKeyProblem(v: string): string | undefined {
+  const m = /^projects\/([^/]*)\/locations\/([^/]*)\/keyRings\/([^/]*)\/cryptoKeys\/([^/]*)$/.exec(v);
+  if (!m) return `must be projects/P/locations/L/keyRings/R/cryptoKeys/K, as in the stack's gcpkms:// secrets provider; ${KMS_KEY_EXAMPLE}`;
+  const [, project, location, ring, key] = m;
+  if (!PROJECT_ID_RE.test(project) && !/^\d{1,20}$/.test(project)) return `its project must be a project id (6-30 lowercase letters, digits or hyphens) or number; ${KMS_KEY_EXAMPLE}`;
+  if (!KMS_LOCATION_RE.test(location)) return `its location must be a Cloud KMS location such as global, us or us-central1; ${KMS_KEY_EXAMPLE}`;
+  if (!KMS_ID_RE.test(ring)) return `its key ring id must be 1-63 letters, digits, _ or - (Cloud KMS's rule); ${KMS_KEY_EXAMPLE}`;
+  if (!KMS_ID_RE.test(key)) return `its key id must be 1-63 letters, digits, _ or - (Cloud KMS's rule); ${KMS_KEY_EXAMPLE}`;
+  return undefined;
+}
 
 /** How the image build is allowed to read the weights (`warmstart:modelsAccess`). */
 export type ModelsAccess = (typeof MODELS_ACCESS)[number];
@@ -275,9 +300,7 @@ export const KEYS = {
     v === "" || /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(v) ? undefined : "must be a bucket name such as acme-pulumi-state (no gs://)",
   ),
   secretsKmsKey: string("KMS key of the stack's secrets provider (projects/P/locations/L/keyRings/R/cryptoKeys/K); the deploy account may use it.", "", (v) =>
-    v === "" || /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/.test(v)
-      ? undefined
-      : "must be projects/P/locations/L/keyRings/R/cryptoKeys/K",
+    v === "" ? undefined : kmsKeyProblem(v),
   ),
 } satisfies Record<string, KeySpec<unknown>>;
 
@@ -464,7 +487,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
 
   const project = raw("gcp:project")?.trim();
   if (!project) problem("gcp:project", "is required: the Google Cloud project id to deploy to (pulumi config set gcp:project my-project)");
-  else if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) problem("gcp:project", "must be a project id: 6-30 lowercase letters, digits or hyphens", project);
+  else if (!PROJECT_ID_RE.test(project)) problem("gcp:project", "must be a project id: 6-30 lowercase letters, digits or hyphens", project);
   const region = raw("gcp:region")?.trim();
   if (!region) problem("gcp:region", `is required: one of the regions with Cloud Run L4 GPUs (${L4_REGIONS.map((r) => r.region).join(", ")})`);
   else if (!findL4Region(region)) problem("gcp:region", `has no Cloud Run L4 GPUs; use one of ${L4_REGIONS.map((r) => r.region).join(", ")}`, region);

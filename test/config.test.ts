@@ -103,6 +103,13 @@ const BAD_VALUES: [string, string, RegExp][] = [
   ["warmstart:modelsAccessHeader", "Range", /treat specially \(set by the fetcher\)/],
   ["warmstart:modelsAccessHeader", "CF-Connecting-IP", /treat specially \(set by Cloudflare\)/],
   ["warmstart:modelsAccess", "signed", /one of header \| presigned \| public/],
+  ["warmstart:secretsKmsKey", "projects/acme-test-123/locations/global/keyRings/my ring/cryptoKeys/k", /key ring id must be 1-63 letters, digits, _ or -.*e\.g\. projects\/acme-prod\/locations\/global/],
+  ["warmstart:secretsKmsKey", 'projects/acme-test-123/locations/global/keyRings/pulumi/cryptoKeys/k"', /key id must be 1-63 letters, digits, _ or -/],
+  ["warmstart:secretsKmsKey", "projects/acme-test-123/locations/global/keyRings/pulumi/cryptoKeys/a\nb", /key id must be 1-63/],
+  ["warmstart:secretsKmsKey", `projects/acme-test-123/locations/global/keyRings/${"r".repeat(64)}/cryptoKeys/k`, /key ring id must be 1-63/],
+  ["warmstart:secretsKmsKey", "projects/acme-test-123/locations/Global Region/keyRings/pulumi/cryptoKeys/k", /location must be a Cloud KMS location such as global/],
+  ["warmstart:secretsKmsKey", "projects/Acme Test/locations/global/keyRings/pulumi/cryptoKeys/k", /project must be a project id/],
+  ["warmstart:secretsKmsKey", "projects/acme-test-123/locations/global/keyRings/pulumi", /must be projects\/P\/locations\/L\/keyRings\/R\/cryptoKeys\/K/],
   ["warmstart:modelsAccess", "presigned", /"presigned" needs warmstart:cloudflareAccountId/],
 ];
 
