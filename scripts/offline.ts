@@ -70,6 +70,29 @@ export interface OfflineRun {
   readonly warnings: string[];
 }
 
+/**
+ * Two registrations with one URN. The engine refuses the second ("Duplicate resource URN"), but the mocks accept it,
+ * so the runner checks: a program that synthesizes cleanly must not fail at `pulumi up`.
+ */
+export class DuplicateUrnError extends Error {
+  constructor(readonly urn: string, readonly first: RecordedResource, readonly second: RecordedResource) {
+    super(`Duplicate resource URN '${urn}': the engine refuses a second resource with it; give each a unique name\n${describePair(first, second)}`);
+    this.name = "DuplicateUrnError";
+  }
+}
+
+/** Each resource by type, name and parent, with the inputs that tell the two apart (secrets stay masked). */
+function describePair(a: RecordedResource, b: RecordedResource): string {
+  const keys = [...new Set([...Object.keys(a.inputs), ...Object.keys(b.inputs)])].filter((k) => JSON.stringify(a.inputs[k]) !== JSON.stringify(b.inputs[k]));
+  const show = (v: unknown) => {
+    const s = JSON.stringify(v) ?? "undefined";
+    return s.length > 100 ? `${s.slice(0, 97)}...` : s;
+  };
+  const line = (label: string, r: RecordedResource) =>
+    `  ${label} ${r.type} "${r.name}", parent ${r.parent ?? "(the stack)"}${keys.map((k) => `, ${k}: ${show(r.inputs[k])}`).join("")}`;
+  return `${line("first: ", a)}\n${line("second:", b)}`;
+}
+
 const fakeHex = (seed: string, n: number) => crypto.createHash("sha256").update(seed).digest("hex").slice(0, n);
 
 /** Output properties a real provider would compute, so downstream values look like the real thing. */
@@ -166,7 +189,14 @@ async function resolveOutput(value: unknown): Promise<unknown> {
 export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
   const gcpProject = opts.config["gcp:project"] ?? "mock-project";
   const resources: RecordedResource[] = [];
+  const byUrn = new Map<string, RecordedResource>();
+  let duplicate: DuplicateUrnError | undefined;
   const pending = new Set<Promise<void>>();
+  // As the Node language host does, an error thrown inside an apply (an unhandled rejection) fails the run; so does a
+  // registration the engine would refuse.
+  let failRun: (reason: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (failRun = reject));
+  failed.catch(() => undefined);
 
   await pulumi.runtime.setMocks(
     {
@@ -208,6 +238,12 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
               (v) => v,
             ) as Record<string, unknown>,
           };
+          const earlier = byUrn.get(record.urn);
+          if (earlier && !duplicate) {
+            duplicate = new DuplicateUrnError(record.urn, earlier, record);
+            failRun(duplicate);
+          }
+          byUrn.set(record.urn, earlier ?? record);
           resources.push(record);
           opts.onResource?.(record);
         }
@@ -243,10 +279,6 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
     if (line.startsWith("warning: [runtime] ")) warnings.push(line.slice("warning: [runtime] ".length));
     else warn(...args);
   };
-  // As the Node language host does, an error thrown inside an apply (an unhandled rejection) fails the run.
-  let failRun: (reason: unknown) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => (failRun = reject));
-  failed.catch(() => undefined);
   const onUnhandled = (reason: unknown) => failRun(reason);
   process.on("unhandledRejection", onUnhandled);
   try {
@@ -255,6 +287,8 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
     // As with the engine, an export whose value is undefined is no stack output.
     const outputs = Object.fromEntries(Object.entries(resolved).filter(([, v]) => v !== undefined));
     await settle();
+    // A duplicate registered after the outputs resolved.
+    if (duplicate) throw duplicate;
     return { resources, outputs, warnings };
   } catch (err) {
     // Registrations stuck on a failed value never reach the monitor; the others finish before the next run starts.

@@ -2,7 +2,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, test } from "vitest";
+import { runOffline } from "../scripts/offline";
 import { readStackConfig, SECRET_PLACEHOLDER } from "../scripts/stackFiles";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -105,4 +107,38 @@ test("only encrypted (secure:) values and stand-ins count as secrets, not a plai
   expect(files.config["warmstart:modelsAccessKey"]).toBe("plain-value");
   expect(files.secretKeys).not.toContain("warmstart:modelsAccessKey");
   expect(files.secretKeys).toContain("warmstart:huggingFaceToken");
+});
+
+describe("the offline runner (synth and every test under the harness)", () => {
+  class Binding extends pulumi.CustomResource {
+    constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
+      super("test:index:Binding", name, props, opts);
+    }
+  }
+  // Two components of one type, each with a child of the same name: one URN, as with any two same-named siblings.
+  class Group extends pulumi.ComponentResource {
+    constructor(name: string, member: string) {
+      super("test:index:Group", name, {}, {});
+      new Binding("reader", { role: "roles/viewer", member }, { parent: this });
+      this.registerOutputs({});
+    }
+  }
+
+  test("fails as the engine would when two resources share a URN, naming the URN and both resources", async () => {
+    const program = async () => {
+      new Group("a", "user:john.doe@acme.com");
+      new Group("b", "user:john-doe@acme.com");
+      return {};
+    };
+    const error = (await runOffline({ project: "p", stack: "s", config: {}, importProgram: program }).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toMatch(/^Duplicate resource URN 'urn:pulumi:s::p::test:index:Group\$test:index:Binding::reader': the engine refuses a second resource with it; give each a unique name\n/);
+    expect(error.message).toContain('\n  first:  test:index:Binding "reader", parent urn:pulumi:s::p::test:index:Group::a, member: "user:john.doe@acme.com"');
+    expect(error.message).toContain('\n  second: test:index:Binding "reader", parent urn:pulumi:s::p::test:index:Group::b, member: "user:john-doe@acme.com"');
+  });
+
+  test("distinct URNs run as before", async () => {
+    const run = await runOffline({ project: "p", stack: "s", config: {}, importProgram: async () => (new Group("a", "user:x@acme.com"), {}) });
+    expect(run.resources.map((r) => r.name).sort()).toEqual(["a", "reader"]);
+  });
 });
