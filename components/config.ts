@@ -123,6 +123,9 @@ function list(description: string, check: (item: string) => string | undefined):
         const problem = check(item);
         if (problem) throw new Invalid(`item "${item}" ${problem}`);
       }
+      // Each item becomes a resource (a binding, a channel, a threshold): a repeated one would be two of the same.
+      const repeated = values.find((item, i) => values.indexOf(item) !== i);
+      if (repeated !== undefined) throw new Invalid(`item "${repeated}" appears twice; list each once`);
       return values;
     },
   };

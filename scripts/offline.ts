@@ -19,6 +19,8 @@ export interface RecordedResource {
   readonly custom: boolean;
   /** URNs this resource depends on (dependsOn and the resources its inputs came from). */
   readonly dependencies: string[];
+  /** URNs the resource was known by before (the aliases option), as the engine resolves them. */
+  readonly aliases: string[];
   /** Input paths the engine does not compare with the cloud (the ignoreChanges option). */
   readonly ignoreChanges: string[];
   /** Inputs with secret values replaced by "[secret]", as `pulumi preview` shows them. */
@@ -91,6 +93,25 @@ function describePair(a: RecordedResource, b: RecordedResource): string {
   const line = (label: string, r: RecordedResource) =>
     `  ${label} ${r.type} "${r.name}", parent ${r.parent ?? "(the stack)"}${keys.map((k) => `, ${k}: ${show(r.inputs[k])}`).join("")}`;
   return `${line("first: ", a)}\n${line("second:", b)}`;
+}
+
+/**
+ * The URNs a registration's aliases stand for. An alias spec leaves out what did not change: the name, type, parent,
+ * stack or project default to the resource's own (https://www.pulumi.com/docs/iac/concepts/options/aliases/).
+ */
+function aliasUrns(req: any, urn: string): string[] {
+  const [stackPart, project, qualifiedType, name] = urn.split("::");
+  const ownType = qualifiedType.split("$").pop()!;
+  return (req.getAliasesList() as any[]).map((alias) => {
+    if (alias.getUrn()) return alias.getUrn() as string;
+    const spec = alias.getSpec();
+    const parent: string = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
+    const parentType = parent ? parent.split("::")[2] : "";
+    const type = spec.getType() || ownType;
+    const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+    const stack = spec.getStack() ? `urn:pulumi:${spec.getStack()}` : stackPart;
+    return [stack, spec.getProject() || project, qualified, spec.getName() || name].join("::");
+  });
 }
 
 const fakeHex = (seed: string, n: number) => crypto.createHash("sha256").update(seed).digest("hex").slice(0, n);
@@ -227,6 +248,7 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
             parent: req.getParent() || undefined,
             custom: req.getCustom(),
             dependencies: req.getDependenciesList(),
+            aliases: aliasUrns(req, resp.getUrn()),
             ignoreChanges: req.getIgnorechangesList(),
             inputs: mapSecrets(raw, () => SECRET_MASK) as Record<string, unknown>,
             plainInputs: mapSecrets(raw, (v) => v) as Record<string, unknown>,

@@ -79,6 +79,7 @@ const BAD_VALUES: [string, string, RegExp][] = [
   ["warmstart:invokers", '["allUsers"]', /set warmstart:public true/],
   ["warmstart:invokers", "alice@example.com", /must be an IAM member/],
   ["warmstart:invokers", "[1, 2]", /list of strings/],
+  ["warmstart:invokers", '["user:a@example.com","group:g@example.com","user:a@example.com"]', /item "user:a@example.com" appears twice/],
   ["warmstart:imageBuild", "kaniko", /one of cloudbuild \| local \| none/],
   ["warmstart:buildMachineType", "N1_HIGHCPU_32", /must be one of E2_HIGHCPU_8 \| E2_HIGHCPU_32/],
   ["warmstart:image", "myimage:latest", /by digest/],
