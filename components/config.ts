@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ManifestError, manifestBytes, parseManifest, type Manifest } from "../container/manifest";
 import { DEFAULT_PRICES, parsePriceOverrides, type Prices } from "./costModel";
 import { findL4Region, L4_REGIONS, weightsFit } from "./l4";
+import { reservedHeaderRole } from "./modelsGate";
 import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "./r2";
 import { MAX_COLD_START_SECONDS, PROBE_CAP_SECONDS } from "./startupProbe";
 import { buildWarmSchedule, isValidTimeZone, parseWarmWindows, WarmWindowsError, type WarmSchedule, type WarmWindow } from "./warmWindows";
@@ -122,10 +123,26 @@ function list(description: string, check: (item: string) => string | undefined):
         const problem = check(item);
         if (problem) throw new Invalid(`item "${item}" ${problem}`);
       }
+      // Each item becomes a resource (a binding, a channel, a threshold): a repeated one would be two of the same.
+      const repeated = values.find((item, i) => values.indexOf(item) !== i);
+      if (repeated !== undefined) throw new Invalid(`item "${repeated}" appears twice; list each once`);
       return values;
     },
   };
 }
+
+/**
+ * Every secret here ends up in an HTTP header value: the models key in modelsAccessHeader (through the build's secret
+ * file of "Name: value" lines, and the WAF rule compares it), the Hugging Face token as "Authorization: Bearer".
+ *
+ * Surrounding whitespace is dropped, not refused: HTTP strips it from a field value (RFC 9110 section 5.5,
+ * https://www.rfc-editor.org/rfc/rfc9110#section-5.5), so only the trimmed key can ever arrive, and a WAF rule
+ * comparing the untrimmed one would never match; what puts it there is a line end pasted or piped in with the key.
+ * Anything else that is not printable ASCII is refused: a line break would start another line in the build's secret
+ * file (and the fetcher's complaint about that line would print it into Cloud Build's log), other control characters
+ * cannot be sent, and a non-ASCII character goes on the wire as Latin-1 bytes while the WAF compares UTF-8.
+ */
+const SECRET_VALUE_RE = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/;
 
 function secret(description: string, opts: { optional?: boolean } = {}): KeySpec<string> {
   return {
@@ -134,8 +151,12 @@ function secret(description: string, opts: { optional?: boolean } = {}): KeySpec
     secret: true,
     optional: opts.optional,
     parse: (raw) => {
-      if (raw.trim() === "") throw new Invalid("must not be empty");
-      return raw;
+      const v = raw.trim();
+      if (v === "") throw new Invalid("must not be empty");
+      if (!SECRET_VALUE_RE.test(v)) {
+        throw new Invalid("must be printable ASCII (letters, digits, punctuation; spaces only inside), as an HTTP header value must be; e.g. the output of openssl rand -hex 32");
+      }
+      return v;
     },
   };
 }
@@ -146,6 +167,31 @@ const IMAGE_RE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+)?(@sha256:[0-9a-
 const IAM_MEMBER_RE = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
 const HEADER_NAME_RE = /^[A-Za-z0-9-]+$/;
 const MODELS_ACCESS = ["header", "presigned", "public"] as const;
+// https://cloud.google.com/resource-manager/docs/creating-managing-projects: 6-30 lowercase letters, digits or hyphens,
+// starting with a letter, not ending with a hyphen.
+const PROJECT_ID_RE = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+// Key ring and key ids: "[a-zA-Z0-9_-]{1,63}" (keyRingId in
+// https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings/create, cryptoKeyId in
+// https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys/create).
+const KMS_ID_RE = /^[a-zA-Z0-9_-]{1,63}$/;
+// Locations as https://cloud.google.com/kms/docs/locations lists them: global, us, europe, us-central1, nam-eur-asia1.
+const KMS_LOCATION_RE = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+const KMS_KEY_EXAMPLE = "e.g. projects/acme-prod/locations/global/keyRings/pulumi/cryptoKeys/stack-secrets";
+
+/**
+ * The key's name goes into an IAM binding on the key (components/ciAccess.ts): each segment is held to the rule Cloud
+ * KMS and Resource Manager hold it to, so a space, quote or line break is refused here rather than by the API mid-deploy.
+ */
+function kmsKeyProblem(v: string): string | undefined {
+  const m = /^projects\/([^/]*)\/locations\/([^/]*)\/keyRings\/([^/]*)\/cryptoKeys\/([^/]*)$/.exec(v);
+  if (!m) return `must be projects/P/locations/L/keyRings/R/cryptoKeys/K, as in the stack's gcpkms:// secrets provider; ${KMS_KEY_EXAMPLE}`;
+  const [, project, location, ring, key] = m;
+  if (!PROJECT_ID_RE.test(project) && !/^\d{1,20}$/.test(project)) return `its project must be a project id (6-30 lowercase letters, digits or hyphens) or number; ${KMS_KEY_EXAMPLE}`;
+  if (!KMS_LOCATION_RE.test(location)) return `its location must be a Cloud KMS location such as global, us or us-central1; ${KMS_KEY_EXAMPLE}`;
+  if (!KMS_ID_RE.test(ring)) return `its key ring id must be 1-63 letters, digits, _ or - (Cloud KMS's rule); ${KMS_KEY_EXAMPLE}`;
+  if (!KMS_ID_RE.test(key)) return `its key id must be 1-63 letters, digits, _ or - (Cloud KMS's rule); ${KMS_KEY_EXAMPLE}`;
+  return undefined;
+}
 
 /** How the image build is allowed to read the weights (`warmstart:modelsAccess`). */
 export type ModelsAccess = (typeof MODELS_ACCESS)[number];
@@ -188,7 +234,7 @@ export const KEYS = {
   baseImage: string("The model server image the weights are added to (e.g. a ComfyUI on CUDA image).", "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", (v) =>
     IMAGE_RE.test(v) ? undefined : "must be an image reference such as docker.io/library/python:3.12 (registry host first)",
   ),
-  modelsManifest: string("Path of the models manifest, relative to the project root.", "container/models.json"),
+  modelsManifest: string("Path of the models manifest, relative to the project root; it must lie inside the root (symbolic links resolved).", "container/models.json"),
   imageRetention: integer(1, 100, "Images kept in Artifact Registry; older ones are cleaned up.", 3),
   // N1_HIGHCPU_8 and N1_HIGHCPU_32 are deprecated (google/devtools/cloudbuild/v1/cloudbuild.proto, MachineType).
   buildMachineType: oneOf(["E2_HIGHCPU_8", "E2_HIGHCPU_32"] as const, "Cloud Build machine type for the image build (E2_HIGHCPU_8 or E2_HIGHCPU_32).", "E2_HIGHCPU_32"),
@@ -196,9 +242,13 @@ export const KEYS = {
   modelsDomain: string("Host name the weights are served from (the R2 bucket's custom domain), e.g. models.example.com. Unused with modelsAccess presigned.", "", (v) =>
     v === "" || HOSTNAME_RE.test(v) ? undefined : "must be a host name such as models.example.com (no scheme, no path)",
   ),
-  modelsAccessHeader: string("Name of the header that carries the models access key.", "X-Warmstart-Models-Key", (v) =>
-    HEADER_NAME_RE.test(v) ? undefined : "must be an HTTP header name (letters, digits and hyphens)",
-  ),
+  modelsAccessHeader: string("Name of the header that carries the models access key; not one that proxies or the WAF treat specially (Host, Authorization, Cookie, ...).", "X-Warmstart-Models-Key", (v) => {
+    if (!HEADER_NAME_RE.test(v)) return "must be an HTTP header name (letters, digits and hyphens)";
+    const role = reservedHeaderRole(v);
+    return role
+      ? `"${v}" is a header proxies and the WAF treat specially (${role}): the key could be dropped, rewritten or read as something else on the way; use a header of your own, e.g. the default X-Warmstart-Models-Key`
+      : undefined;
+  }),
   modelsAccessKey: secret("Secret the image build sends in modelsAccessHeader to read the weights (modelsAccess header). Set with --secret."),
   billingAccount: string("Billing account id (XXXXXX-XXXXXX-XXXXXX). When set, the stack creates the budget, its alerts and the guard.", "", (v) =>
     v === "" || /^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/.test(v) ? undefined : "must be a billing account id like 012345-6789AB-CDEF01 (gcloud billing accounts list)",
@@ -253,9 +303,7 @@ export const KEYS = {
     v === "" || /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(v) ? undefined : "must be a bucket name such as acme-pulumi-state (no gs://)",
   ),
   secretsKmsKey: string("KMS key of the stack's secrets provider (projects/P/locations/L/keyRings/R/cryptoKeys/K); the deploy account may use it.", "", (v) =>
-    v === "" || /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/.test(v)
-      ? undefined
-      : "must be projects/P/locations/L/keyRings/R/cryptoKeys/K",
+    v === "" ? undefined : kmsKeyProblem(v),
   ),
 } satisfies Record<string, KeySpec<unknown>>;
 
@@ -406,8 +454,11 @@ export type RawConfig = (fullKey: string) => string | undefined;
 export interface ParseOptions {
   /** Project root, to resolve the manifest path. */
   readonly rootDir: string;
-  /** Whether the stack stores a key encrypted; a secret key stored in plain text is refused. Unset: not checked. */
-  readonly isEncrypted?: (fullKey: string) => boolean;
+  /**
+   * Whether the stack stores a key encrypted (set with --secret); a secret key stored in plain text is refused. The
+   * program asks the Pulumi runtime, `npm run synth` the stack file's `secure:` values (scripts/stackFiles.ts).
+   */
+  readonly isEncrypted: (fullKey: string) => boolean;
 }
 
 /**
@@ -422,7 +473,8 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     const given = raw(full);
     const text = given ?? (spec.default === undefined ? undefined : yamlValueToConfigString(spec.default));
     if (text === undefined) continue;
-    if (spec.secret && given !== undefined && opts.isEncrypted && !opts.isEncrypted(full)) {
+    // The one plain-text check for every secret key, whoever reads the stack (the program, synth, the planner).
+    if (spec.secret && given !== undefined && !opts.isEncrypted(full)) {
       problems.push({ key: full, reason: `is stored in plain text in the stack file; remove it and set it with pulumi config set --secret ${full} <value>`, got: text, secret: true });
       continue;
     }
@@ -438,7 +490,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
 
   const project = raw("gcp:project")?.trim();
   if (!project) problem("gcp:project", "is required: the Google Cloud project id to deploy to (pulumi config set gcp:project my-project)");
-  else if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) problem("gcp:project", "must be a project id: 6-30 lowercase letters, digits or hyphens", project);
+  else if (!PROJECT_ID_RE.test(project)) problem("gcp:project", "must be a project id: 6-30 lowercase letters, digits or hyphens", project);
   const region = raw("gcp:region")?.trim();
   if (!region) problem("gcp:region", `is required: one of the regions with Cloud Run L4 GPUs (${L4_REGIONS.map((r) => r.region).join(", ")})`);
   else if (!findL4Region(region)) problem("gcp:region", `has no Cloud Run L4 GPUs; use one of ${L4_REGIONS.map((r) => r.region).join(", ")}`, region);
@@ -498,26 +550,33 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   }
 
   let manifest: Manifest | undefined;
+  let manifestFile: string | undefined;
   if (v.modelsManifest !== undefined) {
-    const file = path.resolve(opts.rootDir, v.modelsManifest);
-    let text: string | undefined;
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch {
-      problem("warmstart:modelsManifest", `cannot read ${file}`, v.modelsManifest);
-    }
-    if (text !== undefined) {
+    const found = fileInsideRoot(opts.rootDir, v.modelsManifest);
+    if ("problem" in found) problem("warmstart:modelsManifest", found.problem, v.modelsManifest);
+    else {
+      manifestFile = found.file;
+      let text: string | undefined;
       try {
-        manifest = parseManifest(text, v.modelsManifest);
+        text = fs.readFileSync(found.file, "utf8");
       } catch (err) {
-        if (!(err instanceof ManifestError)) throw err;
-        problem("warmstart:modelsManifest", err.message.replace(/\n/g, "\n    "), v.modelsManifest);
+        problem("warmstart:modelsManifest", `cannot read ${found.file} (${(err as NodeJS.ErrnoException).code ?? "error"})`, v.modelsManifest);
+      }
+      if (text !== undefined) {
+        try {
+          manifest = parseManifest(text, v.modelsManifest);
+        } catch (err) {
+          if (!(err instanceof ManifestError)) throw err;
+          // The message names the file and each entry by position, never its contents; no ", got" after the list.
+          problem("warmstart:modelsManifest", err.message.replace(/\n/g, "\n    "));
+        }
       }
     }
   }
 
-  if (v.imageBuild === "local" && v.modelsManifest !== undefined) {
-    const rel = path.relative(path.join(opts.rootDir, "container"), path.resolve(opts.rootDir, v.modelsManifest));
+  if (v.imageBuild === "local" && manifestFile !== undefined) {
+    // Real paths: Docker copies a symbolic link as a link, so one to a file outside container/ breaks in the image.
+    const rel = path.relative(fs.realpathSync(path.join(opts.rootDir, "container")), manifestFile);
     if (rel.startsWith("..") || path.isAbsolute(rel)) {
       problem("warmstart:modelsManifest", 'must lie inside container/ when warmstart:imageBuild is "local": Docker only sees the build context', v.modelsManifest);
     }
@@ -636,6 +695,29 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   };
 }
 
+const OUTSIDE_ROOT = "must lie inside the project root (symbolic links resolved): the program reads no file outside it; e.g. container/models.json";
+
+/**
+ * The real path of `relative` (to the project root) when it lies inside the root, symbolic links resolved: a config
+ * value must not make the program read a file elsewhere (../../etc/passwd, a link to ~/.config), nor an error quote
+ * one. Decided before the file is read.
+ */
+function fileInsideRoot(rootDir: string, relative: string): { file: string } | { problem: string } {
+  const inside = (root: string, p: string) => {
+    const rel = path.relative(root, p);
+    return rel !== "" && rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+  };
+  const lexical = path.resolve(rootDir, relative);
+  if (!inside(path.resolve(rootDir), lexical)) return { problem: OUTSIDE_ROOT };
+  let real: string;
+  try {
+    real = fs.realpathSync(lexical);
+  } catch (err) {
+    return { problem: `cannot read ${lexical} (${(err as NodeJS.ErrnoException).code ?? "error"})` };
+  }
+  return inside(fs.realpathSync(rootDir), real) ? { file: real } : { problem: OUTSIDE_ROOT };
+}
+
 /** Reads the stack's configuration from the Pulumi runtime. */
 export function loadStackConfig(rootDir = process.cwd()): StackConfig {
   return parseStackConfig((key) => pulumi.runtime.getConfig(key), { rootDir, isEncrypted: runtimeIsConfigSecret() });
@@ -643,9 +725,11 @@ export function loadStackConfig(rootDir = process.cwd()): StackConfig {
 
 /**
  * The SDK's own test of whether a config value was set with --secret. It is marked internal, so it is looked up
- * rather than imported; without it the plain-text check is skipped rather than failing every deploy.
+ * rather than imported. Without it no secret could be told from a plain-text one: the program stops rather than
+ * deploy a key that may sit readable in the stack file (test/config.test.ts fails first, on an SDK upgrade).
  */
-function runtimeIsConfigSecret(): ((fullKey: string) => boolean) | undefined {
+function runtimeIsConfigSecret(): (fullKey: string) => boolean {
   const fn = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
-  return typeof fn === "function" ? fn : undefined;
+  if (typeof fn !== "function") throw new Error("@pulumi/pulumi has no runtime.isConfigSecret: warmstart cannot tell a --secret value from a plain one; pin the SDK to a version that has it");
+  return fn;
 }

@@ -2,6 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { ImageConfig, ServiceConfig } from "./config";
 import { ModelImage } from "./modelImage";
+import { invokerBindingNames, sharedOldNames } from "./invokerBindings";
 import { startupProbeTiming } from "./startupProbe";
 
 export interface GpuServiceArgs {
@@ -154,15 +155,23 @@ export class GpuService extends pulumi.ComponentResource {
     this.project = this.service.project;
     this.url = this.service.uri;
 
-    const invoke = (id: string, member: pulumi.Input<string>) =>
+    const invoke = (resourceName: string, member: pulumi.Input<string>, alias?: string) =>
       new gcp.cloudrunv2.ServiceIamMember(
-        `${name}-invoker-${id}`,
+        resourceName,
         { project: svc.project, location: svc.region, name: this.service.name, role: "roles/run.invoker", member },
-        parent,
+        { ...parent, aliases: alias ? [{ name: alias }] : undefined },
       );
-    invoke("warmup", pulumi.interpolate`serviceAccount:${this.invokerServiceAccount.email}`);
-    for (const member of svc.invokers) invoke(member.replace(/[^a-zA-Z0-9]+/g, "-").toLowerCase(), member);
-    if (svc.public) invoke("public", "allUsers");
+    invoke(`${name}-invoker-warmup`, pulumi.interpolate`serviceAccount:${this.invokerServiceAccount.email}`);
+    const bindings = invokerBindingNames(name, svc.invokers);
+    for (const b of bindings) invoke(b.name, b.member, b.alias);
+    for (const { oldName, members } of sharedOldNames(bindings)) {
+      void pulumi.log.warn(
+        `warmstart:invokers ${members.join(", ")} had one resource name (${oldName}) before; ${members[0]} takes over that binding. ` +
+          `If this stack was deployed with ${members.slice(1).join(" or ")} instead, the preview replaces ${oldName} with a new member: list that member first, or its run.invoker grant is removed at the end of the update (pulumi up --refresh restores it)`,
+        this,
+      );
+    }
+    if (svc.public) invoke(`${name}-invoker-public`, "allUsers");
 
     this.registerOutputs({
       serviceName: this.serviceName,

@@ -19,12 +19,12 @@ export interface RecordedResource {
   readonly custom: boolean;
   /** URNs this resource depends on (dependsOn and the resources its inputs came from). */
   readonly dependencies: string[];
+  /** URNs the resource was known by before (the aliases option), as the engine resolves them. */
+  readonly aliases: string[];
   /** Input paths the engine does not compare with the cloud (the ignoreChanges option). */
   readonly ignoreChanges: string[];
   /** Left in the cloud when removed from the program or the stack is destroyed (the retainOnDelete option). */
   readonly retainOnDelete: boolean;
-  /** The URNs this resource had under earlier names or parents (its aliases), which the engine moves in place. */
-  readonly aliases: string[];
   /** Inputs with secret values replaced by "[secret]", as `pulumi preview` shows them. */
   readonly inputs: Record<string, unknown>;
   /** Inputs with secrets revealed, for tests that check where a secret goes. */
@@ -72,6 +72,48 @@ export interface OfflineRun {
   readonly outputs: Record<string, unknown>;
   /** Lines the program logged with pulumi.log.warn. */
   readonly warnings: string[];
+}
+
+/**
+ * Two registrations with one URN. The engine refuses the second ("Duplicate resource URN"), but the mocks accept it,
+ * so the runner checks: a program that synthesizes cleanly must not fail at `pulumi up`.
+ */
+export class DuplicateUrnError extends Error {
+  constructor(readonly urn: string, readonly first: RecordedResource, readonly second: RecordedResource) {
+    super(`Duplicate resource URN '${urn}': the engine refuses a second resource with it; give each a unique name\n${describePair(first, second)}`);
+    this.name = "DuplicateUrnError";
+  }
+}
+
+/** Each resource by type, name and parent, with the inputs that tell the two apart (secrets stay masked). */
+function describePair(a: RecordedResource, b: RecordedResource): string {
+  const keys = [...new Set([...Object.keys(a.inputs), ...Object.keys(b.inputs)])].filter((k) => JSON.stringify(a.inputs[k]) !== JSON.stringify(b.inputs[k]));
+  const show = (v: unknown) => {
+    const s = JSON.stringify(v) ?? "undefined";
+    return s.length > 100 ? `${s.slice(0, 97)}...` : s;
+  };
+  const line = (label: string, r: RecordedResource) =>
+    `  ${label} ${r.type} "${r.name}", parent ${r.parent ?? "(the stack)"}${keys.map((k) => `, ${k}: ${show(r.inputs[k])}`).join("")}`;
+  return `${line("first: ", a)}\n${line("second:", b)}`;
+}
+
+/**
+ * The URNs a registration's aliases stand for. An alias spec leaves out what did not change: the name, type, parent,
+ * stack or project default to the resource's own (https://www.pulumi.com/docs/iac/concepts/options/aliases/).
+ */
+function aliasUrns(req: any, urn: string): string[] {
+  const [stackPart, project, qualifiedType, name] = urn.split("::");
+  const ownType = qualifiedType.split("$").pop()!;
+  return (req.getAliasesList() as any[]).map((alias) => {
+    if (alias.getUrn()) return alias.getUrn() as string;
+    const spec = alias.getSpec();
+    const parent: string = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
+    const parentType = parent ? parent.split("::")[2] : "";
+    const type = spec.getType() || ownType;
+    const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+    const stack = spec.getStack() ? `urn:pulumi:${spec.getStack()}` : stackPart;
+    return [stack, spec.getProject() || project, qualified, spec.getName() || name].join("::");
+  });
 }
 
 const fakeHex = (seed: string, n: number) => crypto.createHash("sha256").update(seed).digest("hex").slice(0, n);
@@ -153,26 +195,6 @@ function resolveCall(args: pulumi.runtime.MockCallArgs, project: string): Record
   return args.inputs as Record<string, unknown>;
 }
 
-/** A URN's parts: `urn:pulumi:STACK::PROJECT::QUALIFIED_TYPE::NAME` (types hold single colons, never two). */
-function urnParts(urn: string): { stack: string; project: string; qualifiedType: string; name: string } {
-  const [head, project, ...rest] = urn.split("::");
-  const name = rest.pop()!;
-  return { stack: head.slice("urn:pulumi:".length), project, qualifiedType: rest.join("::"), name };
-}
-
-/** The URN of each alias, as the engine resolves an alias spec: what it leaves out is the resource's own. */
-function aliasUrns(req: any, urn: string): string[] {
-  const own = urnParts(urn);
-  const type = own.qualifiedType.split("$").pop()!;
-  return (req.getAliasesList() as any[]).map((a) => {
-    if (a.getUrn()) return a.getUrn() as string;
-    const spec = a.getSpec();
-    const parentUrn: string = spec.getNoparent() ? "" : spec.getParenturn() || (req.getParent() as string);
-    const parentType = parentUrn ? urnParts(parentUrn).qualifiedType : "";
-    return `urn:pulumi:${spec.getStack() || own.stack}::${spec.getProject() || own.project}::${parentType ? `${parentType}$` : ""}${spec.getType() || type}::${spec.getName() || own.name}`;
-  });
-}
-
 /** Resolves an exported value: Outputs awaited, secrets masked, nested arrays and objects walked. */
 async function resolveOutput(value: unknown): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
@@ -190,7 +212,14 @@ async function resolveOutput(value: unknown): Promise<unknown> {
 export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
   const gcpProject = opts.config["gcp:project"] ?? "mock-project";
   const resources: RecordedResource[] = [];
+  const byUrn = new Map<string, RecordedResource>();
+  let duplicate: DuplicateUrnError | undefined;
   const pending = new Set<Promise<void>>();
+  // As the Node language host does, an error thrown inside an apply (an unhandled rejection) fails the run; so does a
+  // registration the engine would refuse.
+  let failRun: (reason: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (failRun = reject));
+  failed.catch(() => undefined);
 
   await pulumi.runtime.setMocks(
     {
@@ -221,9 +250,9 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
             parent: req.getParent() || undefined,
             custom: req.getCustom(),
             dependencies: req.getDependenciesList(),
+            aliases: aliasUrns(req, resp.getUrn()),
             ignoreChanges: req.getIgnorechangesList(),
             retainOnDelete: req.getRetainondelete() ?? false,
-            aliases: aliasUrns(req, resp.getUrn()),
             inputs: mapSecrets(raw, () => SECRET_MASK) as Record<string, unknown>,
             plainInputs: mapSecrets(raw, (v) => v) as Record<string, unknown>,
             id: resp.getId() || undefined,
@@ -234,6 +263,12 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
               (v) => v,
             ) as Record<string, unknown>,
           };
+          const earlier = byUrn.get(record.urn);
+          if (earlier && !duplicate) {
+            duplicate = new DuplicateUrnError(record.urn, earlier, record);
+            failRun(duplicate);
+          }
+          byUrn.set(record.urn, earlier ?? record);
           resources.push(record);
           opts.onResource?.(record);
         }
@@ -269,10 +304,6 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
     if (line.startsWith("warning: [runtime] ")) warnings.push(line.slice("warning: [runtime] ".length));
     else warn(...args);
   };
-  // As the Node language host does, an error thrown inside an apply (an unhandled rejection) fails the run.
-  let failRun: (reason: unknown) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => (failRun = reject));
-  failed.catch(() => undefined);
   const onUnhandled = (reason: unknown) => failRun(reason);
   process.on("unhandledRejection", onUnhandled);
   try {
@@ -281,6 +312,8 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
     // As with the engine, an export whose value is undefined is no stack output.
     const outputs = Object.fromEntries(Object.entries(resolved).filter(([, v]) => v !== undefined));
     await settle();
+    // A duplicate registered after the outputs resolved.
+    if (duplicate) throw duplicate;
     return { resources, outputs, warnings };
   } catch (err) {
     // Registrations stuck on a failed value never reach the monitor; the others finish before the next run starts.

@@ -32,6 +32,7 @@ export const SECRET_PLACEHOLDER = "placeholder-secret-for-synth";
 
 export interface StackConfigFiles {
   readonly config: Record<string, string>;
+  /** Keys the CLI would mark secret: the stack file's `secure:` values and the stand-ins; never a plain value. */
   readonly secretKeys: string[];
 }
 
@@ -68,7 +69,9 @@ export function readStackConfig(rootDir: string, stack: string, configFile?: str
       config[key] = SECRET_PLACEHOLDER;
       if (!secretKeys.includes(key)) secretKeys.push(key);
     } else {
+      // A plain value replaces the stand-in and is no secret: the program refuses it, as it would under pulumi up.
       config[key] = toConfigString(value);
+      if (secretKeys.includes(key)) secretKeys.splice(secretKeys.indexOf(key), 1);
     }
   }
   return { config, secretKeys };

@@ -3,13 +3,15 @@
  *
  * Shows what a stack would create, offline and without credentials: the program runs under Pulumi's mocks with
  * the config the CLI would give it (Pulumi.yaml defaults overlaid by Pulumi.<name>.yaml; secrets replaced by a
- * placeholder). Exit 1 with the configuration error alone when the config is invalid.
+ * placeholder). Exit 1 with the configuration error alone when the config is invalid, also when a secret key holds a
+ * plain-text value (pulumi up refuses it the same way); exit 1 too when two resources would have one URN, which the
+ * engine refuses.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, parseStackConfig } from "../components/config";
-import { runOffline } from "./offline";
+import { DuplicateUrnError, runOffline } from "./offline";
 import { readProjectFile, readStackConfig } from "./stackFiles";
 import { renderReport } from "./synthReport";
 
@@ -46,7 +48,7 @@ async function main(): Promise<number> {
   const raw = (key: string) => files.config[key];
   try {
     // Parsed here too, for the schedule table; the program parses the same values itself.
-    const config = parseStackConfig(raw, { rootDir });
+    const config = parseStackConfig(raw, { rootDir, isEncrypted: (key) => files.secretKeys.includes(key) });
     const run = await runOffline({
       project: readProjectFile(rootDir).name,
       stack: args.stack,
@@ -66,7 +68,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof DuplicateUrnError) {
       console.error(err.message);
       return 1;
     }

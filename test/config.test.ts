@@ -1,10 +1,11 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { ConfigError, KEYS, parseStackConfig, yamlValueToConfigString } from "../components/config";
 import { readProjectFile } from "../scripts/stackFiles";
-import { BASE_CONFIG, lastResources, runStack } from "./harness";
+import { BASE_CONFIG, lastResources, projectTempDir, runStack } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -43,7 +44,7 @@ describe("Pulumi.yaml and components/config.ts", () => {
 });
 
 describe("parsed defaults", () => {
-  const config = parseStackConfig((k) => BASE_CONFIG[k], { rootDir: ROOT });
+  const config = parseStackConfig((k) => BASE_CONFIG[k], { rootDir: ROOT, isEncrypted: () => true });
 
   test("give an 8 vCPU / 32 GiB L4 service with one request at a time and 2 instances at most", () => {
     expect(config.service).toMatchObject({ cpu: 8, memory: "32Gi", memoryGiB: 32, concurrency: 1, maxInstances: 2, gpuZonalRedundancy: false, public: false, deletionProtection: true, invokers: [] });
@@ -78,6 +79,7 @@ const BAD_VALUES: [string, string, RegExp][] = [
   ["warmstart:invokers", '["allUsers"]', /set warmstart:public true/],
   ["warmstart:invokers", "alice@example.com", /must be an IAM member/],
   ["warmstart:invokers", "[1, 2]", /list of strings/],
+  ["warmstart:invokers", '["user:a@example.com","group:g@example.com","user:a@example.com"]', /item "user:a@example.com" appears twice/],
   ["warmstart:imageBuild", "kaniko", /one of cloudbuild \| local \| none/],
   ["warmstart:buildMachineType", "N1_HIGHCPU_32", /must be one of E2_HIGHCPU_8 \| E2_HIGHCPU_32/],
   ["warmstart:image", "myimage:latest", /by digest/],
@@ -91,7 +93,24 @@ const BAD_VALUES: [string, string, RegExp][] = [
   ["warmstart:modelsManifest", "no/such/file.json", /cannot read/],
   ["gcp:region", "us-west1", /no Cloud Run L4 GPUs; use one of .*us-central1/],
   ["warmstart:modelsAccessHeader", "X Key", /HTTP header name/],
+  ["warmstart:modelsAccessHeader", "Host", /"Host" is a header proxies and the WAF treat specially \(routing\).*e\.g\. the default X-Warmstart-Models-Key/],
+  ["warmstart:modelsAccessHeader", "authorization", /"authorization" is a header proxies and the WAF treat specially \(credentials\).*X-Warmstart-Models-Key/],
+  ["warmstart:modelsAccessHeader", "Proxy-Authorization", /treat specially \(credentials\)/],
+  ["warmstart:modelsAccessHeader", "Cookie", /treat specially \(credentials\)/],
+  ["warmstart:modelsAccessHeader", "Connection", /treat specially \(hop-by-hop\)/],
+  ["warmstart:modelsAccessHeader", "TRANSFER-ENCODING", /treat specially \(hop-by-hop\)/],
+  ["warmstart:modelsAccessHeader", "Content-Length", /treat specially \(message framing\)/],
+  ["warmstart:modelsAccessHeader", "X-Forwarded-For", /treat specially \(routing\)/],
+  ["warmstart:modelsAccessHeader", "Range", /treat specially \(set by the fetcher\)/],
+  ["warmstart:modelsAccessHeader", "CF-Connecting-IP", /treat specially \(set by Cloudflare\)/],
   ["warmstart:modelsAccess", "signed", /one of header \| presigned \| public/],
+  ["warmstart:secretsKmsKey", "projects/acme-test-123/locations/global/keyRings/my ring/cryptoKeys/k", /key ring id must be 1-63 letters, digits, _ or -.*e\.g\. projects\/acme-prod\/locations\/global/],
+  ["warmstart:secretsKmsKey", 'projects/acme-test-123/locations/global/keyRings/pulumi/cryptoKeys/k"', /key id must be 1-63 letters, digits, _ or -/],
+  ["warmstart:secretsKmsKey", "projects/acme-test-123/locations/global/keyRings/pulumi/cryptoKeys/a\nb", /key id must be 1-63/],
+  ["warmstart:secretsKmsKey", `projects/acme-test-123/locations/global/keyRings/${"r".repeat(64)}/cryptoKeys/k`, /key ring id must be 1-63/],
+  ["warmstart:secretsKmsKey", "projects/acme-test-123/locations/Global Region/keyRings/pulumi/cryptoKeys/k", /location must be a Cloud KMS location such as global/],
+  ["warmstart:secretsKmsKey", "projects/Acme Test/locations/global/keyRings/pulumi/cryptoKeys/k", /project must be a project id/],
+  ["warmstart:secretsKmsKey", "projects/acme-test-123/locations/global/keyRings/pulumi", /must be projects\/P\/locations\/L\/keyRings\/R\/cryptoKeys\/K/],
   ["warmstart:modelsAccess", "presigned", /"presigned" needs warmstart:cloudflareAccountId/],
 ];
 
@@ -135,5 +154,92 @@ describe("invalid config", () => {
     const image = `us-docker.pkg.dev/p/r/img@sha256:${"e".repeat(64)}`;
     const run = await runStack({ "warmstart:imageBuild": "none", "warmstart:image": image }, { unset: ["warmstart:modelsDomain", "warmstart:modelsAccessKey"] });
     expect(run.one("gcp:cloudrunv2/service:Service").inputs.template).toMatchObject({ containers: [{ image }] });
+  });
+});
+
+describe("secret values", () => {
+  const CF = { "warmstart:cloudflareAccountId": "0123456789abcdef0123456789abcdef", "warmstart:cloudflareZoneId": "fedcba9876543210fedcba9876543210" };
+
+  test.each([
+    ["a line break", "first-line\nInjected-Header: injected"],
+    ["a carriage return", "first-line\rsecond"],
+    ["a NUL", "first\u0000second"],
+    ["a tab inside", "first\tsecond"],
+    ["a non-ASCII character", "clé-privée-42"],
+  ])("a models key with %s is refused, naming the key and never the value", async (_what, value) => {
+    const error = (await runStack({ "warmstart:modelsAccessKey": value }).catch((e: unknown) => e)) as ConfigError;
+    expect(error.name).toBe("ConfigError");
+    expect(error.message).toMatch(/warmstart:modelsAccessKey: must be printable ASCII .*, got \[secret\]/);
+    for (const part of value.split(/[^!-~]+/).filter((p) => p.length > 2)) expect(error.message).not.toContain(part);
+    expect(lastResources).toEqual([]);
+  });
+
+  test("surrounding whitespace (a pasted line end) is dropped: the build's header line and the WAF rule carry the same key", async () => {
+    const run = await runStack({ ...CF, "warmstart:modelsAccessKey": "  k3y-value \r\n" });
+    expect(run.one("gcp:secretmanager/secretVersion:SecretVersion").plainInputs.secretData).toBe("X-Warmstart-Models-Key: k3y-value");
+    const rule = (run.one("cloudflare:index/ruleset:Ruleset").plainInputs as any).rules[0];
+    expect(rule.expression).toMatch(/\[\*\] eq "k3y-value"\)\)$/);
+  });
+
+  test("the Hugging Face token follows the same rule", async () => {
+    const config = { ...CF, "warmstart:syncModelsOnDeploy": "true", "warmstart:modelsManifest": "container/models.json", "warmstart:huggingFaceToken": "hf_abc\nhf_def" };
+    const error = (await runStack(config).catch((e: unknown) => e)) as ConfigError;
+    expect(error.message).toMatch(/warmstart:huggingFaceToken: must be printable ASCII/);
+    expect(error.message).not.toContain("hf_");
+  });
+});
+
+describe("the models manifest path", () => {
+  const refused = async (manifest: string) => {
+    const error = (await runStack({ "warmstart:modelsManifest": manifest }).catch((e: unknown) => e)) as ConfigError;
+    expect(error.name).toBe("ConfigError");
+    expect(lastResources).toEqual([]);
+    return error.message;
+  };
+  const outside = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-outside-")), "models.json");
+  fs.writeFileSync(outside, JSON.stringify({ files: [{ path: "unet/a.safetensors", size: 1, sha256: "f".repeat(64) }] }));
+
+  test("must stay inside the project root: ../ is refused before the file is read, and nothing of it is quoted", async () => {
+    const message = await refused("../../../../etc/passwd");
+    expect(message).toMatch(/warmstart:modelsManifest: must lie inside the project root .*e\.g\. container\/models\.json, got "\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd"/);
+    expect(message).not.toMatch(/root:|not valid JSON/);
+  });
+
+  test("an absolute path outside the root, even to a valid manifest, is refused", async () => {
+    expect(await refused(outside)).toMatch(/must lie inside the project root/);
+  });
+
+  test("a symbolic link inside the root that leads out of it is refused", async () => {
+    const dir = projectTempDir("link-");
+    fs.symlinkSync("/etc/passwd", path.join(dir, "passwd.json"));
+    fs.symlinkSync(outside, path.join(dir, "models.json"));
+    for (const link of ["passwd.json", "models.json"]) {
+      const message = await refused(path.relative(ROOT, path.join(dir, link)));
+      expect(message).toMatch(/must lie inside the project root \(symbolic links resolved\)/);
+      expect(message).not.toContain("root:");
+    }
+  });
+
+  test("a path that only passes through ../ and stays inside is fine", async () => {
+    const run = await runStack({ "warmstart:modelsManifest": "test/../test/fixtures/models.json" });
+    expect(run.resources.length).toBeGreaterThan(0);
+  });
+
+  test("a file inside the root that is not JSON is refused without quoting its contents", async () => {
+    const message = await refused("README.md");
+    expect(message).toMatch(/warmstart:modelsManifest: README\.md: invalid models manifest:\n\s+- not valid JSON; a manifest looks like \{"files"/);
+    expect(message).not.toContain(fs.readFileSync(path.join(ROOT, "README.md"), "utf8").slice(0, 10));
+  });
+
+  test("an entry's wrong values are named by position and rule, not quoted", async () => {
+    const dir = projectTempDir("manifest-");
+    const file = path.join(dir, "models.json");
+    fs.writeFileSync(file, JSON.stringify({ files: [{ path: "../tok_SECRET_path", size: "tok_SECRET_size", sha256: "tok_SECRET_sha", source: "tok_SECRET_src" }] }));
+    const message = await refused(path.relative(ROOT, file));
+    expect(message).toContain('files[0]: "path" must not contain "..", "." or empty segments');
+    expect(message).toContain('files[0]: "size" must be a positive whole number of bytes');
+    expect(message).toContain('files[0]: "sha256" must be 64 lowercase hex digits');
+    expect(message).toContain('files[0]: "source" must be an http(s) URL');
+    expect(message).not.toContain("tok_SECRET");
   });
 });

@@ -1,13 +1,15 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { imageContentHash } from "../components/contentHash";
 import { buildDiskSizeGb, cloudBuildConfig, substituted } from "../components/cloudBuild";
+import { invokerBindingNames } from "../components/invokerBindings";
 import { L4_REGIONS, weightsFit } from "../components/l4";
 import { probeBudgetSeconds, startupProbeTiming } from "../components/startupProbe";
 import { SECRET_MASK } from "../scripts/offline";
-import { BASE_CONFIG, lastResources, runStack } from "./harness";
+import { BASE_CONFIG, lastResources, projectTempDir, runStack } from "./harness";
 
 const SERVICE = "gcp:cloudrunv2/service:Service";
 const INVOKER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember";
@@ -79,6 +81,31 @@ describe("who may call the service", () => {
     expect(run.warnings.some((w) => /public/.test(w))).toBe(false);
   });
 
+  const memberBinding = (run: Awaited<ReturnType<typeof runStack>>, member: string) => run.ofType(INVOKER).find((b) => b.inputs.member === member)!;
+  const oldUrn = (slug: string) => `urn:pulumi:test::warmstart::warmstart:service:GpuService$${INVOKER}::warmstart-invoker-${slug}`;
+
+  test("members that differ only in punctuation get a binding each, named by a readable slug and a hash of the exact member", async () => {
+    const run = await runStack({ "warmstart:invokers": '["user:john.doe@acme.com","user:john-doe@acme.com"]' });
+    const [dot, dash] = ["user:john.doe@acme.com", "user:john-doe@acme.com"].map((m) => memberBinding(run, m));
+    expect(dot.urn).not.toBe(dash.urn);
+    expect(dot.name).toMatch(/^warmstart-invoker-user-john-doe-acme-com-[0-9a-f]{8}$/);
+    expect(dash.name).toMatch(/^warmstart-invoker-user-john-doe-acme-com-[0-9a-f]{8}$/);
+  });
+
+  test("a stack deployed with the old names updates its bindings in place: the first member with an old name takes it as an alias", async () => {
+    const run = await runStack({ "warmstart:invokers": '["user:john.doe@acme.com","user:john-doe@acme.com","group:ops@acme.com"]' });
+    expect(memberBinding(run, "user:john.doe@acme.com").aliases).toEqual([oldUrn("user-john-doe-acme-com")]);
+    // The engine refused the second registration of that name, so no stack holds a binding under it for this member.
+    expect(memberBinding(run, "user:john-doe@acme.com").aliases).toEqual([]);
+    expect(memberBinding(run, "group:ops@acme.com").aliases).toEqual([oldUrn("group-ops-acme-com")]);
+    expect(run.ofType(INVOKER).find((b) => b.name === "warmstart-invoker-warmup")!.aliases).toEqual([]);
+    // The stack may hold the old name for the other member: the user is told what the preview would show then.
+    expect(run.warnings).toContainEqual(
+      expect.stringMatching(/^warmstart:invokers user:john\.doe@acme\.com, user:john-doe@acme\.com had one resource name \(warmstart-invoker-user-john-doe-acme-com\) before; .*list that member first/),
+    );
+    expect(run.warnings.filter((w) => w.includes("had one resource name"))).toHaveLength(1);
+  });
+
   test("public: true adds allUsers and warns", async () => {
     const run = await runStack({ "warmstart:public": "true" });
     expect(run.ofType(INVOKER).map((m) => m.inputs.member)).toContain("allUsers");
@@ -87,8 +114,9 @@ describe("who may call the service", () => {
 });
 
 describe("the weights", () => {
+  // Inside the project: the program reads no manifest outside its root.
   const manifest = (bytes: number[]) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-manifest-"));
+    const dir = projectTempDir("manifest-");
     const file = path.join(dir, "models.json");
     fs.writeFileSync(file, JSON.stringify({ files: bytes.map((size, i) => ({ path: `unet/m${i}.safetensors`, size, sha256: "f".repeat(64) })) }));
     return file;
@@ -107,15 +135,15 @@ describe("the weights", () => {
   });
 
   test("an invalid manifest is a config error naming the entry", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-manifest-"));
+    const dir = projectTempDir("manifest-");
     const file = path.join(dir, "models.json");
     fs.writeFileSync(file, JSON.stringify({ files: [{ path: "../etc/passwd", size: 1, sha256: "f".repeat(64) }] }));
     const error = (await runStack({ "warmstart:modelsManifest": file }).catch((e: unknown) => e)) as Error;
-    expect(error.message).toMatch(/files\[0\] \(\.\.\/etc\/passwd\): "path" must not contain "\.\."/);
+    expect(error.message).toMatch(/files\[0\]: "path" must not contain "\.\."/);
   });
 
   test("files without size and sha256 warn on preview and stop a real update before the build starts", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-manifest-"));
+    const dir = projectTempDir("manifest-");
     const file = path.join(dir, "models.json");
     fs.writeFileSync(file, JSON.stringify({ files: [{ path: "unet/a.safetensors", source: "https://huggingface.co/x/y/resolve/main/a.safetensors" }] }));
     const preview = await runStack({ "warmstart:modelsManifest": file });
@@ -244,6 +272,21 @@ describe("content hash (the build trigger)", () => {
     expect(imageContentHash({ contextDir: path.join(dir, "container"), manifestPath: manifest, baseImage: "docker.io/x/y:2" })).not.toBe(before);
     fs.writeFileSync(path.join(dir, "container", "Dockerfile"), "FROM x\nRUN true\n");
     expect(hash()).not.toBe(before);
+  });
+});
+
+describe("invoker binding names", () => {
+  test("distinct members always get distinct names, and each old name is claimed by one alias at most", () => {
+    const member = fc.tuple(fc.constantFrom("user:", "group:", "serviceAccount:"), fc.stringMatching(/^[a-z.\-_]{1,6}@[a-z.-]{1,4}$/)).map(([k, v]) => k + v);
+    fc.assert(
+      fc.property(fc.uniqueArray(member, { maxLength: 12 }), (members) => {
+        const names = invokerBindingNames("svc", members);
+        expect(new Set(names.map((n) => n.name)).size).toBe(members.length);
+        const aliases = names.flatMap((n) => (n.alias ? [n.alias] : []));
+        expect(new Set(aliases).size).toBe(aliases.length);
+        expect(new Set(aliases)).toEqual(new Set(names.map((n) => n.oldName)));
+      }),
+    );
   });
 });
 

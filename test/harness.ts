@@ -3,6 +3,7 @@
  * stay short. Each call re-imports the program (vi.resetModules) so one test file can run many configs.
  */
 import { vi } from "vitest";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { KEYS } from "../components/config";
 import { runOffline, type OfflineRun, type OfflineRunOptions, type RecordedResource } from "../scripts/offline";
@@ -17,6 +18,16 @@ export const BASE_CONFIG: Readonly<Record<string, string>> = {
   "warmstart:modelsAccessKey": "s3cr3t-models-key-value",
   "warmstart:modelsManifest": "test/fixtures/models.json",
 };
+/**
+ * A new directory inside the project (test/.tmp/, git-ignored), for files a config key points at: the program refuses
+ * a manifest outside the project root.
+ */
+export function projectTempDir(prefix: string): string {
+  const parent = path.resolve(__dirname, ".tmp");
+  fs.mkdirSync(parent, { recursive: true });
+  return fs.mkdtempSync(path.join(parent, prefix));
+}
+
 /** Every secret key of the program, as `pulumi config set --secret` would mark it. */
 const SECRET_KEYS = Object.entries(KEYS)
   .filter(([, spec]) => "secret" in spec && spec.secret)

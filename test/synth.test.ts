@@ -2,7 +2,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, test } from "vitest";
+import { runOffline } from "../scripts/offline";
 import { readStackConfig, SECRET_PLACEHOLDER } from "../scripts/stackFiles";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -69,6 +71,18 @@ describe("npm run synth", () => {
     expect(bad.stderr).toMatch(/^Invalid stack configuration \(2 problems\):\n {2}warmstart:cpu: must be an integer 4\.\.8, got "3"\n {2}warmstart:maxInstances: must be an integer 1\.\.100, got "lots"\n/);
   });
 
+  test("a secret stored in plain text in the stack file: exit 1 as pulumi up would, without printing it", () => {
+    writeStack(
+      "synthtest-plain",
+      "config:\n  gcp:project: acme-test-123\n  gcp:region: us-central1\n  warmstart:modelsDomain: m.example.com\n  warmstart:modelsAccessKey: plain-text-key-4f2a\n",
+    );
+    const plain = synth("--stack", "synthtest-plain");
+    expect(plain.status).toBe(1);
+    expect(plain.stdout).toBe("");
+    expect(plain.stderr).toMatch(/^Invalid stack configuration \(1 problem\):\n {2}warmstart:modelsAccessKey: is stored in plain text in the stack file; .*pulumi config set --secret warmstart:modelsAccessKey/);
+    expect(plain.stderr).not.toContain("plain-text-key-4f2a");
+  });
+
   test("a stack without a file, or a bad --now, is a usage error that says what to do", () => {
     const missing = synth("--stack", "nope");
     expect(missing.status).toBe(1);
@@ -84,4 +98,47 @@ test("the plan stands in for a needed secret the example stack cannot hold, and 
   expect(files.config["warmstart:modelsAccessKey"]).toBe(SECRET_PLACEHOLDER);
   expect(files.secretKeys).toContain("warmstart:modelsAccessKey");
   expect(files.config).not.toHaveProperty("warmstart:huggingFaceToken");
+});
+
+test("only encrypted (secure:) values and stand-ins count as secrets, not a plain value under a secret key", () => {
+  const file = path.join(tmp, "Pulumi.plain.yaml");
+  fs.writeFileSync(file, "config:\n  warmstart:modelsAccessKey: plain-value\n  warmstart:huggingFaceToken:\n    secure: v1:abc\n");
+  const files = readStackConfig(ROOT, "plain", file);
+  expect(files.config["warmstart:modelsAccessKey"]).toBe("plain-value");
+  expect(files.secretKeys).not.toContain("warmstart:modelsAccessKey");
+  expect(files.secretKeys).toContain("warmstart:huggingFaceToken");
+});
+
+describe("the offline runner (synth and every test under the harness)", () => {
+  class Binding extends pulumi.CustomResource {
+    constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
+      super("test:index:Binding", name, props, opts);
+    }
+  }
+  // Two components of one type, each with a child of the same name: one URN, as with any two same-named siblings.
+  class Group extends pulumi.ComponentResource {
+    constructor(name: string, member: string) {
+      super("test:index:Group", name, {}, {});
+      new Binding("reader", { role: "roles/viewer", member }, { parent: this });
+      this.registerOutputs({});
+    }
+  }
+
+  test("fails as the engine would when two resources share a URN, naming the URN and both resources", async () => {
+    const program = async () => {
+      new Group("a", "user:john.doe@acme.com");
+      new Group("b", "user:john-doe@acme.com");
+      return {};
+    };
+    const error = (await runOffline({ project: "p", stack: "s", config: {}, importProgram: program }).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toMatch(/^Duplicate resource URN 'urn:pulumi:s::p::test:index:Group\$test:index:Binding::reader': the engine refuses a second resource with it; give each a unique name\n/);
+    expect(error.message).toContain('\n  first:  test:index:Binding "reader", parent urn:pulumi:s::p::test:index:Group::a, member: "user:john.doe@acme.com"');
+    expect(error.message).toContain('\n  second: test:index:Binding "reader", parent urn:pulumi:s::p::test:index:Group::b, member: "user:john-doe@acme.com"');
+  });
+
+  test("distinct URNs run as before", async () => {
+    const run = await runOffline({ project: "p", stack: "s", config: {}, importProgram: async () => (new Group("a", "user:x@acme.com"), {}) });
+    expect(run.resources.map((r) => r.name).sort()).toEqual(["a", "reader"]);
+  });
 });
