@@ -178,7 +178,7 @@ const coverage = (id: string, suffix: string, rule: string, source: string, need
   exercised: (stack) => (account(stack, suffix) ? needsOf(stack).length : 0),
 });
 
-export const IAM_RULES: readonly ContractRule[] = [
+const COVERAGE_RULES: readonly ContractRule[] = [
   coverage("iam/deploy-account", "deploy", "The CI deploy account holds a role with every permission deploying the stack takes (CiAccess's own resources excepted: an IAM admin applies those).", "iamNeeds.ts (REST references; terraform-provider-google v7.45.0)", deployNeeds),
   coverage("iam/image-build-account", "build", "The image build's account may push, pull its base image, read the models access, read its source and write its log.", "https://cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts", imageBuildNeeds),
   coverage("iam/guard-account", "guard", "The budget guard may update the service (as its runtime account), read, pause and resume the jobs, keep its state, and receive its events.", "https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs/resume", guardNeeds),
@@ -198,3 +198,94 @@ export const IAM_RULES: readonly ContractRule[] = [
     exercised: (stack) => stack.ofType("gcp:serviceaccount/account:Account").length,
   },
 ];
+
+/**
+ * What lets an account grant itself more, on its own or by acting as another account: editing a role, setting the
+ * project's or a service account's IAM policy, or minting another account's credentials
+ * (https://cloud.google.com/iam/docs/service-account-permissions; https://cloud.google.com/iam/docs/understanding-custom-roles).
+ */
+export const ESCALATING = [
+  "resourcemanager.projects.setIamPolicy",
+  "iam.serviceAccounts.setIamPolicy",
+  "iam.roles.create",
+  "iam.roles.update",
+  "iam.serviceAccountKeys.create",
+  "iam.serviceAccounts.getAccessToken",
+  "iam.serviceAccounts.signBlob",
+  "iam.serviceAccounts.signJwt",
+  "iam.serviceAccounts.implicitDelegation",
+];
+
+/** Every service account the stack makes or grants to, as IAM members. */
+const accounts = (stack: SynthesizedStack) => stack.ofType("gcp:serviceaccount/account:Account").map((a) => `serviceAccount:${a.plainOutputs.email}`);
+
+/** What an account can do with its own grants and through every account it may act as, transitively. */
+export function reachablePermissions(stack: SynthesizedStack, member: string, seen = new Set<string>()): Set<string> {
+  const perms = new Set<string>();
+  if (seen.has(member)) return perms;
+  seen.add(member);
+  for (const g of grantsOf(stack, member)) {
+    const contents = roleContents(stack, g.role);
+    contents.forEach((p) => perms.add(p));
+    if (g.scope.kind === "serviceAccount" && contents.includes("iam.serviceAccounts.actAs")) {
+      reachablePermissions(stack, `serviceAccount:${g.scope.email}`, seen).forEach((p) => perms.add(p));
+    }
+  }
+  return perms;
+}
+
+/** GitHub Actions tokens a pull request can obtain (any subject, as its job may name any environment). */
+const PULL_REQUEST_TOKENS = (repo: string) => [
+  { repository: repo, sub: `repo:${repo}:pull_request`, ref: "refs/pull/1/merge" },
+  { repository: repo, sub: `repo:${repo}:environment:prod`, ref: "refs/pull/1/merge" },
+  { repository: repo, sub: `repo:${repo}:environment:prod`, ref: "refs/heads/pull-request-branch" },
+];
+
+/** A provider's `attribute.NAME` for some claims, for the `assertion.a + "b" + assertion.c` form the stack uses. */
+export function mappedAttribute(mapping: Record<string, string>, attribute: string, claims: Record<string, string>): string | undefined {
+  const expr = mapping[`attribute.${attribute}`];
+  if (expr === undefined) return undefined;
+  return expr
+    .split(" + ")
+    .map((part) => (part.startsWith('"') ? (JSON.parse(part) as string) : claims[part.replace(/^assertion\./, "")]))
+    .join("");
+}
+
+const ESCALATION_RULES: readonly ContractRule[] = [
+  {
+    id: "iam/no-escalation",
+    rule: "No account the stack makes can grant itself more, on its own or through an account it may act as: no role editing, no project or service account policy, no minting another account's credentials.",
+    source: "https://cloud.google.com/iam/docs/service-account-permissions",
+    checked: CHECKED,
+    violations: (stack) =>
+      accounts(stack).flatMap((member) => {
+        const reach = reachablePermissions(stack, member);
+        return ESCALATING.filter((p) => reach.has(p)).map((p) => `${member.replace(/@.*/, "")} can ${p}`);
+      }),
+    exercised: (stack) => accounts(stack).length,
+  },
+  {
+    id: "iam/no-pull-request-identity",
+    rule: "No token a pull request can get admits it to any account: the deploy account is bound to the prod environment on main only.",
+    source: "https://docs.github.com/en/actions/deployment/security-hardening-your-deployments/about-security-hardening-with-openid-connect",
+    checked: CHECKED,
+    violations: (stack) => {
+      const provider = stack.ofType("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")[0];
+      if (!provider) return [];
+      const mapping = provider.plainInputs.attributeMapping as Record<string, string>;
+      const repo = stack.config["warmstart:githubRepository"];
+      return stack
+        .ofType("gcp:serviceaccount/iAMMember:IAMMember")
+        .filter((b) => String(b.plainInputs.member).startsWith("principal"))
+        .flatMap((b) => {
+          const m = /\/(attribute\.([a-z_]+)|subject)\/(.+)$/.exec(String(b.plainInputs.member));
+          if (!m) return [`${label(b)}: ${b.plainInputs.member} is not a binding this check understands`];
+          const admitted = PULL_REQUEST_TOKENS(repo).filter((t) => (m[1] === "subject" ? t.sub === m[3] : mappedAttribute(mapping, m[2], t) === m[3]));
+          return admitted.map((t) => `${label(b)} admits a pull request token (${t.sub}, ${t.ref})`);
+        });
+    },
+    exercised: (stack) => stack.ofType("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider").length,
+  },
+];
+
+export const IAM_RULES: readonly ContractRule[] = [...COVERAGE_RULES, ...ESCALATION_RULES];
