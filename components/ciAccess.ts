@@ -38,8 +38,10 @@ export const DEPLOY_ROLES: Readonly<Record<string, string>> = {
   "roles/storage.admin": "create the build-source and guard-source buckets",
   "roles/cloudscheduler.admin": "create the warm-window and warmup jobs",
   "roles/pubsub.admin": "create the budget topic and grant Cloud Billing publish on it",
-  "roles/cloudfunctions.admin": "deploy the budget guard function",
-  "roles/eventarc.admin": "create the guard's Pub/Sub trigger",
+  // Developer, not admin: the stack sets no IAM policy on the function itself (its invoker grant is on the
+  // function's Cloud Run service), and the Cloud Functions service agent, not the caller, creates the Eventarc trigger
+  // (https://cloud.google.com/eventarc/standard/docs/functions/roles-permissions).
+  "roles/cloudfunctions.developer": "deploy the budget guard function (the trigger is created by Cloud Functions' own agent)",
   "roles/monitoring.notificationChannelEditor": "create the budget's email channels",
   "roles/monitoring.dashboardEditor": "create and update the service's dashboard (it shows the warm schedule)",
   "roles/monitoring.alertPolicyEditor": "create and update the cold-start, warmup, 5xx and guard alert policies",
