@@ -15,12 +15,12 @@
  * ScheduleEdges), GUARD_RATIO (default 1), GUARD_MAX_INSTANCES (default 0: leave max alone).
  */
 import * as functions from "@google-cloud/functions-framework";
-import type { ScheduleEdges } from "../components/warmWindows";
 import { hold, release, type Enforced, type GuardTargets } from "./enforce";
 import { GUARD_ENTRY_POINT, GUARD_LOG_COMPONENT, GUARD_TRIPPED_MESSAGE } from "./guardContract";
 import { endpointsFromEnv, googleApis, metadataToken, type GoogleApis } from "./googleApis";
 import { decide, released, type BudgetNotification, type Decision } from "./guardState";
 import { parseStateLocation, updateState, type StateLocation } from "./guardStore";
+import { jobsFromEnv, maxInstancesFromEnv, scheduleFromEnv, serviceFromEnv } from "./guardTargets";
 
 
 export interface GuardConfig extends GuardTargets {
@@ -31,24 +31,16 @@ export interface GuardConfig extends GuardTargets {
 export type GuardOutcome = Decision["enforce"];
 
 export function configFromEnv(env: NodeJS.ProcessEnv): GuardConfig {
-  const service = env.GUARD_SERVICE ?? "";
-  if (!/^projects\/[^/]+\/locations\/[^/]+\/services\/[^/]+$/.test(service)) throw new Error(`GUARD_SERVICE must be projects/P/locations/R/services/S, got "${service}"`);
-  const jobs = (env.GUARD_JOBS ?? "").split(",").filter((j) => j !== "");
-  for (const j of jobs) if (!/^projects\/[^/]+\/locations\/[^/]+\/jobs\/[^/]+$/.test(j)) throw new Error(`GUARD_JOBS: "${j}" is not projects/P/locations/R/jobs/J`);
   const ratio = Number(env.GUARD_RATIO ?? "1");
   if (!(ratio > 0)) throw new Error(`GUARD_RATIO must be a positive number, got "${env.GUARD_RATIO}"`);
-  const maxInstances = Number(env.GUARD_MAX_INSTANCES ?? "0");
-  if (!Number.isInteger(maxInstances) || maxInstances < 0) throw new Error(`GUARD_MAX_INSTANCES must be a whole number, got "${env.GUARD_MAX_INSTANCES}"`);
-  let schedule: ScheduleEdges;
-  try {
-    schedule = JSON.parse(env.GUARD_SCHEDULE ?? "") as ScheduleEdges;
-  } catch {
-    throw new Error("GUARD_SCHEDULE must be the weekly levels as JSON ({timeZone, start, edges})");
-  }
-  if (typeof schedule?.timeZone !== "string" || typeof schedule.start !== "number" || !Array.isArray(schedule.edges)) {
-    throw new Error("GUARD_SCHEDULE must be the weekly levels as JSON ({timeZone, start, edges})");
-  }
-  return { service, jobs, ratio, maxInstances, schedule, state: parseStateLocation(env.GUARD_STATE ?? "") };
+  return {
+    service: serviceFromEnv(env.GUARD_SERVICE, "GUARD_SERVICE"),
+    jobs: jobsFromEnv(env.GUARD_JOBS, "GUARD_JOBS"),
+    ratio,
+    maxInstances: maxInstancesFromEnv(env.GUARD_MAX_INSTANCES, "GUARD_MAX_INSTANCES"),
+    schedule: scheduleFromEnv(env.GUARD_SCHEDULE, "GUARD_SCHEDULE"),
+    state: parseStateLocation(env.GUARD_STATE ?? ""),
+  };
 }
 
 /** Parses and checks a notification; undefined when it is not one. */

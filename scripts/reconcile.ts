@@ -13,11 +13,12 @@
  * with the guard), RECONCILE_GUARD_MAX_INSTANCES (default 0). Prints one JSON line with what it did on stdout.
  * Exit codes: 0 done; 1 a Google API call failed; 2 bad environment.
  */
-import { type ScheduleEdges } from "../components/warmWindows";
+import type { ScheduleEdges } from "../components/warmWindows";
 import { CommandError } from "../container/commandError";
 import { applyScheduleLevel, hold } from "../functions/enforce";
 import { endpointsFromEnv, GOOGLE_ENDPOINTS, googleApis, type ApiEndpoints } from "../functions/googleApis";
 import { parseStateLocation, readState } from "../functions/guardStore";
+import { jobsFromEnv, maxInstancesFromEnv, scheduleFromEnv, serviceFromEnv } from "../functions/guardTargets";
 import { deployerToken } from "./deployerToken";
 
 export interface ReconcileTargets {
@@ -32,35 +33,20 @@ export type ReconcileResult =
   | { readonly guard: "holds"; readonly minInstances: 0; readonly pausedJobs: string[]; readonly since: string }
   | { readonly guard: "clear" | "absent"; readonly minInstances: number };
 
-function fail(message: string): never {
-  throw new CommandError(`reconcile: ${message}`, 2);
-}
-
 export function targetsFromEnv(env: NodeJS.ProcessEnv): ReconcileTargets {
-  const service = env.RECONCILE_SERVICE ?? "";
-  if (!/^projects\/[^/]+\/locations\/[^/]+\/services\/[^/]+$/.test(service)) fail(`RECONCILE_SERVICE must be projects/P/locations/R/services/S, got "${service}"`);
-  let schedule: ScheduleEdges;
   try {
-    schedule = JSON.parse(env.RECONCILE_SCHEDULE ?? "") as ScheduleEdges;
-  } catch {
-    fail("RECONCILE_SCHEDULE must be the weekly levels as JSON ({timeZone, start, edges})");
+    const guardState = env.RECONCILE_GUARD_STATE || undefined;
+    if (guardState) parseStateLocation(guardState);
+    return {
+      service: serviceFromEnv(env.RECONCILE_SERVICE, "RECONCILE_SERVICE"),
+      schedule: scheduleFromEnv(env.RECONCILE_SCHEDULE, "RECONCILE_SCHEDULE"),
+      jobs: jobsFromEnv(env.RECONCILE_JOBS, "RECONCILE_JOBS"),
+      guardState,
+      guardMaxInstances: maxInstancesFromEnv(env.RECONCILE_GUARD_MAX_INSTANCES, "RECONCILE_GUARD_MAX_INSTANCES"),
+    };
+  } catch (err) {
+    throw new CommandError(`reconcile: ${(err as Error).message}`, 2);
   }
-  if (typeof schedule?.timeZone !== "string" || typeof schedule.start !== "number" || !Array.isArray(schedule.edges)) {
-    fail("RECONCILE_SCHEDULE must be the weekly levels as JSON ({timeZone, start, edges})");
-  }
-  const jobs = (env.RECONCILE_JOBS ?? "").split(",").filter((j) => j !== "");
-  for (const j of jobs) if (!/^projects\/[^/]+\/locations\/[^/]+\/jobs\/[^/]+$/.test(j)) fail(`RECONCILE_JOBS: "${j}" is not projects/P/locations/R/jobs/J`);
-  const guardMaxInstances = Number(env.RECONCILE_GUARD_MAX_INSTANCES ?? "0");
-  if (!Number.isInteger(guardMaxInstances) || guardMaxInstances < 0) fail(`RECONCILE_GUARD_MAX_INSTANCES must be a whole number, got "${env.RECONCILE_GUARD_MAX_INSTANCES}"`);
-  const guardState = env.RECONCILE_GUARD_STATE || undefined;
-  if (guardState) {
-    try {
-      parseStateLocation(guardState);
-    } catch (err) {
-      fail((err as Error).message);
-    }
-  }
-  return { service, schedule, jobs, guardState, guardMaxInstances };
 }
 
 export async function reconcile(t: ReconcileTargets, token: () => Promise<string>, now: Date, endpoints: ApiEndpoints = GOOGLE_ENDPOINTS): Promise<ReconcileResult> {
