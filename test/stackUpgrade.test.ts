@@ -21,6 +21,8 @@ const REMOVED: Readonly<Record<string, string>> = {
   "imagegen-deployer-iam-serviceAccountUser": "acting as the stack's accounts is granted on each account, not the project",
   "imagegen-deployer-iam-roleAdmin": "the guard's custom role is made from a laptop (StackIdentities)",
   "imagegen-deployer-resourcemanager-projectIamAdmin": "project-level grants are made from a laptop (StackIdentities)",
+  "imagegen-deployer-cloudfunctions-admin": "Cloud Functions Developer is enough: the stack sets no policy on the function",
+  "imagegen-deployer-eventarc-admin": "Cloud Functions' own agent creates the guard's trigger, not the caller",
 };
 
 test("every resource of the last landed version is kept, moved with an alias, or removed on purpose", async () => {
