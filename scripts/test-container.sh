@@ -30,7 +30,8 @@ cleanup() {
   nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true
   [ -n "${s3_pid:-}" ] && kill "$s3_pid" 2>/dev/null || true
   [ -n "${sup_pid:-}" ] && kill "$sup_pid" 2>/dev/null || true
-  buildah rm --all >/dev/null 2>&1 || true
+  # Only this run's container: another run may be building beside this one.
+  [ -n "${c:-}" ] && buildah rm "$c" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -164,19 +165,23 @@ MODEL_PORT=$((PORT + 2))
 buildah run --isolation chroot --network host \
   --env PORT="$SUP_PORT" --env MODEL_SERVER_CMD="env FAKE_PORT=$MODEL_PORT FAKE_HELPER=1 /usr/local/bin/node /opt/fake/server.mjs" \
   --env MODEL_SERVER_URL="http://127.0.0.1:$MODEL_PORT" --env MODEL_HEALTH_PATH=/health \
-  --env WARMUP_REQUEST='{"path":"/prompt","body":{"steps":1}}' \
+  --env WARMUP_REQUEST='{"path":"/prompt","body":{"steps":1}}' --env HEALTH_TIMEOUT_SECONDS=180 \
   "$c" -- "${entrypoint[@]}" >"$WORK/supervisor.log" 2>&1 &
 sup_pid=$!
-for _ in $(seq 1 100); do
+# Until ready or the supervisor has exited: a loaded machine may take long to start it, so no short deadline here
+# (the supervisor's own HEALTH_TIMEOUT_SECONDS bounds the wait).
+while kill -0 "$sup_pid" 2>/dev/null; do
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SUP_PORT/healthz" || true)" = 200 ] && break
   sleep 0.2
 done
 check "it reports ready on /healthz" "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$SUP_PORT/healthz)\" = 200 ]"
+# On failure, what the supervisor said is the first thing to read.
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SUP_PORT/healthz" || true)" = 200 ] || tail -20 "$WORK/supervisor.log"
 check "its cold-start line counts the prefetched weights" "grep -q '\"bytesPrefetched\":202375168' '$WORK/supervisor.log'"
 # SIGTERM to init.sh, as Cloud Run sends it to PID 1; found among this run's processes only.
 descendants() { for k in $(ps -eo pid=,ppid= | awk -v p="$1" '$2 == p { print $1 }'); do echo "$k"; descendants "$k"; done; }
 init_pid=$(for p in $(descendants "$sup_pid"); do ps -o pid=,args= -p "$p"; done | awk '$2 == "/bin/sh" && $3 == "/opt/warmstart/init.sh" { print $1 }')
-if [ -n "$init_pid" ]; then kill -TERM "$init_pid"; else kill "$sup_pid"; fi
+if [ -n "$init_pid" ]; then kill -TERM "$init_pid" || true; else kill "$sup_pid" 2>/dev/null || true; fi
 sup_status=0
 wait "$sup_pid" 2>/dev/null || sup_status=$?
 sup_pid=""
