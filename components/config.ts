@@ -14,6 +14,7 @@ import { DEFAULT_PRICES, parsePriceOverrides, type Prices } from "./costModel";
 import { findL4Region, L4_REGIONS, weightsFit } from "./l4";
 import { reservedHeaderRole } from "./modelsGate";
 import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "./r2";
+import { COMFYUI_DEFAULTS, parseEnvMap, parseWarmup, pathProblem, secretIdProblem, urlProblem, type ModelServerConfig } from "./modelServer";
 import { MAX_COLD_START_SECONDS, PROBE_CAP_SECONDS } from "./startupProbe";
 import { buildWarmSchedule, isValidTimeZone, parseWarmWindows, WarmWindowsError, type WarmSchedule, type WarmWindow } from "./warmWindows";
 
@@ -296,6 +297,39 @@ export const KEYS = {
   huggingFaceToken: secret("Hugging Face token the sync during pulumi up uses for gated or private sources (syncModelsOnDeploy). Set with --secret.", { optional: true }),
   syncModelsOnDeploy: boolean("Run models:sync during pulumi up whenever the manifest's files or sources change, with a write token the stack makes (needs cloudflareAccountId).", false),
   coldStartAlertSeconds: integer(10, 3600, "Alert when a cold start (process start to warm) takes longer than this, in seconds.", 180),
+  modelServerCommand: string("Shell command that starts the model server in the image (run with /bin/sh -c). Default: ComfyUI.", COMFYUI_DEFAULTS.command, (v) =>
+    v === "" ? "must be a command, e.g. python3 /srv/server.py --port 9000" : undefined,
+  ),
+  modelServerUrl: string("Where the model server listens inside the container, http://127.0.0.1:<port>.", COMFYUI_DEFAULTS.url, urlProblem),
+  modelHealthPath: string("Path on the model server that answers 2xx once it is up.", COMFYUI_DEFAULTS.healthPath, pathProblem),
+  warmupRequest: string('The request sent once before the instance reports ready: none, file:/path/in/image, or inline JSON {"path","method","headers","body"}.', COMFYUI_DEFAULTS.warmup, (v) => {
+    try {
+      parseWarmup(v);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }),
+  prefetchDirs: {
+    ...list("Directories in the image read into the page cache while the model server starts.", (d) => (/^\/[^:\s]*$/.test(d) ? undefined : "must be an absolute path without : or spaces, e.g. /models")),
+    default: [...COMFYUI_DEFAULTS.prefetchDirs],
+  },
+  modelServerEnv: string('Extra environment variables for the model server, a JSON object, e.g. {"HF_HOME":"/models"}. Not for secrets.', "{}", (v) => {
+    try {
+      parseEnvMap(v, "environment variables");
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }),
+  modelServerSecrets: string('Environment variables from Secret Manager (this project, latest version), a JSON object of name to secret id, e.g. {"HF_TOKEN":"hf-token"}.', "{}", (v) => {
+    try {
+      parseEnvMap(v, "secret ids", secretIdProblem);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }),
   githubRepository: string("GitHub repository (owner/name) allowed to deploy this stack keylessly; creates the CI access resources.", "", (v) =>
     v === "" || /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(v) ? undefined : "must be owner/name, e.g. acme/imagegen-infra",
   ),
@@ -330,6 +364,8 @@ export interface ServiceConfig {
   readonly invokers: readonly string[];
   readonly public: boolean;
   readonly deletionProtection: boolean;
+  /** The model server the supervisor runs: its command, address, health path, warmup and environment. */
+  readonly modelServer: ModelServerConfig;
 }
 
 export type ImageBuildMode = "cloudbuild" | "local" | "none";
@@ -603,6 +639,14 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   if (v.cloudflareAccountId && v.modelsAccess !== "presigned" && !v.cloudflareZoneId) {
     problem("warmstart:cloudflareZoneId", "is required when warmstart:cloudflareAccountId is set: the zone of warmstart:modelsDomain");
   }
+  if (v.modelServerEnv !== undefined && v.modelServerSecrets !== undefined) {
+    try {
+      const both = Object.keys(parseEnvMap(v.modelServerEnv, "environment variables")).filter((n) => n in parseEnvMap(v.modelServerSecrets!, "secret ids", secretIdProblem));
+      if (both.length > 0) problem("warmstart:modelServerSecrets", `names ${both.join(", ")}, which warmstart:modelServerEnv sets too; keep each variable in one of them`);
+    } catch {
+      // Each map's own problem is reported above.
+    }
+  }
   if (v.githubRepository && !v.stateBucket) {
     problem("warmstart:stateBucket", "is required when warmstart:githubRepository is set: the bucket of your gs:// Pulumi backend");
   }
@@ -658,6 +702,15 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       invokers: c.invokers,
       public: c.public,
       deletionProtection: c.deletionProtection,
+      modelServer: {
+        command: c.modelServerCommand,
+        url: c.modelServerUrl,
+        healthPath: c.modelHealthPath,
+        warmup: parseWarmup(c.warmupRequest),
+        prefetchDirs: c.prefetchDirs,
+        env: parseEnvMap(c.modelServerEnv, "environment variables"),
+        secrets: parseEnvMap(c.modelServerSecrets, "secret ids", secretIdProblem),
+      },
     },
     image: {
       mode: c.imageBuild,

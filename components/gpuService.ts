@@ -2,6 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { ImageConfig, ServiceConfig } from "./config";
 import { ModelImage } from "./modelImage";
+import { containerEnv } from "./modelServer";
 import { invokerBindingNames, sharedOldNames } from "./invokerBindings";
 import { startupProbeTiming } from "./startupProbe";
 
@@ -101,6 +102,15 @@ export class GpuService extends pulumi.ComponentResource {
     this.imageRef = image.imageRef;
     this.imageDigest = image.digest;
 
+    // The runtime account reads the model server's secrets, each one alone.
+    const secretGrants = Object.values(svc.modelServer.secrets).map(
+      (secret) =>
+        new gcp.secretmanager.SecretIamMember(
+          `${name}-runtime-reads-${secret}`,
+          { project: svc.project, secretId: secret, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${this.runtimeServiceAccount.email}` },
+          parent,
+        ),
+    );
     const probe = startupProbeTiming(svc.maxColdStartSeconds);
     this.service = new gcp.cloudrunv2.Service(
       `${name}-service`,
@@ -127,6 +137,10 @@ export class GpuService extends pulumi.ComponentResource {
             {
               image: this.imageRef,
               ports: { containerPort: CONTAINER_PORT },
+              // The model server's settings: on the service, so changing one is a new revision, not a new image.
+              envs: containerEnv(svc.modelServer).map((e) =>
+                "value" in e ? { name: e.name, value: e.value } : { name: e.name, valueSource: { secretKeyRef: { secret: e.secret, version: "latest" } } },
+              ),
               resources: {
                 limits: { cpu: String(svc.cpu), memory: svc.memory, "nvidia.com/gpu": "1" },
                 // GPU services require CPU always allocated.
@@ -148,7 +162,7 @@ export class GpuService extends pulumi.ComponentResource {
       // with the reconcile step, which sets the level for that moment. Compared here, a deploy would write back the
       // level of when it started, and `pulumi up --refresh` would lift the guard's hold.
       // After the repository: a pinned or prebuilt image may live in it.
-      { ...parent, dependsOn: [repository], ignoreChanges: ["scaling.minInstanceCount", "scaling.maxInstanceCount"] },
+      { ...parent, dependsOn: [repository, ...secretGrants], ignoreChanges: ["scaling.minInstanceCount", "scaling.maxInstanceCount"] },
     );
     this.serviceName = this.service.name;
     this.location = this.service.location;

@@ -21,6 +21,7 @@ const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
       `zonalRedundancy=${!i.template?.gpuZonalRedundancyDisabled} cpuIdle=${c.resources?.cpuIdle} startupCpuBoost=${c.resources?.startupCpuBoost} deletionProtection=${i.deletionProtection}`,
       `startupProbe=${p.httpGet?.path} delay ${p.initialDelaySeconds}s + ${p.periodSeconds}s x ${p.failureThreshold}`,
       `image=${c.image}`,
+      ...(c.envs ?? []).map((e: Inputs) => `env ${e.name}=${e.valueSource ? `<secret ${e.valueSource.secretKeyRef?.secret}:${e.valueSource.secretKeyRef?.version}>` : JSON.stringify(e.value)}`),
     ].join("\n");
   },
   "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": (i) => `${i.role} -> ${i.member}`,
