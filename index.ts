@@ -2,6 +2,7 @@
  * warmstart: a GPU inference model on Cloud Run (NVIDIA L4), warm in the windows you choose and scaled down
  * outside them. Composition only: config in, components wired, outputs out.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { Budget } from "./components/budget";
 import { BudgetGuard } from "./components/budgetGuard";
 import { CiAccess } from "./components/ciAccess";
@@ -20,6 +21,7 @@ import { desiredMinInstances, scheduleEdges, warmInstanceHoursPerWeek } from "./
 
 const rootDir = __dirname;
 const config = loadStackConfig(rootDir);
+for (const w of config.warnings) void pulumi.log.warn(w);
 const now = deployTime();
 const schedule = config.warm.schedule;
 const minInstancesNow = desiredMinInstances(schedule, now);

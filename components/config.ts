@@ -14,6 +14,7 @@ import { DEFAULT_PRICES, parsePriceOverrides, type Prices } from "./costModel";
 import { findL4Region, L4_REGIONS, weightsFit } from "./l4";
 import { reservedHeaderRole } from "./modelsGate";
 import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "./r2";
+import { exampleValueWarnings } from "./exampleValues";
 import { COMFYUI_DEFAULTS, parseEnvMap, parseWarmup, pathProblem, secretIdProblem, urlProblem, type ModelServerConfig } from "./modelServer";
 import { MAX_COLD_START_SECONDS, PROBE_CAP_SECONDS } from "./startupProbe";
 import { buildWarmSchedule, isValidTimeZone, parseWarmWindows, WarmWindowsError, type WarmSchedule, type WarmWindow } from "./warmWindows";
@@ -453,6 +454,8 @@ export interface CiConfig {
 }
 
 export interface StackConfig {
+  /** What the config allows but a user should hear about (an example's made-up value still in place). */
+  readonly warnings: readonly string[];
   /** Undefined: the weights host is not managed by this stack. */
   readonly modelsBucket: ModelsBucketConfig | undefined;
   /** Alert threshold for a cold start's total, seconds. */
@@ -671,6 +674,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
         ? { access: "header", baseUrl: `https://${c.modelsDomain}`, header: c.modelsAccessHeader, key: accessKey! }
         : { access: "public", baseUrl: `https://${c.modelsDomain}` };
   return {
+    warnings: exampleValueWarnings(raw),
     modelsBucket: c.cloudflareAccountId
       ? {
           accountId: c.cloudflareAccountId,

@@ -61,6 +61,12 @@ export class GpuService extends pulumi.ComponentResource {
 
     if (args.image.offloadWarning) void pulumi.log.warn(args.image.offloadWarning, this);
     if (svc.public) void pulumi.log.warn(`warmstart:public is true: anyone on the internet can call ${svc.name} and spend GPU time`, this);
+    else if (svc.invokers.length === 0) {
+      void pulumi.log.warn(
+        `no one can call ${svc.name} but its warmups: set warmstart:invokers, e.g. pulumi config set --path 'warmstart:invokers[0]' serviceAccount:app@${svc.project}.iam.gserviceaccount.com (docs/operations.md, "First request")`,
+        this,
+      );
+    }
 
     this.runtimeServiceAccount = args.runtimeServiceAccount;
     this.invokerServiceAccount = args.invokerServiceAccount;

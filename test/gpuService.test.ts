@@ -192,6 +192,13 @@ describe("the remote image build", () => {
     ]);
   });
 
+  test("a service no one may call warns, naming the key to set; one with invokers does not", async () => {
+    const none = await runStack();
+    expect(none.warnings).toContainEqual(expect.stringMatching(/^no one can call warmstart but its warmups: set warmstart:invokers, e\.g\. pulumi config set --path 'warmstart:invokers\[0\]'/));
+    const some = await runStack({ "warmstart:invokers": '["serviceAccount:app@acme-test-123.iam.gserviceaccount.com"]' });
+    expect(some.warnings.filter((w) => w.startsWith("no one can call"))).toEqual([]);
+  });
+
   test("a base image in the project's Artifact Registry: the build account may pull from that repository", async () => {
     const run = await runStack({ "warmstart:baseImage": "us-central1-docker.pkg.dev/acme-test-123/base/comfyui:cuda12.6" });
     const reader = run.ofType("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember").find((m) => m.inputs.role === "roles/artifactregistry.reader")!;

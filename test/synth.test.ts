@@ -33,6 +33,12 @@ describe("npm run synth", () => {
     expect(result.stdout).toMatch(/fri {2}from 00:00: 0 {3}08:55→1 {2}17:55→2 {2}23:30→0/);
   });
 
+  test("warns while the example's made-up values are still in the stack", () => {
+    expect(result.stdout).toContain('! gcp:project is still the example\'s made-up value "acme-imagegen-prod": set your own');
+    expect(result.stdout).toContain('! warmstart:billingAccount is still the example\'s made-up value "0A1B2C-3D4E5F-6A7B8C"');
+    expect(result.stdout).toContain("! warmstart:invokers still names the example's made-up acme-imagegen-prod.iam.gserviceaccount.com");
+  });
+
   test("--now pins the clock: Friday 13:00 in Chicago deploys with 1 min instance", () => {
     expect(result.stdout).toMatch(/minInstancesAtDeploy: 1/);
     const night = synth("--stack", "prod", "--now", "2026-11-28T08:00:00Z");
