@@ -6,21 +6,31 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-/**
- * Files in the build context that are not inputs of their own: local test artefacts, and dist/, which is bundled
- * from container/*.ts (hashed here) and the bundled packages, whose versions ModelImage passes in `extra`.
- */
-const IGNORED = [/^\.node-bin$/, /^dist\//, /(^|\/)node_modules\//, /(^|\/)\.DS_Store$/, /^bench\/out\//];
-
 function listFiles(dir: string, prefix = ""): string[] {
   const out: string[] = [];
   for (const entry of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (IGNORED.some((re) => re.test(rel) || re.test(`${rel}/`))) continue;
     if (entry.isDirectory()) out.push(...listFiles(dir, rel));
     else if (entry.isFile()) out.push(rel);
   }
   return out.sort();
+}
+
+/**
+ * What a Dockerfile copies from its context: the sources of every COPY or ADD without --from (stages copy from
+ * stages), in order. Arguments such as `${MANIFEST}` stay as written.
+ */
+export function copiedPaths(dockerfile: string): string[] {
+  const lines = dockerfile.replace(/\\\n/g, " ").split("\n");
+  const out: string[] = [];
+  for (const line of lines) {
+    const m = /^\s*(COPY|ADD)\s+(.*)$/i.exec(line);
+    if (!m) continue;
+    const words = m[2].trim().split(/\s+/);
+    if (words.some((w) => w.startsWith("--from"))) continue;
+    out.push(...words.filter((w) => !w.startsWith("--")).slice(0, -1));
+  }
+  return out;
 }
 
 export interface ImageInputs {
@@ -30,28 +40,44 @@ export interface ImageInputs {
   readonly manifestPath: string;
   /**
    * The build takes the manifest from a models sync in the same `pulumi up`, not from the file: the file is left
-   * out (also from the context), and the caller hashes the synced manifest in with it.
+   * out, and the caller hashes the synced manifest in with it.
    */
   readonly manifestFromSync?: boolean;
   readonly baseImage: string;
-  /** Anything else that changes the image (the versions of the bundled packages). */
+  /** The bundles the Dockerfile copies from dist/, as built now (`dist/<name>.js` → text): dist/ is made at build time. */
+  readonly bundles?: Readonly<Record<string, string>>;
+  /** Anything else that changes the image. */
   readonly extra?: readonly string[];
 }
 
-/** `sha256:<hex>` over every file's path and bytes, the manifest, the base image and the extras. */
+/**
+ * `sha256:<hex>` over exactly what goes into the image: the Dockerfile, every file it copies from the context (the
+ * bundles as built now), the manifest, the base image and the extras. A file in the context that the Dockerfile does
+ * not copy, an example server's folder, a doc or a test changes nothing, so none of them rebuilds a 30 GB image.
+ */
 export function imageContentHash(inputs: ImageInputs): string {
   const h = createHash("sha256");
   const add = (label: string, data: string | Buffer) => {
-    h.update(`${label}\0${data.length}\0`);
+    h.update(`${label}\0${Buffer.byteLength(data)}\0`);
     h.update(data);
   };
-  const manifest = path.resolve(inputs.manifestPath);
-  for (const rel of listFiles(inputs.contextDir)) {
-    const file = path.join(inputs.contextDir, rel);
-    if (inputs.manifestFromSync && path.resolve(file) === manifest) continue;
-    add(`file:${rel}`, fs.readFileSync(file));
+  const dockerfile = fs.readFileSync(path.join(inputs.contextDir, "Dockerfile"), "utf8");
+  add("file:Dockerfile", dockerfile);
+  for (const source of copiedPaths(dockerfile)) {
+    // The manifest is staged as an argument (MANIFEST); it is hashed below, or comes from a sync.
+    if (source.includes("$")) continue;
+    const rel = source.replace(/^\.\//, "").replace(/\/$/, "");
+    const bundle = inputs.bundles?.[rel];
+    if (bundle !== undefined) {
+      add(`file:${rel}`, bundle);
+      continue;
+    }
+    const full = path.join(inputs.contextDir, rel);
+    if (!fs.existsSync(full)) throw new Error(`the Dockerfile copies ${source}, which is not in ${inputs.contextDir}${rel.startsWith("dist/") ? " (and not a bundle)" : ""}`);
+    if (fs.statSync(full).isDirectory()) for (const f of listFiles(full)) add(`file:${rel}/${f}`, fs.readFileSync(path.join(full, f)));
+    else add(`file:${rel}`, fs.readFileSync(full));
   }
-  if (!inputs.manifestFromSync) add("manifest", fs.readFileSync(manifest));
+  if (!inputs.manifestFromSync) add("manifest", fs.readFileSync(path.resolve(inputs.manifestPath)));
   add("base", inputs.baseImage);
   for (const e of inputs.extra ?? []) add("extra", e);
   return `sha256:${h.digest("hex")}`;

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as dockerBuild from "@pulumi/docker-build";
@@ -8,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { manifestBytes, parseManifest, unsyncedFiles } from "../container/manifest";
 import { artifactRegistryRepository, buildDiskSizeGb, cloudBuildConfig } from "./cloudBuild";
 import type { ImageConfig, ModelsFetch } from "./config";
+import { containerBundles } from "./containerBundle";
 import { imageContentHash } from "./contentHash";
 import { accountId } from "./names";
 
@@ -41,13 +41,6 @@ const CONTEXT_DIR = "container";
 
 /** Bundles the fetcher and supervisor into container/dist/, which the Dockerfile copies. */
 const BUNDLE_COMMAND = "npm run --silent build:container";
-
-/** The npm packages bundled into container/dist/ with the fetcher and supervisor (the fetcher has its own HTTP client). */
-const BUNDLED_PACKAGES = ["cli-progress"];
-
-function installedVersion(rootDir: string, pkg: string): string {
-  return (JSON.parse(fs.readFileSync(path.join(rootDir, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
-}
 
 /** The image name inside the repository. */
 const IMAGE_NAME = "model-server";
@@ -196,11 +189,10 @@ export class ModelImage extends pulumi.ComponentResource {
       manifestPath: path.resolve(args.rootDir, cfg.manifestPath),
       manifestFromSync: synced !== undefined,
       baseImage: cfg.baseImage,
-      // dist/ is bundled from container/*.ts (hashed above) and these packages: their versions, not the whole lock
-      // file, so a devDependency bump does not rebuild a 30 GB image. Where the weights are fetched from, and with
-      // what credential, is left out on purpose: the manifest's sha256s pin their bytes, so moving the bucket,
-      // changing the access mode or rotating a key must not rebuild either.
-      extra: BUNDLED_PACKAGES.map((p) => `${p}@${installedVersion(args.rootDir, p)}`),
+      // The bundles themselves, not their sources or the lock file: only a change that reaches the image rebuilds
+      // it. Where the weights are fetched from, and with what credential, is left out on purpose: the manifest's
+      // sha256s pin their bytes, so moving the bucket, changing the access mode or rotating a key must not rebuild.
+      bundles: containerBundles(args.rootDir),
     });
     // What re-runs the build: the content hash, and with a sync the synced manifest (sizes and sha256 included).
     const buildHash: pulumi.Output<string> = synced

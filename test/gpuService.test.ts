@@ -273,6 +273,35 @@ describe("content hash (the build trigger)", () => {
     expect(hash()).toBe(before);
   });
 
+  test("covers exactly what the Dockerfile copies: the files, the folders and the bundles as built now", () => {
+    const { dir, manifest } = setup();
+    const ctx = path.join(dir, "container");
+    fs.writeFileSync(path.join(ctx, "Dockerfile"), "FROM x\nCOPY dist/fetcher.js ./\nCOPY ${MANIFEST} models.json\nCOPY --from=node /usr/bin/node /n\nCOPY init.sh \\\n  /opt/init.sh\nCOPY comfyui/ /opt/comfyui/\n");
+    fs.writeFileSync(path.join(ctx, "init.sh"), "#!/bin/sh\n");
+    fs.mkdirSync(path.join(ctx, "comfyui"));
+    fs.writeFileSync(path.join(ctx, "comfyui", "warmup.json"), "{}");
+    let bundle = "fetcher v1";
+    const hash = () => imageContentHash({ contextDir: ctx, manifestPath: manifest, baseImage: "b", bundles: { "dist/fetcher.js": bundle } });
+    const before = hash();
+    // Not copied: a source file the bundle was made from, a note, an example server's folder outside the context.
+    fs.writeFileSync(path.join(ctx, "fetcher.ts"), "// an edit the bundle does not reflect (a comment esbuild drops)");
+    fs.writeFileSync(path.join(ctx, "NOTES.md"), "notes");
+    fs.mkdirSync(path.join(dir, "images", "pyserver"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "images", "pyserver", "server.py"), "print(1)");
+    expect(hash()).toBe(before);
+    for (const change of [
+      () => fs.writeFileSync(path.join(ctx, "init.sh"), "#!/bin/sh\nexec \"$@\"\n"),
+      () => fs.writeFileSync(path.join(ctx, "comfyui", "warmup.json"), '{"path":"/x"}'),
+      () => (bundle = "fetcher v2"),
+    ]) {
+      const was = hash();
+      change();
+      expect(hash()).not.toBe(was);
+    }
+    fs.rmSync(path.join(ctx, "init.sh"));
+    expect(hash).toThrow(/the Dockerfile copies init\.sh, which is not in/);
+  });
+
   test("changes with the Dockerfile and with the base image", () => {
     const { dir, manifest, hash } = setup();
     const before = hash();

@@ -224,6 +224,7 @@ describe("sync on deploy", () => {
     expect(manifestSourcesHash([{ path: "a.safetensors", source: "https://h/b" }])).not.toBe(manifestSourcesHash(files));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warmstart-synchash-"));
     fs.mkdirSync(path.join(dir, "container"));
+    fs.writeFileSync(path.join(dir, "container", "Dockerfile"), "FROM x\n");
     const manifest = path.join(dir, "container", "models.json");
     const hash = (manifestFromSync: boolean) => imageContentHash({ contextDir: path.join(dir, "container"), manifestPath: manifest, baseImage: "b", manifestFromSync });
     fs.writeFileSync(manifest, JSON.stringify({ files }));

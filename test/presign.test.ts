@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { bundleContainer } from "../scripts/containerBundle.mjs";
+import { bundleContainer } from "../components/containerBundle";
 import fc from "fast-check";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
