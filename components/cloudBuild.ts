@@ -33,19 +33,24 @@ export interface CloudBuildSpec {
   readonly imageRepo: string;
   /** Tag pushed with the image; the service uses the digest, the tag is for people. */
   readonly tag: string;
-  readonly baseImage: string;
-  /** How the fetcher reads the weights; the Dockerfile's MODELS_ACCESS. */
-  readonly modelsAccess: ModelsAccess;
-  /** `https://<modelsDomain>`; unused with presigned access. */
-  readonly modelsBaseUrl: string | undefined;
+  /**
+   * Build args, in order: BASE_IMAGE, MODELS_ACCESS and MODELS_BASE_URL for the model image (see modelImageBuildArgs);
+   * none for a reference base image, whose Dockerfile names its own base.
+   */
+  readonly buildArgs: Readonly<Record<string, string>>;
   /**
    * Secret Manager version holding what the fetcher needs to read the weights (the header line, or the presigned
-   * access JSON), `projects/P/secrets/S/versions/latest`; undefined with public access.
+   * access JSON), `projects/P/secrets/S/versions/latest`; undefined with public access and for a base image.
    */
   readonly accessSecretVersion: string | undefined;
   readonly machineType: string;
   readonly diskSizeGb: number;
   readonly timeoutMinutes: number;
+}
+
+/** The model image's build args: what the Dockerfile's weights stage needs, never a secret. */
+export function modelImageBuildArgs(baseImage: string, modelsAccess: ModelsAccess, modelsBaseUrl: string | undefined): Record<string, string> {
+  return { BASE_IMAGE: baseImage, MODELS_ACCESS: modelsAccess, ...(modelsBaseUrl ? { MODELS_BASE_URL: modelsBaseUrl } : {}) };
 }
 
 /** Environment name the models access has inside the build step; never a build arg, never in a layer. */
@@ -86,9 +91,7 @@ export function cloudBuildConfig(spec: CloudBuildSpec): Record<string, unknown> 
     [
       "docker build --progress=plain",
       ...(secret ? ["--secret id=models-access,src=/tmp/models-access"] : []),
-      `--build-arg BASE_IMAGE=${spec.baseImage}`,
-      `--build-arg MODELS_ACCESS=${spec.modelsAccess}`,
-      ...(spec.modelsBaseUrl ? [`--build-arg MODELS_BASE_URL=${spec.modelsBaseUrl}`] : []),
+      ...Object.entries(spec.buildArgs).map(([k, v]) => `--build-arg ${k}=${v}`),
       `--tag ${image} .`,
     ].join(" "),
   ].join("\n");

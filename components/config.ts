@@ -165,6 +165,8 @@ function secret(description: string, opts: { optional?: boolean } = {}): KeySpec
 
 const HOSTNAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const IMAGE_BY_DIGEST_RE = /^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$/;
+/** A reference base image of this repository, built by the stack: `./images/<name>`. */
+const REFERENCE_IMAGE_RE = /^\.\/images\/[a-z0-9][a-z0-9-]*$/;
 const IMAGE_RE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/;
 const IAM_MEMBER_RE = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
 const HEADER_NAME_RE = /^[A-Za-z0-9-]+$/;
@@ -233,8 +235,13 @@ export const KEYS = {
   image: string("Image by digest (registry/repo@sha256:...) the service runs: the only image with imageBuild none; with a build, a rollback pin (the build is kept and not re-run).", "", (v) =>
     v === "" || IMAGE_BY_DIGEST_RE.test(v) ? undefined : "must be an image reference by digest, e.g. us-docker.pkg.dev/p/r/img@sha256:<64 hex>",
   ),
-  baseImage: string("The model server image the weights are added to (e.g. a ComfyUI on CUDA image).", "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", (v) =>
-    IMAGE_RE.test(v) ? undefined : "must be an image reference such as docker.io/library/python:3.12 (registry host first)",
+  baseImage: string(
+    "The model server image the weights are added to: an image reference, or ./images/<name> to build one of this repository's reference images first (remotely, only when its folder changes).",
+    "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04",
+    (v) =>
+      IMAGE_RE.test(v) || REFERENCE_IMAGE_RE.test(v)
+        ? undefined
+        : "must be an image reference such as docker.io/library/python:3.12 (registry host first), or ./images/<name>, e.g. ./images/comfyui",
   ),
   modelsManifest: string("Path of the models manifest, relative to the project root; it must lie inside the root (symbolic links resolved).", "container/models.json"),
   imageRetention: integer(1, 100, "Images kept in Artifact Registry; older ones are cleaned up.", 3),
@@ -373,6 +380,8 @@ export type ImageBuildMode = "cloudbuild" | "local" | "none";
 
 export interface ImageConfig {
   readonly mode: ImageBuildMode;
+  /** `images/<name>` when the base image is one of this repository's, built by the stack; else undefined. */
+  readonly baseImageFolder: string | undefined;
   /** The image by digest the service runs instead of a built one: the only image with mode none, else a rollback pin. */
   readonly image: string | undefined;
   readonly baseImage: string;
@@ -485,6 +494,16 @@ export class ConfigError extends Error {
     );
     this.name = "ConfigError";
   }
+}
+
+/** The reference images of this repository (`./images/<name>` with a Dockerfile). */
+function listReferenceImages(rootDir: string): string[] {
+  const dir = path.join(rootDir, "images");
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((n) => fs.existsSync(path.join(dir, n, "Dockerfile")))
+    .map((n) => `./images/${n}`);
 }
 
 /** Reads a raw config value by full key ("warmstart:cpu"); undefined when unset. */
@@ -642,6 +661,11 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   if (v.cloudflareAccountId && v.modelsAccess !== "presigned" && !v.cloudflareZoneId) {
     problem("warmstart:cloudflareZoneId", "is required when warmstart:cloudflareAccountId is set: the zone of warmstart:modelsDomain");
   }
+  if (v.baseImage !== undefined && REFERENCE_IMAGE_RE.test(v.baseImage)) {
+    const dockerfile = path.join(opts.rootDir, v.baseImage, "Dockerfile");
+    if (!fs.existsSync(dockerfile)) problem("warmstart:baseImage", `names ${v.baseImage}, which has no Dockerfile; the reference images are ${listReferenceImages(opts.rootDir).join(", ") || "(none)"}`, v.baseImage);
+    else if (v.imageBuild === "local") problem("warmstart:baseImage", `a reference image (${v.baseImage}) is built remotely; use warmstart:imageBuild cloudbuild, or build it yourself and name the image`, v.baseImage);
+  }
   if (v.modelServerEnv !== undefined && v.modelServerSecrets !== undefined) {
     try {
       const both = Object.keys(parseEnvMap(v.modelServerEnv, "environment variables")).filter((n) => n in parseEnvMap(v.modelServerSecrets!, "secret ids", secretIdProblem));
@@ -720,6 +744,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       mode: c.imageBuild,
       image: c.image || undefined,
       baseImage: c.baseImage,
+      baseImageFolder: REFERENCE_IMAGE_RE.test(c.baseImage) ? c.baseImage.slice(2) : undefined,
       manifestPath: c.modelsManifest,
       manifest: manifest!,
       offloadWarning: fit?.kind === "offload" ? fit.message : undefined,

@@ -83,6 +83,17 @@ export function imageContentHash(inputs: ImageInputs): string {
   return `sha256:${h.digest("hex")}`;
 }
 
+/** `sha256:<hex>` over every file of a folder (path and bytes): a reference base image's build context. */
+export function folderContentHash(dir: string): string {
+  const h = createHash("sha256");
+  for (const rel of listFiles(dir)) {
+    const data = fs.readFileSync(path.join(dir, rel));
+    h.update(`file:${rel}\0${data.length}\0`);
+    h.update(data);
+  }
+  return `sha256:${h.digest("hex")}`;
+}
+
 /**
  * What a models sync acts on: each entry's path and source. Sizes and sha256 are left out because the sync itself
  * writes them, so recording them must not make the next `pulumi up` sync again.

@@ -5,10 +5,10 @@ import * as dockerBuild from "@pulumi/docker-build";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { manifestBytes, parseManifest, unsyncedFiles } from "../container/manifest";
-import { artifactRegistryRepository, buildDiskSizeGb, cloudBuildConfig } from "./cloudBuild";
+import { artifactRegistryRepository, buildDiskSizeGb, cloudBuildConfig, modelImageBuildArgs } from "./cloudBuild";
 import type { ImageConfig, ModelsFetch } from "./config";
 import { containerBundles } from "./containerBundle";
-import { imageContentHash } from "./contentHash";
+import { folderContentHash, imageContentHash } from "./contentHash";
 import { accountId } from "./names";
 
 export interface ModelImageArgs {
@@ -184,11 +184,13 @@ export class ModelImage extends pulumi.ComponentResource {
       void pulumi.log.warn(`${cfg.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); the image build will refuse them: ${advice}.`, this);
     }
 
+    // A reference base image built here is named by its folder's hash: the model image rebuilds when it changes.
+    const base = cfg.baseImageFolder ? this.referenceBaseImage(name, args, infra, repoUrl) : undefined;
     const contentHash = imageContentHash({
       contextDir: path.join(args.rootDir, CONTEXT_DIR),
       manifestPath: path.resolve(args.rootDir, cfg.manifestPath),
       manifestFromSync: synced !== undefined,
-      baseImage: cfg.baseImage,
+      baseImage: base ? `${cfg.baseImageFolder}@${base.folderHash}` : cfg.baseImage,
       // The bundles themselves, not their sources or the lock file: only a change that reaches the image rebuilds
       // it. Where the weights are fetched from, and with what credential, is left out on purpose: the manifest's
       // sha256s pin their bytes, so moving the bucket, changing the access mode or rotating a key must not rebuild.
@@ -228,14 +230,13 @@ export class ModelImage extends pulumi.ComponentResource {
       return { digest: image.digest, contentHash };
     }
 
-    const buildConfig = pulumi.all([repoUrl, infra.secret?.id, tag, weightBytes]).apply(([imageRepo, secretId, tag, weightBytes]) =>
+    const baseImage = base ? base.ref : pulumi.output(cfg.baseImage);
+    const buildConfig = pulumi.all([repoUrl, infra.secret?.id, tag, weightBytes, baseImage]).apply(([imageRepo, secretId, tag, weightBytes, baseImage]) =>
       JSON.stringify(
         cloudBuildConfig({
           imageRepo,
           tag,
-          baseImage: cfg.baseImage,
-          modelsAccess: models.access,
-          modelsBaseUrl: baseUrl,
+          buildArgs: modelImageBuildArgs(baseImage, models.access, baseUrl),
           // `latest`, not the version number: rotating the key must not rebuild a 30 GB image.
           accessSecretVersion: secretId === undefined ? undefined : `${secretId}/versions/latest`,
           machineType: cfg.buildMachineType,
@@ -261,9 +262,57 @@ export class ModelImage extends pulumi.ComponentResource {
         },
         triggers: [buildHash],
       },
-      { ...parent, dependsOn: [...(infra.secretVersion ? [infra.secretVersion] : []), ...infra.grants, ...(args.buildDependsOn ?? [])] },
+      { ...parent, dependsOn: [...(infra.secretVersion ? [infra.secretVersion] : []), ...infra.grants, ...(args.buildDependsOn ?? []), ...(base ? [base.build] : [])] },
     );
     return { digest: build.stdout.apply((s) => s.trim()), contentHash };
+  }
+
+  /**
+   * One of this repository's reference base images (`images/<name>/`), built by Cloud Build into the stack's
+   * repository as `base-<name>`, re-run only when its folder changes; the model image is then built FROM it.
+   */
+  private referenceBaseImage(
+    name: string,
+    args: ModelImageArgs,
+    infra: BuildInfrastructure,
+    modelRepoUrl: pulumi.Output<string>,
+  ): { ref: pulumi.Output<string>; folderHash: string; build: command.local.Command } {
+    const folder = args.image.baseImageFolder!;
+    const folderHash = folderContentHash(path.join(args.rootDir, folder));
+    const imageName = `base-${path.basename(folder)}`;
+    const repoUrl = modelRepoUrl.apply((u) => `${u.slice(0, u.lastIndexOf("/"))}/${imageName}`);
+    const tag = folderHash.slice("sha256:".length, "sha256:".length + 16);
+    const config = repoUrl.apply((imageRepo) =>
+      JSON.stringify(
+        cloudBuildConfig({
+          imageRepo,
+          tag,
+          buildArgs: {},
+          accessSecretVersion: undefined,
+          machineType: args.image.buildMachineType,
+          // A CUDA runtime with PyTorch is some 20 GB unpacked; Cloud Build's default disk is 100 GB.
+          diskSizeGb: 200,
+          timeoutMinutes: args.image.buildTimeoutMinutes,
+        }),
+      ),
+    );
+    const build = new command.local.Command(
+      `${name}-base-cloudbuild`,
+      {
+        create: "bash scripts/submit-build.sh",
+        environment: {
+          BUILD_CONFIG: config,
+          CONTEXT_DIR: folder,
+          PROJECT: args.project,
+          REGION: args.region,
+          BUILD_SERVICE_ACCOUNT: args.buildServiceAccount.email,
+          SOURCE_STAGING_DIR: pulumi.interpolate`gs://${infra.staging.name}/source`,
+        },
+        triggers: [folderHash],
+      },
+      { parent: this, dependsOn: [...infra.grants, ...(args.buildDependsOn ?? [])] },
+    );
+    return { ref: pulumi.interpolate`${repoUrl}@${build.stdout.apply((s) => s.trim())}`, folderHash, build };
   }
 }
 

@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# Submits the model image build to Cloud Build and prints the pushed image's digest (sha256:...) on stdout, alone.
+# Submits an image build to Cloud Build and prints the pushed image's digest (sha256:...) on stdout, alone.
 # Run by the ModelImage component (@pulumi/command); the build log goes to stderr so Pulumi shows it.
-# Env: BUILD_CONFIG (JSON), CONTEXT_DIR, MANIFEST, PROJECT, REGION, BUILD_SERVICE_ACCOUNT, SOURCE_STAGING_DIR (gs://...),
-# and MANIFEST_JSON (optional: the manifest a models sync just produced, staged instead of the file MANIFEST).
-# CONTEXT_DIR must hold dist/ (npm run build:container); the manifest is staged into it as models.json.
+# Env: BUILD_CONFIG (JSON), CONTEXT_DIR, PROJECT, REGION, BUILD_SERVICE_ACCOUNT, SOURCE_STAGING_DIR (gs://...).
+# The model image also sets MANIFEST (the manifest file) or MANIFEST_JSON (the manifest a models sync just produced):
+# its CONTEXT_DIR must hold dist/ (npm run build:container), and the manifest is staged into it as models.json.
+# A reference base image (images/<name>/) sets neither: its folder is the whole context.
 set -euo pipefail
-for v in BUILD_CONFIG CONTEXT_DIR MANIFEST PROJECT REGION BUILD_SERVICE_ACCOUNT SOURCE_STAGING_DIR; do
+for v in BUILD_CONFIG CONTEXT_DIR PROJECT REGION BUILD_SERVICE_ACCOUNT SOURCE_STAGING_DIR; do
   if [ -z "${!v:-}" ]; then echo "submit-build: $v is not set" >&2; exit 2; fi
 done
 command -v gcloud >/dev/null || { echo "submit-build: gcloud not found; install the Google Cloud CLI (README, Deploy)" >&2; exit 2; }
-[ -f "$CONTEXT_DIR/dist/fetcher.js" ] || { echo "submit-build: $CONTEXT_DIR/dist/ is missing; run npm run build:container" >&2; exit 2; }
-[ -n "${MANIFEST_JSON:-}" ] || [ -f "$MANIFEST" ] || { echo "submit-build: manifest $MANIFEST not found" >&2; exit 2; }
+model=0
+[ -z "${MANIFEST:-}${MANIFEST_JSON:-}" ] || model=1
+if [ "$model" = 1 ]; then
+  [ -f "$CONTEXT_DIR/dist/fetcher.js" ] || { echo "submit-build: $CONTEXT_DIR/dist/ is missing; run npm run build:container" >&2; exit 2; }
+  [ -n "${MANIFEST_JSON:-}" ] || [ -f "$MANIFEST" ] || { echo "submit-build: manifest $MANIFEST not found" >&2; exit 2; }
+fi
 config=$(mktemp --suffix=.json)
 stage=$(mktemp -d)
 trap 'rm -rf "$config" "$stage"' EXIT
 printf '%s' "$BUILD_CONFIG" > "$config"
 cp -R "$CONTEXT_DIR/." "$stage/"
 rm -f "$stage/.node-bin"
-if [ -n "${MANIFEST_JSON:-}" ]; then printf '%s\n' "$MANIFEST_JSON" >"$stage/models.json"; else cp "$MANIFEST" "$stage/models.json"; fi
+if [ -n "${MANIFEST_JSON:-}" ]; then printf '%s\n' "$MANIFEST_JSON" >"$stage/models.json"; elif [ "$model" = 1 ]; then cp "$MANIFEST" "$stage/models.json"; fi
 # --async returns the build id at once; streaming its log separately keeps stdout clean for the digest.
 id=$(gcloud builds submit "$stage" --async --config="$config" --project="$PROJECT" --region="$REGION" \
   --service-account="projects/$PROJECT/serviceAccounts/$BUILD_SERVICE_ACCOUNT" \

@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
-import { describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { imageContentHash } from "../components/contentHash";
-import { buildDiskSizeGb, cloudBuildConfig, substituted } from "../components/cloudBuild";
+import { buildDiskSizeGb, cloudBuildConfig, modelImageBuildArgs, substituted } from "../components/cloudBuild";
 import { invokerBindingNames } from "../components/invokerBindings";
 import { L4_REGIONS, weightsFit } from "../components/l4";
 import { probeBudgetSeconds, startupProbeTiming } from "../components/startupProbe";
@@ -356,9 +356,7 @@ describe("pure limits", () => {
     const c = cloudBuildConfig({
       imageRepo: "r/p/i",
       tag: "t",
-      baseImage: "b",
-      modelsAccess: "header",
-      modelsBaseUrl: "https://m",
+      buildArgs: modelImageBuildArgs("b", "header", "https://m"),
       accessSecretVersion: "projects/p/secrets/s/versions/latest",
       machineType: "E2_HIGHCPU_32",
       diskSizeGb: 100,
@@ -379,5 +377,50 @@ describe("pure limits", () => {
     expect(() => substituted('echo "$HOME"')).toThrow(/unescaped "\$H": Cloud Build would substitute it; write \$\$/);
     expect(() => substituted("echo ${_X}")).toThrow(/unescaped "\$\{"/);
     expect(substituted("echo $$HOME costs 5$")).toBe("echo $HOME costs 5$");
+  });
+});
+
+describe("a reference base image built by the stack", () => {
+  const ROOT = path.resolve(__dirname, "..");
+  const folder = `images/zz-test-${process.pid}`;
+  const dir = path.join(ROOT, folder);
+  beforeAll(() => {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM docker.io/library/python:3.12-slim\nCOPY server.py /srv/\n");
+    fs.writeFileSync(path.join(dir, "server.py"), "print('v1')\n");
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("./images/<name> is built by Cloud Build first, only when its folder changes, and the model image is built FROM it", async () => {
+    const run = await runStack({ "warmstart:baseImage": `./${folder}` });
+    const baseBuild = (r: Awaited<ReturnType<typeof runStack>>) => r.ofType("command:local:Command").find((c) => c.inputs.create === "bash scripts/submit-build.sh")!;
+    const base = baseBuild(run);
+    const env = (base.inputs as any).environment;
+    expect(env.CONTEXT_DIR).toBe(folder);
+    expect(env.MANIFEST).toBeUndefined();
+    const config = JSON.parse((base.plainInputs as any).environment.BUILD_CONFIG);
+    expect(config.images).toEqual([expect.stringMatching(new RegExp(`^us-central1-docker\\.pkg\\.dev/acme-test-123/warmstart-images/base-zz-test-${process.pid}:[0-9a-f]{16}$`))]);
+    expect(config.steps[0].args[1]).not.toContain("--build-arg");
+    const model = run.command("build:container 1>&2");
+    expect(model.dependencies).toContain(base.urn);
+    const modelConfig = JSON.parse((model.plainInputs as any).environment.BUILD_CONFIG);
+    expect(modelConfig.steps[0].args[1]).toMatch(new RegExp(`--build-arg BASE_IMAGE=us-central1-docker\\.pkg\\.dev/acme-test-123/warmstart-images/base-zz-test-${process.pid}@sha256:[0-9a-f]{64}`));
+
+    const triggers = async () => {
+      const r = await runStack({ "warmstart:baseImage": `./${folder}` });
+      return [baseBuild(r).inputs.triggers, r.command("build:container 1>&2").inputs.triggers];
+    };
+    const [baseBefore, modelBefore] = await triggers();
+    fs.writeFileSync(path.join(dir, "server.py"), "print('v2')\n");
+    const [baseAfter, modelAfter] = await triggers();
+    expect(baseAfter).not.toEqual(baseBefore);
+    expect(modelAfter).not.toEqual(modelBefore);
+  });
+
+  test("a folder without a Dockerfile, or a local build, is refused naming the key", async () => {
+    const missing = (await runStack({ "warmstart:baseImage": "./images/nope" }).catch((e: unknown) => e)) as Error;
+    expect(missing.message).toMatch(/warmstart:baseImage: names \.\/images\/nope, which has no Dockerfile; the reference images are/);
+    const local = (await runStack({ "warmstart:baseImage": `./${folder}`, "warmstart:imageBuild": "local", "warmstart:modelsManifest": "container/models.json" }).catch((e: unknown) => e)) as Error;
+    expect(local.message).toMatch(/warmstart:baseImage: a reference image \(\.\/images\/zz-test-\d+\) is built remotely; use warmstart:imageBuild cloudbuild/);
   });
 });

@@ -7,7 +7,7 @@
  *   [--base-url URL] [--secret]   (--secret: the step gets the access as WARMSTART_MODELS_ACCESS, as secretEnv does)
  */
 import { parseArgs } from "node:util";
-import { cloudBuildConfig, substituted } from "../../components/cloudBuild";
+import { cloudBuildConfig, modelImageBuildArgs, substituted } from "../../components/cloudBuild";
 import type { ModelsAccess } from "../../components/config";
 
 const { values } = parseArgs({
@@ -18,9 +18,7 @@ const colon = image.lastIndexOf(":");
 const config = cloudBuildConfig({
   imageRepo: image.slice(0, colon),
   tag: image.slice(colon + 1),
-  baseImage: values["base-image"] ?? "",
-  modelsAccess: (values.access ?? "header") as ModelsAccess,
-  modelsBaseUrl: values["base-url"],
+  buildArgs: modelImageBuildArgs(values["base-image"] ?? "", (values.access ?? "header") as ModelsAccess, values["base-url"]),
   accessSecretVersion: values.secret ? "projects/test/secrets/models-access/versions/latest" : undefined,
   machineType: "E2_HIGHCPU_32",
   diskSizeGb: 100,
