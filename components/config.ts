@@ -13,6 +13,7 @@ import { ManifestError, manifestBytes, parseManifest, type Manifest } from "../c
 import { DEFAULT_PRICES, parsePriceOverrides, type Prices } from "./costModel";
 import { findL4Region, L4_REGIONS, weightsFit } from "./l4";
 import { reservedHeaderRole } from "./modelsGate";
+import { timeZoneProblem, TZDATA_VERSION } from "./timeZones";
 import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "./r2";
 import { exampleValueWarnings } from "./exampleValues";
 import { COMFYUI_DEFAULTS, parseEnvMap, parseWarmup, pathProblem, secretIdProblem, urlProblem, type ModelServerConfig } from "./modelServer";
@@ -210,7 +211,7 @@ export const KEYS = {
   ),
   warmWindows: string('When the service is kept warm, e.g. "weekdays 09:00-21:00; sat,sun 12:00-18:00 x2". Empty: never.', ""),
   timezone: string("IANA time zone the warm windows are read in, e.g. Europe/London.", "UTC", (v) =>
-    isValidTimeZone(v) && v !== "" ? undefined : "must be an IANA time zone name such as UTC or America/Chicago",
+    timeZoneProblem(v) ?? (isValidTimeZone(v) ? undefined : `is not known to this Node.js's time zone data (IANA ${TZDATA_VERSION} has it): update Node.js`),
   ),
   warmMinInstances: integer(1, 100, "Min instances inside a warm window that names no count (xN).", 1),
   idleMinInstances: integer(0, 100, "Min instances outside every warm window.", 0),

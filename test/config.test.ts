@@ -83,7 +83,12 @@ const BAD_VALUES: [string, string, RegExp][] = [
   ["warmstart:imageBuild", "kaniko", /one of cloudbuild \| local \| none/],
   ["warmstart:buildMachineType", "N1_HIGHCPU_32", /must be one of E2_HIGHCPU_8 \| E2_HIGHCPU_32/],
   ["warmstart:image", "myimage:latest", /by digest/],
-  ["warmstart:timezone", "Mars/Olympus", /IANA time zone/],
+  ["warmstart:timezone", "Mars/Olympus", /must be an IANA time zone name such as America\/New_York, Europe\/London or UTC, got/],
+  // EST is a fixed UTC-5 (no daylight saving): a New York team's windows would run an hour late all summer.
+  ["warmstart:timezone", "EST", /abbreviation names no daylight-saving rule\); did you mean America\/New_York\?/],
+  ["warmstart:timezone", "PST", /did you mean America\/Los_Angeles\?/],
+  ["warmstart:timezone", "europe/london", /did you mean Europe\/London\?/],
+  ["warmstart:timezone", "Japan", /did you mean Asia\/Tokyo\?/],
   ["warmstart:warmWindows", "mon 25:00-26:00", /time 25:00 is not a valid time/],
   ["warmstart:warmWindows", "funday 09:00-10:00", /unknown day "funday"/],
   ["warmstart:warmLeadMinutes", "300", /integer 0\.\.240/],
@@ -242,4 +247,11 @@ describe("the models manifest path", () => {
     expect(message).toContain('files[0]: "source" must be an http(s) URL');
     expect(message).not.toContain("tok_SECRET");
   });
+});
+
+test("IANA names are accepted, links included, whatever the runtime's own list says", () => {
+  for (const zone of ["UTC", "Etc/UTC", "Asia/Kolkata", "Asia/Calcutta", "Europe/Kyiv", "Europe/Kiev", "America/Argentina/Buenos_Aires", "US/Eastern"]) {
+    const config: Record<string, string> = { ...BASE_CONFIG, "warmstart:timezone": zone };
+    expect(() => parseStackConfig((k) => config[k], { rootDir: ROOT, isEncrypted: () => true }), zone).not.toThrow();
+  }
 });
