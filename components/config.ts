@@ -13,6 +13,7 @@ import { ManifestError, manifestBytes, parseManifest, type Manifest } from "../c
 import { DEFAULT_PRICES, parsePriceOverrides, type Prices } from "./costModel";
 import { findL4Region, L4_REGIONS, weightsFit } from "./l4";
 import { reservedHeaderRole } from "./modelsGate";
+import { closestName } from "./closestName";
 import { timeZoneProblem, TZDATA_VERSION } from "./timeZones";
 import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "./r2";
 import { exampleValueWarnings } from "./exampleValues";
@@ -27,7 +28,12 @@ export type YamlValue = string | number | boolean | string[];
 class Invalid extends Error {}
 
 interface KeySpec<T> {
-  readonly type: "string" | "integer" | "boolean" | "array";
+  /**
+   * The type Pulumi.yaml declares, which the CLI holds stack values to; undefined: declared without a type, so a
+   * stack may give a string or a list (the CLI checks only explicitly typed keys: IsExplicitlyTyped in pulumi/pulumi
+   * sdk/go/common/workspace/project.go, validateStackConfigValues in config.go).
+   */
+  readonly type: "string" | "integer" | "boolean" | "array" | undefined;
   /** One line for Pulumi.yaml and the README: what the key changes. */
   readonly description: string;
   /** Undefined: the key has no default (it is required, or optional with no value). */
@@ -135,6 +141,32 @@ function list(description: string, check: (item: string) => string | undefined):
 }
 
 /**
+ * `warmstart:warmWindows`: one string with windows separated by ";" or a YAML list with one window per item (easier to
+ * read and to diff in a stack file). Parsed into windows later, with warmstart:maxInstances at hand.
+ */
+function windows(description: string): KeySpec<string | readonly string[]> {
+  return {
+    type: undefined,
+    description,
+    default: "",
+    parse: (raw) => {
+      const t = raw.trim();
+      if (!t.startsWith("[")) return t;
+      let items: unknown;
+      try {
+        items = JSON.parse(t);
+      } catch {
+        throw new Invalid('must be a string of windows separated by ";" or a list of windows, e.g. "weekdays 09:00-21:00; sat,sun 12:00-18:00"');
+      }
+      if (!Array.isArray(items) || items.some((i) => typeof i !== "string")) {
+        throw new Invalid('as a list, must hold one window per item, each a string, e.g.\n      warmstart:warmWindows:\n        - "weekdays 09:00-21:00"\n        - "sat,sun 12:00-18:00 x2"');
+      }
+      return items as string[];
+    },
+  };
+}
+
+/**
  * Every secret here ends up in an HTTP header value: the models key in modelsAccessHeader (through the build's secret
  * file of "Name: value" lines, and the WAF rule compares it), the Hugging Face token as "Authorization: Bearer".
  *
@@ -209,7 +241,7 @@ export const KEYS = {
   serviceName: string("Cloud Run service name; also prefixes the stack's other resource names.", "warmstart", (v) =>
     /^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/.test(v) ? undefined : "must be 1-49 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen",
   ),
-  warmWindows: string('When the service is kept warm, e.g. "weekdays 09:00-21:00; sat,sun 12:00-18:00 x2". Empty: never.', ""),
+  warmWindows: windows('When the service is kept warm: windows separated by ";" or a list, one window per item, e.g. "weekdays 09:00-21:00; sat,sun 12:00-18:00 x2". Empty: never.'),
   timezone: string("IANA time zone the warm windows are read in, e.g. Europe/London.", "UTC", (v) =>
     timeZoneProblem(v) ?? (isValidTimeZone(v) ? undefined : `is not known to this Node.js's time zone data (IANA ${TZDATA_VERSION} has it): update Node.js`),
   ),
@@ -518,6 +550,11 @@ export interface ParseOptions {
    * program asks the Pulumi runtime, `npm run synth` the stack file's `secure:` values (scripts/stackFiles.ts).
    */
   readonly isEncrypted: (fullKey: string) => boolean;
+  /**
+   * Every key the stack sets (fully qualified), to refuse a `warmstart:` key the program does not know: a misspelt key
+   * would otherwise be ignored and its default used. The program takes them from the runtime, synth from the files.
+   */
+  readonly presentKeys: readonly string[];
 }
 
 /**
@@ -546,6 +583,18 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   }
   const v = values as { [K in KeyName]: ReturnType<(typeof KEYS)[K]["parse"]> | undefined };
   const problem = (key: string, reason: string, got?: string) => problems.push({ key, reason, got });
+
+  const knownKeys = Object.keys(KEYS);
+  for (const full of opts.presentKeys) {
+    if (!full.startsWith("warmstart:") || knownKeys.includes(full.slice("warmstart:".length))) continue;
+    const meant = closestName(full.slice("warmstart:".length), knownKeys);
+    problem(
+      full,
+      meant
+        ? `is not a key of this stack; did you mean warmstart:${meant}? (pulumi config rm ${full}, then pulumi config set warmstart:${meant} <value>)`
+        : "is not a key of this stack (the README's Configuration reference lists them all); remove it with pulumi config rm " + full,
+    );
+  }
 
   const project = raw("gcp:project")?.trim();
   if (!project) problem("gcp:project", "is required: the Google Cloud project id to deploy to (pulumi config set gcp:project my-project)");
@@ -583,10 +632,11 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   let windows: WarmWindow[] | undefined;
   if (v.warmWindows !== undefined) {
     try {
-      windows = parseWarmWindows(v.warmWindows, v.maxInstances ?? 100);
+      windows = parseWarmWindows(v.warmWindows, { maxInstances: v.maxInstances });
     } catch (err) {
       if (!(err instanceof WarmWindowsError)) throw err;
-      problem("warmstart:warmWindows", err.message, v.warmWindows);
+      // The message quotes the window at fault: the whole value again would only bury it.
+      problem("warmstart:warmWindows", err.message);
     }
   }
 
@@ -755,7 +805,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       models,
     },
     warm: {
-      windowsText: c.warmWindows,
+      windowsText: typeof c.warmWindows === "string" ? c.warmWindows : c.warmWindows.join("; "),
       schedule: buildWarmSchedule(windows!, c.timezone, opts2),
       ...opts2,
     },
@@ -803,7 +853,7 @@ function fileInsideRoot(rootDir: string, relative: string): { file: string } | {
 
 /** Reads the stack's configuration from the Pulumi runtime. */
 export function loadStackConfig(rootDir = process.cwd()): StackConfig {
-  return parseStackConfig((key) => pulumi.runtime.getConfig(key), { rootDir, isEncrypted: runtimeIsConfigSecret() });
+  return parseStackConfig((key) => pulumi.runtime.getConfig(key), { rootDir, isEncrypted: runtimeIsConfigSecret(), presentKeys: Object.keys(pulumi.runtime.allConfig()) });
 }
 
 /**

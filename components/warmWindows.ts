@@ -33,42 +33,79 @@ const DAY_GROUPS: Record<string, readonly number[]> = {
 };
 
 const WINDOW_RE = /^(\S+)\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})(?:\s+x\s*(\S+))?$/;
+const TIME_RANGE_RE = /\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}/g;
+const EXAMPLE = '"weekdays 09:00-21:00; sat,sun 12:00-18:00 x2"';
+
+export interface WindowLimits {
+  /** The stack's `warmstart:maxInstances`: a window's count (xN) may not exceed it. */
+  readonly maxInstances?: number;
+}
 
 /**
- * Parses a `warmWindows` string. Throws a {@link WarmWindowsError} naming the fragment and what is wrong.
+ * Parses `warmWindows`: one string with windows separated by ";", or a list (a YAML list in the stack file) with one
+ * window per item. Throws a {@link WarmWindowsError} naming the window and what is wrong, with a correct example.
  * @example parseWarmWindows("weekdays 09:00-21:00; sat,sun 12:00-18:00; fri 18:00-23:30 x2")
+ * @example parseWarmWindows(["weekdays 09:00-21:00", "sat,sun 12:00-18:00"])
  */
-export function parseWarmWindows(input: string, maxCount = 100): WarmWindow[] {
+export function parseWarmWindows(input: string | readonly string[], limits: WindowLimits = {}): WarmWindow[] {
+  if (typeof input !== "string") {
+    return input.map((item, i) => {
+      const fragment = item.trim().replace(/\s+/g, " ");
+      if (fragment === "") throw new WarmWindowsError(`item ${i + 1} of the list is empty; each item is one window, e.g. "weekdays 09:00-21:00"`);
+      if (fragment.includes(";")) {
+        throw new WarmWindowsError(`item ${i + 1} of the list ("${fragment}") holds several windows: in a list, put one window per item (- "weekdays 09:00-17:00" then - "sat 10:00-14:00")`);
+      }
+      return parseWindow(fragment, limits);
+    });
+  }
   const fragments = input.split(";").map((f) => f.trim().replace(/\s+/g, " "));
   if (fragments.every((f) => f === "")) return [];
   return fragments.map((fragment, i) => {
     if (fragment === "") {
-      throw new WarmWindowsError(`window ${i + 1} is empty (stray ";"?); windows look like "weekdays 09:00-21:00"`);
+      throw new WarmWindowsError(`window ${i + 1} is empty (stray ";"?); windows are separated by ";", e.g. ${EXAMPLE}`);
     }
-    return parseWindow(fragment, maxCount);
+    return parseWindow(fragment, limits);
   });
 }
 
-function parseWindow(fragment: string, maxCount: number): WarmWindow {
+function parseWindow(fragment: string, limits: WindowLimits): WarmWindow {
   const lower = fragment.toLowerCase();
   const fail: (why: string) => never = (why) => {
     throw new WarmWindowsError(`window "${fragment}": ${why}`);
   };
   const m = WINDOW_RE.exec(lower);
   if (!m) {
-    if (!/\d{1,2}:\d{2}/.test(lower)) fail('expected "<days> HH:MM-HH:MM [xN]", e.g. "weekdays 09:00-21:00"');
-    if (!/\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}/.test(lower)) fail('expected "HH:MM-HH:MM" with a "-" between start and end, e.g. "09:00-21:00"');
-    fail('expected "<days> HH:MM-HH:MM [xN]": days without spaces (e.g. "sat,sun"), then the times, then an optional count like "x2"');
+    const ranges = lower.match(TIME_RANGE_RE) ?? [];
+    if (ranges.length > 1) {
+      // "weekdays 09:00-17:00,sat 10:00-14:00": a comma joins days within one window, ";" separates windows.
+      const fixed = fragment.replace(/(\d{1,2}:\d{2}(?:\s*x\s*\d+)?)\s*,\s*/gi, "$1; ");
+      fail(`holds ${ranges.length} windows; separate windows with ";" (a comma joins days within one window), e.g. "${fixed}"`);
+    }
+    if (!/\d{1,2}:\d{2}/.test(lower)) fail(`expected "<days> HH:MM-HH:MM [xN]", e.g. ${EXAMPLE}`);
+    if (ranges.length === 0) fail('expected "HH:MM-HH:MM" with a "-" between start and end, e.g. "weekdays 09:00-21:00"');
+    fail('expected "<days> HH:MM-HH:MM [xN]": days without spaces (e.g. "sat,sun"), then the times, then an optional count, e.g. "sat,sun 12:00-18:00 x2"');
   }
   const [, daysText, startText, endText, countText] = m;
   const days = parseDays(daysText, fail);
   const startMinute = parseTime(startText, false, fail);
   const endMinute = parseTime(endText, true, fail);
+  if (endMinute === startMinute) {
+    // Read as "wraps into the next day" it would be 24 h warm: too costly to be a typo's meaning.
+    fail(`starts and ends at ${formatMinuteOfDay(startMinute)}, so it is empty; a whole day is written 00:00-24:00, e.g. "${daysText} 00:00-24:00"`);
+  }
   let count: number | undefined;
   if (countText !== undefined) {
     if (!/^\d+$/.test(countText)) fail(`count "x${countText}" must be a whole number, e.g. "x2"`);
     count = Number(countText);
-    if (count < 1 || count > maxCount) fail(`count x${count} must be between x1 and x${maxCount}`);
+    if (count < 1) fail(`count x${count} must be at least x1 (a window with no count keeps warmstart:warmMinInstances); outside every window the service drops to warmstart:idleMinInstances`);
+    const max = limits.maxInstances ?? 100;
+    if (count > max) {
+      fail(
+        limits.maxInstances === undefined
+          ? `count x${count} must be at most x100 (the largest warmstart:maxInstances)`
+          : `count x${count} is more than warmstart:maxInstances (${max}); lower the count, e.g. "${fragment.replace(/x\s*\d+\s*$/i, `x${max}`)}", or raise warmstart:maxInstances to ${count} (pulumi config set warmstart:maxInstances ${count})`,
+      );
+    }
   }
   return { text: fragment, days, startMinute, endMinute, count };
 }

@@ -63,7 +63,7 @@ function main(): number {
   let stack: StackConfig | undefined;
   if (stackName) {
     const files = readStackConfig(rootDir, stackName);
-    stack = parseStackConfig((k) => files.config[k], { rootDir, isEncrypted: (k) => files.secretKeys.includes(k) });
+    stack = parseStackConfig((k) => files.config[k], { rootDir, isEncrypted: (k) => files.secretKeys.includes(k), presentKeys: files.presentKeys });
   }
   const timeZone = values.timezone ?? stack?.warm.schedule.timeZone ?? "UTC";
   if (!isValidTimeZone(timeZone)) throw new UsageError(`--timezone must be an IANA time zone such as Europe/London, got "${timeZone}"`);

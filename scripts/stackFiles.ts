@@ -34,6 +34,8 @@ export interface StackConfigFiles {
   readonly config: Record<string, string>;
   /** Keys the CLI would mark secret: the stack file's `secure:` values and the stand-ins; never a plain value. */
   readonly secretKeys: string[];
+  /** Every key the stack file sets or Pulumi.yaml defaults, as the CLI would pass them to the program. */
+  readonly presentKeys: string[];
 }
 
 const toConfigString = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
@@ -74,5 +76,5 @@ export function readStackConfig(rootDir: string, stack: string, configFile?: str
       if (secretKeys.includes(key)) secretKeys.splice(secretKeys.indexOf(key), 1);
     }
   }
-  return { config, secretKeys };
+  return { config, secretKeys, presentKeys: Object.keys(config) };
 }

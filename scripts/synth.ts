@@ -48,7 +48,7 @@ async function main(): Promise<number> {
   const raw = (key: string) => files.config[key];
   try {
     // Parsed here too, for the schedule table; the program parses the same values itself.
-    const config = parseStackConfig(raw, { rootDir, isEncrypted: (key) => files.secretKeys.includes(key) });
+    const config = parseStackConfig(raw, { rootDir, isEncrypted: (key) => files.secretKeys.includes(key), presentKeys: files.presentKeys });
     const run = await runOffline({
       project: readProjectFile(rootDir).name,
       stack: args.stack,

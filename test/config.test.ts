@@ -44,7 +44,7 @@ describe("Pulumi.yaml and components/config.ts", () => {
 });
 
 describe("parsed defaults", () => {
-  const config = parseStackConfig((k) => BASE_CONFIG[k], { rootDir: ROOT, isEncrypted: () => true });
+  const config = parseStackConfig((k) => BASE_CONFIG[k], { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(BASE_CONFIG) });
 
   test("give an 8 vCPU / 32 GiB L4 service with one request at a time and 2 instances at most", () => {
     expect(config.service).toMatchObject({ cpu: 8, memory: "32Gi", memoryGiB: 32, concurrency: 1, maxInstances: 2, gpuZonalRedundancy: false, public: false, deletionProtection: true, invokers: [] });
@@ -91,6 +91,15 @@ const BAD_VALUES: [string, string, RegExp][] = [
   ["warmstart:timezone", "Japan", /did you mean Asia\/Tokyo\?/],
   ["warmstart:warmWindows", "mon 25:00-26:00", /time 25:00 is not a valid time/],
   ["warmstart:warmWindows", "funday 09:00-10:00", /unknown day "funday"/],
+  // Read as "runs into the next day" it would be 24 h warm on weekdays, about $785 a month.
+  ["warmstart:warmWindows", "weekdays 09:00-09:00", /window "weekdays 09:00-09:00": starts and ends at 09:00, so it is empty; a whole day is written 00:00-24:00, e\.g\. "weekdays 00:00-24:00"$/],
+  ["warmstart:warmWindows", "weekdays 09:00-17:00,sat 10:00-14:00", /holds 2 windows; separate windows with ";" \(a comma joins days within one window\), e\.g\. "weekdays 09:00-17:00; sat 10:00-14:00"$/],
+  ["warmstart:warmWindows", "weekdays 09:00-17:00 x3", /count x3 is more than warmstart:maxInstances \(2\); lower the count, e\.g\. "weekdays 09:00-17:00 x2", or raise warmstart:maxInstances to 3 \(pulumi config set warmstart:maxInstances 3\)$/],
+  ["warmstart:warmWindows", '["weekdays 09:00-17:00; sat 10:00-14:00"]', /item 1 of the list \("weekdays 09:00-17:00; sat 10:00-14:00"\) holds several windows: in a list, put one window per item/],
+  ["warmstart:warmWindows", '["weekdays 09:00-17:00", 3]', /as a list, must hold one window per item, each a string/],
+  ["warmstart:maxInstance", "3", /^ *warmstart:maxInstance: is not a key of this stack; did you mean warmstart:maxInstances\? \(pulumi config rm warmstart:maxInstance, then pulumi config set warmstart:maxInstances <value>\)$/],
+  ["warmstart:warmwindows", "weekdays 09:00-17:00", /did you mean warmstart:warmWindows\?/],
+  ["warmstart:budgetAlertEmail", "a@example.com", /is not a key of this stack \(the README's Configuration reference lists them all\); remove it with pulumi config rm warmstart:budgetAlertEmail$/],
   ["warmstart:warmLeadMinutes", "300", /integer 0\.\.240/],
   ["warmstart:idleMinInstances", "5", /must not exceed warmstart:maxInstances \(2\)/],
   ["warmstart:serviceName", "My_Service", /lowercase letters/],
@@ -249,9 +258,41 @@ describe("the models manifest path", () => {
   });
 });
 
+describe("warmstart:warmWindows", () => {
+  const parse = (value: string) => {
+    const config: Record<string, string> = { ...BASE_CONFIG, "warmstart:warmWindows": value };
+    return parseStackConfig((k) => config[k], { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(config) });
+  };
+
+  test("a YAML list (one window per item) gives the same schedule as the string with ';'", () => {
+    const fromList = parse(JSON.stringify(["weekdays 09:00-21:00", "sat,sun 12:00-18:00 x2"]));
+    const fromString = parse("weekdays 09:00-21:00; sat,sun 12:00-18:00 x2");
+    expect(fromList.warm.schedule.jobs).toEqual(fromString.warm.schedule.jobs);
+    expect(fromList.warm.windowsText).toBe("weekdays 09:00-21:00; sat,sun 12:00-18:00 x2");
+  });
+
+  test("a refused window is quoted once: the message does not repeat the whole value after it", () => {
+    const value = "weekdays 09:00-21:00; sat 10:00-14:00; sun 09:00-09:00";
+    const message = (() => {
+      try {
+        parse(value);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    const line = message!.split("\n").find((l) => l.includes("warmstart:warmWindows:"))!;
+    expect(line).toContain('window "sun 09:00-09:00"');
+    expect(line).not.toContain(value);
+  });
+
+  test("00:00-24:00 is a whole day, accepted", () => {
+    expect(parse("sat 00:00-24:00").warm.schedule.jobs.length).toBeGreaterThan(0);
+  });
+});
+
 test("IANA names are accepted, links included, whatever the runtime's own list says", () => {
   for (const zone of ["UTC", "Etc/UTC", "Asia/Kolkata", "Asia/Calcutta", "Europe/Kyiv", "Europe/Kiev", "America/Argentina/Buenos_Aires", "US/Eastern"]) {
     const config: Record<string, string> = { ...BASE_CONFIG, "warmstart:timezone": zone };
-    expect(() => parseStackConfig((k) => config[k], { rootDir: ROOT, isEncrypted: () => true }), zone).not.toThrow();
+    expect(() => parseStackConfig((k) => config[k], { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(config) }), zone).not.toThrow();
   }
 });

@@ -23,8 +23,10 @@ describe("warmWindows grammar", () => {
     ["mon 09:00-24:30", /time 24:30 is not a valid time; use 00:00-23:59 \(or 24:00 as an end\)/],
     ["funday 09:00-10:00", /unknown day "funday"; use mon tue wed thu fri sat sun, daily, weekdays or weekends/],
     ["mon 09:00 10:00", /with a "-" between start and end/],
-    ["mon 09:00-10:00 x0", /count x0 must be between x1 and x100/],
-    ["mon 09:00-10:00 x101", /count x101 must be between x1 and x100/],
+    ["mon 09:00-10:00 x0", /count x0 must be at least x1 \(a window with no count keeps warmstart:warmMinInstances\)/],
+    ["mon 09:00-10:00 x101", /count x101 must be at most x100 \(the largest warmstart:maxInstances\)/],
+    ["mon 00:00-00:00", /starts and ends at 00:00, so it is empty; a whole day is written 00:00-24:00, e\.g\. "mon 00:00-24:00"/],
+    ["mon,tue 09:00-10:00 x2, sat 10:00-14:00", /holds 2 windows; separate windows with ";".*e\.g\. "mon,tue 09:00-10:00 x2; sat 10:00-14:00"/],
     ["mon 09:00-10:00 xtwo", /count "xtwo" must be a whole number/],
     ["mon", /expected "<days> HH:MM-HH:MM \[xN\]"/],
     ["mon-  09:00-10:00", /day spec "mon-" must be a day or a range/],
@@ -33,6 +35,16 @@ describe("warmWindows grammar", () => {
     ["sat, sun 12:00-18:00", /days without spaces/],
   ])("%j is rejected: %s", (text, message) => {
     expect(() => parseWarmWindows(text)).toThrow(message);
+  });
+
+  test("a list holds one window per item", () => {
+    expect(parseWarmWindows(["weekdays 09:00-21:00", " sat 10:00-12:00 x2 "])).toEqual(parseWarmWindows("weekdays 09:00-21:00; sat 10:00-12:00 x2"));
+    expect(() => parseWarmWindows(["weekdays 09:00-21:00", ""])).toThrow(/item 2 of the list is empty/);
+  });
+
+  test("a count above the stack's maxInstances names warmstart:maxInstances", () => {
+    expect(() => parseWarmWindows("sat 10:00-12:00 x3", { maxInstances: 2 })).toThrow(/count x3 is more than warmstart:maxInstances \(2\)/);
+    expect(parseWarmWindows("sat 10:00-12:00 x2", { maxInstances: 2 })[0].count).toBe(2);
   });
 
   test("an empty string means never warm", () => {
