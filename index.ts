@@ -8,7 +8,7 @@ import { CiAccess } from "./components/ciAccess";
 import { DeployReconcile } from "./components/deployReconcile";
 import { deployTime } from "./components/clock";
 import { loadStackConfig } from "./components/config";
-import { monthlyCost } from "./components/costModel";
+import { ASSUMED_REQUESTS_PER_DAY, monthlyCost } from "./components/costModel";
 import { scheduleMarkdown } from "./components/dashboard";
 import { GpuService } from "./components/gpuService";
 import { ModelsBucket } from "./components/modelsBucket";
@@ -71,6 +71,7 @@ const estimate = monthlyCost({
   offWindowInstanceHoursPerDay: config.cost.offWindowInstanceHoursPerDay,
   schedulerJobs: schedule.jobs.length + schedule.warmups.length,
   prices: config.cost.prices,
+  requestLog: config.cost.requestLogRetentionDays > 0 ? { retentionDays: config.cost.requestLogRetentionDays, requestsPerDay: ASSUMED_REQUESTS_PER_DAY } : undefined,
 });
 
 const billingAccount = config.budget.billingAccount;
@@ -161,6 +162,7 @@ export const monthlyCostEstimate = {
   warmUsd: Number(estimate.warm.toFixed(2)),
   offWindowUsd: Number(estimate.offWindow.toFixed(2)),
   schedulerUsd: Number(estimate.scheduler.toFixed(2)),
+  requestLogUsd: Number(estimate.requestLog.toFixed(2)),
   warmInstanceHours: Number(estimate.warmInstanceHoursPerMonth.toFixed(1)),
   perInstanceHourUsd: Number(estimate.perInstanceHour.toFixed(4)),
 };
