@@ -15,6 +15,7 @@ import { ModelsBucket } from "./components/modelsBucket";
 import { ModelsSync } from "./components/modelsSync";
 import { StackIdentities } from "./components/stackIdentities";
 import { Observability } from "./components/observability";
+import { RequestLogBucket } from "./components/requestLogBucket";
 import { WarmSchedule } from "./components/warmSchedule";
 import { desiredMinInstances, scheduleEdges, warmInstanceHoursPerWeek } from "./components/warmWindows";
 
@@ -127,6 +128,12 @@ new Observability(config.service.name, {
   guardDeployed: guard !== undefined,
 });
 
+// The request log kept for the planner's window (npm run plan -- --from-cloud-logging; the replan workflow).
+const requestLogs =
+  config.cost.requestLogRetentionDays > 0
+    ? new RequestLogBucket(config.service.name, { project: config.service.project, serviceName: config.service.name, retentionDays: config.cost.requestLogRetentionDays })
+    : undefined;
+
 const ci = config.ci.githubRepository
   ? new CiAccess(config.service.name, {
       githubRepository: config.ci.githubRepository,
@@ -135,6 +142,7 @@ const ci = config.ci.githubRepository
       secretsKmsKey: config.ci.secretsKmsKey,
       billingAccount,
       actsAs: identities.all,
+      requestLogView: requestLogs?.viewName,
     })
   : undefined;
 
@@ -157,6 +165,8 @@ export const warmJobNames = warm.jobNames;
 /** For the GitHub repository variables WIF_PROVIDER and DEPLOY_SERVICE_ACCOUNT (docs/operations.md). */
 export const workloadIdentityProvider = ci?.workloadIdentityProvider;
 export const deployServiceAccount = ci?.deployServiceAccount;
+/** For the repository variable REPLAN_SERVICE_ACCOUNT (.github/workflows/replan.yml; docs/operations.md). */
+export const replanServiceAccount = ci?.replanServiceAccount;
 export const monthlyCostEstimate = {
   totalUsd: Number(estimate.total.toFixed(2)),
   warmUsd: Number(estimate.warm.toFixed(2)),
