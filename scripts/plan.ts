@@ -216,6 +216,7 @@ async function main(): Promise<number> {
       schedulerJobs: s.schedulerJobs,
     });
     const doc = {
+      goal,
       recommended: { ...pick(rec.recommended), timezone: timeZone },
       current: current ? pick(current) : null,
       strategies: strategies.map(pick),
