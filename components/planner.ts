@@ -331,9 +331,15 @@ function frontier(shape: ShapeName, s: BinScores, leadMinutes: number): { window
   return [...seen.values()].sort((a, b) => a.minutes - b.minutes);
 }
 
+const frontiers = new WeakMap<BinScores, Map<ShapeName, ReturnType<typeof frontier>>>();
+
 /** The cheapest of a shape's plans whose predicted cold fraction is at most `internalTarget`. */
 export function planFor(shape: ShapeName, s: BinScores, internalTarget: number, leadMinutes: number): string {
-  const f = frontier(shape, s, leadMinutes);
+  // One frontier per scores and shape: every internal target picks from the same one.
+  let byShape = frontiers.get(s);
+  if (!byShape) frontiers.set(s, (byShape = new Map()));
+  let f = byShape.get(shape);
+  if (!f) byShape.set(shape, (f = frontier(shape, s, leadMinutes)));
   const ok = f.find((c) => c.coldFraction <= internalTarget) ?? f[f.length - 1];
   return ok ? formatWindows(ok.windows) : "";
 }
