@@ -9,13 +9,14 @@ import { CiAccess } from "./components/ciAccess";
 import { DeployReconcile } from "./components/deployReconcile";
 import { deployTime } from "./components/clock";
 import { loadStackConfig } from "./components/config";
-import { monthlyCost } from "./components/costModel";
+import { ASSUMED_REQUESTS_PER_DAY, monthlyCost } from "./components/costModel";
 import { scheduleMarkdown } from "./components/dashboard";
 import { GpuService } from "./components/gpuService";
 import { ModelsBucket } from "./components/modelsBucket";
 import { ModelsSync } from "./components/modelsSync";
 import { StackIdentities } from "./components/stackIdentities";
 import { Observability } from "./components/observability";
+import { RequestLogBucket } from "./components/requestLogBucket";
 import { WarmSchedule } from "./components/warmSchedule";
 import { desiredMinInstances, scheduleEdges, warmInstanceHoursPerWeek } from "./components/warmWindows";
 
@@ -73,6 +74,7 @@ const estimate = monthlyCost({
   offWindowInstanceHoursPerDay: config.cost.offWindowInstanceHoursPerDay,
   schedulerJobs: schedule.jobs.length + schedule.warmups.length,
   prices: config.cost.prices,
+  requestLog: config.cost.requestLogRetentionDays > 0 ? { retentionDays: config.cost.requestLogRetentionDays, requestsPerDay: ASSUMED_REQUESTS_PER_DAY } : undefined,
 });
 
 const billingAccount = config.budget.billingAccount;
@@ -128,6 +130,12 @@ new Observability(config.service.name, {
   guardDeployed: guard !== undefined,
 });
 
+// The request log kept for the planner's window (npm run plan -- --from-cloud-logging; the replan workflow).
+const requestLogs =
+  config.cost.requestLogRetentionDays > 0
+    ? new RequestLogBucket(config.service.name, { project: config.service.project, serviceName: config.service.name, retentionDays: config.cost.requestLogRetentionDays })
+    : undefined;
+
 const ci = config.ci.githubRepository
   ? new CiAccess(config.service.name, {
       githubRepository: config.ci.githubRepository,
@@ -136,6 +144,7 @@ const ci = config.ci.githubRepository
       secretsKmsKey: config.ci.secretsKmsKey,
       billingAccount,
       actsAs: identities.all,
+      requestLogView: requestLogs?.viewName,
     })
   : undefined;
 
@@ -158,11 +167,14 @@ export const warmJobNames = warm.jobNames;
 /** For the GitHub repository variables WIF_PROVIDER and DEPLOY_SERVICE_ACCOUNT (docs/operations.md). */
 export const workloadIdentityProvider = ci?.workloadIdentityProvider;
 export const deployServiceAccount = ci?.deployServiceAccount;
+/** For the repository variable REPLAN_SERVICE_ACCOUNT (.github/workflows/replan.yml; docs/operations.md). */
+export const replanServiceAccount = ci?.replanServiceAccount;
 export const monthlyCostEstimate = {
   totalUsd: Number(estimate.total.toFixed(2)),
   warmUsd: Number(estimate.warm.toFixed(2)),
   offWindowUsd: Number(estimate.offWindow.toFixed(2)),
   schedulerUsd: Number(estimate.scheduler.toFixed(2)),
+  requestLogUsd: Number(estimate.requestLog.toFixed(2)),
   warmInstanceHours: Number(estimate.warmInstanceHoursPerMonth.toFixed(1)),
   perInstanceHourUsd: Number(estimate.perInstanceHour.toFixed(4)),
 };

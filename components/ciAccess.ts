@@ -21,6 +21,11 @@ export interface CiAccessArgs {
    * since deploying a service, job, function or build that runs as an account needs iam.serviceAccounts.actAs on it.
    */
   readonly actsAs: Readonly<Record<string, gcp.serviceaccount.Account>>;
+  /**
+   * The request-log bucket's view (components/requestLogBucket.ts) the replan identity may read, if the stack keeps
+   * one: projects/P/locations/L/buckets/B/views/_AllLogs.
+   */
+  readonly requestLogView?: string;
 }
 
 /**
@@ -73,6 +78,33 @@ export function deployAttributeValue(repository: string): string {
   return `repo:${repository}:environment:${DEPLOY_ENVIRONMENT}@refs/heads/${DEPLOY_BRANCH}`;
 }
 
+/** The weekly replan workflow (.github/workflows/replan.yml): it reads the request log and opens a pull request. */
+export const REPLAN_WORKFLOW = ".github/workflows/replan.yml";
+
+/**
+ * `attribute.replan`: the token's `workflow_ref`, "the ref path to the workflow", e.g.
+ * `octo-org/octo-repo/.github/workflows/replan.yml@refs/heads/main`
+ * (https://docs.github.com/en/actions/reference/security/oidc, "OIDC token claims"). Binding the replan account to
+ * one value admits only runs of that workflow file from main of this repository: a pull request's run has the ref
+ * `refs/pull/N/merge`, another branch's its own, another workflow another path.
+ */
+export const REPLAN_ATTRIBUTE_MAPPING = "assertion.workflow_ref";
+
+export function replanAttributeValue(repository: string): string {
+  return `${repository}/${REPLAN_WORKFLOW}@refs/heads/${DEPLOY_BRANCH}`;
+}
+
+/**
+ * What the replan account may do: read log entries in the project (`roles/logging.viewer`), and, for a user-defined
+ * bucket, read its view (`roles/logging.viewAccessor`, conditioned on that one view: "grant the principal the
+ * roles/logging.viewAccessor role on the project ... attach an IAM condition to limit the grant to a specific log
+ * view", https://cloud.google.com/logging/docs/logs-views). Nothing that writes.
+ */
+export const REPLAN_ROLES: Readonly<Record<string, string>> = {
+  "roles/logging.viewer": "read the service's request log entries (gcloud logging read)",
+  "roles/logging.viewAccessor": "read the request-log bucket's _AllLogs view, and no other (IAM condition on the view)",
+};
+
 /** The attribute condition that admits tokens of exactly this repository. */
 export function repositoryCondition(repository: string): string {
   return `assertion.repository == "${repository}"`;
@@ -88,6 +120,8 @@ export class CiAccess extends pulumi.ComponentResource {
   public readonly workloadIdentityProvider: pulumi.Output<string>;
   /** Paste into the repository variable DEPLOY_SERVICE_ACCOUNT. */
   public readonly deployServiceAccount: pulumi.Output<string>;
+  /** Paste into the repository variable REPLAN_SERVICE_ACCOUNT: the replan workflow's read-only identity. */
+  public readonly replanServiceAccount: pulumi.Output<string>;
 
   constructor(name: string, args: CiAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmstart:ci:CiAccess", name, {}, opts);
@@ -114,6 +148,7 @@ export class CiAccess extends pulumi.ComponentResource {
           "attribute.ref": "assertion.ref",
           "attribute.actor": "assertion.actor",
           "attribute.deploy": DEPLOY_ATTRIBUTE_MAPPING,
+          "attribute.replan": REPLAN_ATTRIBUTE_MAPPING,
         },
         attributeCondition: repositoryCondition(args.githubRepository),
       },
@@ -155,8 +190,39 @@ export class CiAccess extends pulumi.ComponentResource {
       new gcp.billing.AccountIamMember(`${name}-deployer-budgets`, { billingAccountId: args.billingAccount, role: "roles/billing.costsManager", member }, parent);
     }
 
+    // The replan workflow's identity: reads the request log, nothing else; reachable only from replan.yml on main.
+    const replanner = new gcp.serviceaccount.Account(
+      `${name}-replanner`,
+      { project: args.project, accountId: accountId(name, "replan"), displayName: `warmstart weekly replan (read-only) from ${args.githubRepository}` },
+      parent,
+    );
+    const replanMember = pulumi.interpolate`serviceAccount:${replanner.email}`;
+    new gcp.serviceaccount.IAMMember(
+      `${name}-github-impersonates-replanner`,
+      {
+        serviceAccountId: replanner.name,
+        role: "roles/iam.workloadIdentityUser",
+        member: pulumi.interpolate`principalSet://iam.googleapis.com/${pool.name}/attribute.replan/${replanAttributeValue(args.githubRepository)}`,
+      },
+      parent,
+    );
+    new gcp.projects.IAMMember(`${name}-replanner-logging-viewer`, { project: args.project, role: "roles/logging.viewer", member: replanMember }, parent);
+    if (args.requestLogView) {
+      new gcp.projects.IAMMember(
+        `${name}-replanner-request-log-view`,
+        {
+          project: args.project,
+          role: "roles/logging.viewAccessor",
+          member: replanMember,
+          condition: { title: "request log view only", description: "The planner's request-log bucket view", expression: `resource.name == "${args.requestLogView}"` },
+        },
+        parent,
+      );
+    }
+
     this.workloadIdentityProvider = provider.name;
     this.deployServiceAccount = deployer.email;
-    this.registerOutputs({ workloadIdentityProvider: this.workloadIdentityProvider, deployServiceAccount: this.deployServiceAccount });
+    this.replanServiceAccount = replanner.email;
+    this.registerOutputs({ workloadIdentityProvider: this.workloadIdentityProvider, deployServiceAccount: this.deployServiceAccount, replanServiceAccount: this.replanServiceAccount });
   }
 }

@@ -319,6 +319,9 @@ export const KEYS = {
     }
   }),
   offWindowInstanceHoursPerDay: decimal(0, 2400, "Instance-hours a day your traffic keeps instances up outside warm windows (cost estimate only).", "1"),
+  // Cloud Logging keeps the _Default bucket 30 days; the planner reads 90 (https://cloud.google.com/logging/docs/
+  // routing/overview, "_Default bucket"; a user-defined bucket keeps 1-3650 days, LogBucket.retention_days).
+  requestLogRetentionDays: integer(0, 3650, "Days the stack's request-log bucket keeps the service's request logs for the planner (npm run plan -- --from-cloud-logging); 0: no bucket.", 120),
   cloudflareAccountId: string("Cloudflare account id; when set, the stack creates the R2 models bucket on modelsDomain.", "", (v) =>
     v === "" || /^[0-9a-f]{32}$/.test(v) ? undefined : "must be a Cloudflare account id (32 hex digits, from the dashboard's URL or Overview)",
   ),
@@ -468,6 +471,8 @@ export interface BudgetConfig {
 export interface CostConfig {
   readonly prices: Prices;
   readonly offWindowInstanceHoursPerDay: number;
+  /** 0: the stack makes no request-log bucket. */
+  readonly requestLogRetentionDays: number;
 }
 
 export interface ModelsBucketConfig {
@@ -824,6 +829,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     cost: {
       prices: { ...DEFAULT_PRICES, ...parsePriceOverrides(c.prices) },
       offWindowInstanceHoursPerDay: c.offWindowInstanceHoursPerDay,
+      requestLogRetentionDays: c.requestLogRetentionDays,
     },
   };
 }

@@ -2,22 +2,38 @@
  * Replays a request log against a min-instance policy with Cloud Run's semantics, to price a warm-window plan and
  * count the requests it leaves cold. Pure.
  *
- * Model (documented in the README): every request is served for `serviceSeconds` on an instance that serves one
- * request at a time (concurrency 1). An idle instance is kept `idleSeconds` after its last request and billed while
- * it exists. At most `maxInstances` exist. The policy's min instances are raised as its level rises (they start
- * cold too, which is what the warm lead is for) and kept while the level holds. A request that finds no ready, free
- * instance makes Cloud Run start one (if allowed) and is served by whichever instance can take it first, a busy one
- * freeing up or the new one once started; a request served by an instance still starting is cold and waits the
- * remaining cold-start time.
+ * Model (docs/planner.md says the same for users):
+ * - Every request is served for `serviceSeconds` on an instance that serves at most `concurrency` requests at once.
+ * - An idle instance is kept `idleSeconds` after its last request and billed while it exists (instance-based
+ *   billing). At most `maxInstances` exist. The policy's min instances are raised as its level rises (they start
+ *   cold too, which is what the warm lead is for) and kept while the level holds.
+ * - Scale-out, by default `on-demand`: a request that finds no ready instance with a free slot makes Cloud Run start
+ *   one (while under `maxInstances`), and it is served by whichever instance can take it first, a busy one freeing
+ *   up or the new one once started. This is what Cloud Run documents: "Under normal circumstances, your revision
+ *   scales out by creating new instances to handle incoming traffic load", and pending requests wait for an instance
+ *   that "initiates a scale-out, such as when scaling from zero", or for one that "finishes processing requests"
+ *   (https://cloud.google.com/run/docs/about-instance-autoscaling, "Exceeding maximum instances"). The docs do not
+ *   say whether Cloud Run holds back a new instance when a busy one will free up sooner than a start would take;
+ *   `wait-first` models that other reading (start one only when the wait would be longer than a cold start) and is a
+ *   flag of the planner (`--scale-out wait-first`).
+ * - A request served by an instance that was still starting when it arrived is cold; it waits the rest of the start.
+ * - Not modelled: the metrics-based autoscaler's 60% concurrency target over a minute (it can add an instance early
+ *   under sustained load), the 429 a request gets when it pends past Cloud Run's limit at `maxInstances` (the
+ *   simulator queues it and reports the wait instead), and CPU-based scaling.
  */
+
+export type ScaleOutRule = "on-demand" | "wait-first";
+export const SCALE_OUT_RULES: readonly ScaleOutRule[] = ["on-demand", "wait-first"];
 
 export interface SimulationOptions {
   readonly serviceSeconds: number;
   readonly idleSeconds: number;
   readonly coldStartSeconds: number;
   readonly maxInstances: number;
-  /** USD per instance-hour. */
-  readonly hourlyCost: number;
+  /** Requests one instance serves at once (warmstart:concurrency). Default 1. */
+  readonly concurrency?: number;
+  /** Default `on-demand`, the documented rule. */
+  readonly scaleOut?: ScaleOutRule;
 }
 
 export interface SimulationResult {
@@ -28,105 +44,138 @@ export interface SimulationResult {
   readonly waitMeanSeconds: number;
   readonly waitP50Seconds: number;
   readonly waitP95Seconds: number;
+  /** Instance-hours billed over the replayed period. */
   readonly billedInstanceHours: number;
-  /** Billed hours scaled to an average month. */
-  readonly monthlyCost: number;
+  /** Instance-hours the policy's floor (min instances) accounts for over the same period. */
+  readonly floorInstanceHours: number;
+  /** Instances started by requests or prewarms (not by the policy). */
+  readonly startsOnDemand: number;
   readonly periodDays: number;
 }
 
 interface Instance {
   readonly createdAt: number;
   readyAt: number;
-  busyUntil: number;
+  /** When each of its `concurrency` slots frees up. */
+  readonly slots: number[];
   lastUsedAt: number;
   /** Last minute at which the policy's level needed this instance: it is billed at least until then. */
   heldUntil: number;
 }
 
 const MINUTE = 60_000;
-const DAYS_PER_MONTH = 365.25 / 12;
 
-function percentile(sorted: number[], p: number): number {
+function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+const freeAt = (i: Instance) => Math.min(...i.slots);
+const busyUntil = (i: Instance) => Math.max(...i.slots);
+
 /**
  * @param times request instants (epoch ms, sorted)
- * @param levelAt the policy's min instances at an instant (0 everywhere for scale-to-zero)
+ * @param levelAt the policy's min instances at an instant (0 everywhere for scale-to-zero); called once a minute
+ * @param prewarms instants (sorted) at which a page view asks for an instance: one starts if none exists
  */
-export function simulate(times: readonly number[], levelAt: (t: number) => number, o: SimulationOptions): SimulationResult {
+export function simulate(times: readonly number[], levelAt: (t: number) => number, o: SimulationOptions, prewarms: readonly number[] = []): SimulationResult {
   const service = o.serviceSeconds * 1000;
   const idle = o.idleSeconds * 1000;
   const cold = o.coldStartSeconds * 1000;
-  const start = Math.floor(times[0] / MINUTE) * MINUTE;
+  const slotsPer = Math.max(1, o.concurrency ?? 1);
+  const waitFirst = o.scaleOut === "wait-first";
+  const first = Math.min(times[0], prewarms.length ? prewarms[0] : Infinity);
+  const start = Math.floor(first / MINUTE) * MINUTE;
   // Run on until the last request's instance has gone idle, so its tail is billed like every other.
   const end = Math.ceil((times[times.length - 1] + cold + 10 * service + idle + 1) / MINUTE) * MINUTE;
+  const make = (at: number, readyAt: number): Instance => ({ createdAt: at, readyAt, slots: new Array<number>(slotsPer).fill(at), lastUsedAt: at, heldUntil: at });
   // The policy was already in force before the log begins: its instances are warm at the start.
-  let alive: Instance[] = Array.from({ length: Math.min(o.maxInstances, levelAt(start)) }, () => ({
-    createdAt: start,
-    readyAt: start,
-    busyUntil: start,
-    lastUsedAt: start,
-    heldUntil: start,
-  }));
+  let alive: Instance[] = Array.from({ length: Math.min(o.maxInstances, levelAt(start)) }, () => make(start, start));
   let billedMs = 0;
+  let floorMinutes = 0;
   let coldRequests = 0;
-  const waits: number[] = [];
+  let startsOnDemand = 0;
+  const waits = new Float64Array(times.length);
   let next = 0;
+  let nextPrewarm = 0;
 
   const retire = (inst: Instance, at: number) => (billedMs += Math.max(0, at - inst.createdAt));
 
   for (let minute = start; minute < end; minute += MINUTE) {
     const level = Math.min(o.maxInstances, levelAt(minute));
-    // Idle instances beyond the level go once their idle time is up; billed until then.
-    alive.sort((a, b) => a.lastUsedAt - b.lastUsedAt);
-    const kept: Instance[] = [];
-    let surplus = alive.length - level;
-    for (const inst of alive) {
-      const expiry = Math.max(Math.max(inst.lastUsedAt, inst.readyAt) + idle, inst.heldUntil);
-      if (surplus > 0 && inst.busyUntil <= minute && expiry <= minute) {
-        retire(inst, expiry);
-        surplus--;
-      } else kept.push(inst);
+    floorMinutes += level;
+    if (alive.length > level) {
+      // Idle instances beyond the level go once their idle time is up; billed until then.
+      alive.sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+      const kept: Instance[] = [];
+      let surplus = alive.length - level;
+      for (const inst of alive) {
+        const expiry = Math.max(Math.max(inst.lastUsedAt, inst.readyAt) + idle, inst.heldUntil);
+        if (surplus > 0 && busyUntil(inst) <= minute && expiry <= minute) {
+          retire(inst, expiry);
+          surplus--;
+        } else kept.push(inst);
+      }
+      alive = kept;
     }
-    alive = kept;
-    while (alive.length < level) alive.push({ createdAt: minute, readyAt: minute + cold, busyUntil: minute, lastUsedAt: minute, heldUntil: minute });
+    while (alive.length < level) alive.push(make(minute, minute + cold));
     if (alive.length <= level) for (const inst of alive) inst.heldUntil = minute;
+
+    for (; nextPrewarm < prewarms.length && prewarms[nextPrewarm] < minute + MINUTE; nextPrewarm++) {
+      const p = prewarms[nextPrewarm];
+      // A page view's warmup call starts an instance only when there is none: Cloud Run routes it to any that exists.
+      if (alive.length === 0) {
+        alive.push(make(p, p + cold));
+        startsOnDemand++;
+      }
+    }
 
     for (; next < times.length && times[next] < minute + MINUTE; next++) {
       const t = times[next];
-      let inst = alive.find((i) => i.readyAt <= t && i.busyUntil <= t);
+      let inst = alive.find((i) => i.readyAt <= t && freeAt(i) <= t);
       if (!inst) {
-        // Pending requests make Cloud Run start an instance (if allowed); the request goes to whichever instance can
-        // take it first: one freeing up, or the new one once started.
-        const started = alive.length < o.maxInstances ? { createdAt: t, readyAt: t + cold, busyUntil: t, lastUsedAt: t, heldUntil: t } : undefined;
-        if (started) alive.push(started);
-        inst = alive.reduce((best, i) => (Math.max(i.readyAt, i.busyUntil) < Math.max(best.readyAt, best.busyUntil) ? i : best));
+        const soonest = alive.length ? alive.reduce((best, i) => (Math.max(i.readyAt, freeAt(i)) < Math.max(best.readyAt, freeAt(best)) ? i : best)) : undefined;
+        const wait = soonest ? Math.max(soonest.readyAt, freeAt(soonest)) - t : Infinity;
+        const startOne = alive.length < o.maxInstances && (!waitFirst || wait > cold);
+        if (startOne) {
+          const started = make(t, t + cold);
+          alive.push(started);
+          startsOnDemand++;
+          inst = !soonest || wait > cold ? started : soonest;
+        } else inst = soonest!;
       }
-      const beginsAt = Math.max(t, inst.readyAt, inst.busyUntil);
-      const wasCold = inst.readyAt > t;
-      if (wasCold) coldRequests++;
-      waits.push((beginsAt - t) / 1000);
-      inst.busyUntil = beginsAt + service;
-      inst.lastUsedAt = inst.busyUntil;
+      const slot = inst.slots.indexOf(freeAt(inst));
+      const beginsAt = Math.max(t, inst.readyAt, inst.slots[slot]);
+      if (inst.readyAt > t) coldRequests++;
+      waits[next] = (beginsAt - t) / 1000;
+      inst.slots[slot] = beginsAt + service;
+      inst.lastUsedAt = Math.max(inst.lastUsedAt, beginsAt + service);
     }
   }
   // The period ends: whatever still exists is billed to its end.
   for (const inst of alive) retire(inst, end);
 
-  waits.sort((a, b) => a - b);
-  const periodDays = (end - start) / 86_400_000;
-  const billedInstanceHours = billedMs / 3_600_000;
+  const sorted = waits.slice().sort();
+  let waitSum = 0;
+  for (const w of waits) waitSum += w;
   return {
     requests: times.length,
     coldRequests,
     coldFraction: coldRequests / times.length,
-    waitMeanSeconds: waits.reduce((a, b) => a + b, 0) / waits.length,
-    waitP50Seconds: percentile(waits, 50),
-    waitP95Seconds: percentile(waits, 95),
-    billedInstanceHours,
-    monthlyCost: (billedInstanceHours * o.hourlyCost * DAYS_PER_MONTH) / periodDays,
-    periodDays,
+    waitMeanSeconds: waitSum / times.length,
+    waitP50Seconds: percentile(sorted, 50),
+    waitP95Seconds: percentile(sorted, 95),
+    billedInstanceHours: billedMs / 3_600_000,
+    floorInstanceHours: floorMinutes / 60,
+    startsOnDemand,
+    periodDays: (end - start) / 86_400_000,
   };
+}
+
+/** The assumptions behind every simulated figure, one line, printed with each result. */
+export function describeSimulation(o: SimulationOptions): string {
+  return (
+    `simulated: each request ${o.serviceSeconds} s on an instance serving ${o.concurrency ?? 1} at a time, ${o.coldStartSeconds} s cold start, ` +
+    `idle instances kept ${o.idleSeconds / 60} min and billed, at most ${o.maxInstances} instances, scale-out ${o.scaleOut ?? "on-demand"}`
+  );
 }

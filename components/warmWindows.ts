@@ -405,7 +405,15 @@ export interface WarmSchedule {
 export function buildWarmSchedule(windows: readonly WarmWindow[], timeZone: string, opts: ScheduleOptions): WarmSchedule {
   const levels = weeklyLevels(windows, opts);
   const openings = new Set<number>();
-  for (const w of windows) for (const d of w.days) openings.add(d * MINUTES_PER_DAY + w.startMinute);
+  for (const w of windows) {
+    for (const d of w.days) {
+      const start = d * MINUTES_PER_DAY + w.startMinute;
+      // A window that only continues one already warm at its level (e.g. "sat 00:00-02:00" after "fri 22:00-24:00")
+      // opens nothing: no warmup call, as for the minutes inside any window (issue #20).
+      if (levels[mod(start - opts.leadMinutes - 1, MINUTES_PER_WEEK)] >= (w.count ?? opts.warmMinInstances)) continue;
+      openings.add(start);
+    }
+  }
   return {
     windows,
     timeZone,

