@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -8,6 +9,9 @@ export default defineConfig({
     exclude: ["test/slow/**", "**/node_modules/**"],
     // Pulumi's runtime keeps global state (mocks, config, the root resource): one file per worker process.
     pool: "forks",
+    // Vitest's default leaves one core to itself: one worker on a 2-core CI machine, while many tests wait on child
+    // processes (synth, servers). Every core runs a file: 67 s instead of 77 s for the suite on 2 cores.
+    maxWorkers: availableParallelism(),
     testTimeout: 30_000,
   },
 });
