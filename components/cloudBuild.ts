@@ -38,6 +38,8 @@ export interface CloudBuildSpec {
    * none for a reference base image, whose Dockerfile names its own base.
    */
   readonly buildArgs: Readonly<Record<string, string>>;
+  /** The Dockerfile in the context, when not `Dockerfile` (a reference image's variant, e.g. `Dockerfile.cuda`). */
+  readonly dockerfile?: string;
   /**
    * Secret Manager version holding what the fetcher needs to read the weights (the header line, or the presigned
    * access JSON), `projects/P/secrets/S/versions/latest`; undefined with public access and for a base image.
@@ -91,6 +93,7 @@ export function cloudBuildConfig(spec: CloudBuildSpec): Record<string, unknown> 
     [
       "docker build --progress=plain",
       ...(secret ? ["--secret id=models-access,src=/tmp/models-access"] : []),
+      ...(spec.dockerfile && spec.dockerfile !== "Dockerfile" ? [`--file ${spec.dockerfile}`] : []),
       ...Object.entries(spec.buildArgs).map(([k, v]) => `--build-arg ${k}=${v}`),
       `--tag ${image} .`,
     ].join(" "),

@@ -198,8 +198,28 @@ function secret(description: string, opts: { optional?: boolean } = {}): KeySpec
 
 const HOSTNAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const IMAGE_BY_DIGEST_RE = /^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$/;
-/** A reference base image of this repository, built by the stack: `./images/<name>`. */
-const REFERENCE_IMAGE_RE = /^\.\/images\/[a-z0-9][a-z0-9-]*$/;
+/**
+ * A reference base image of this repository, built by the stack: `./images/<name>`, or one of the folder's other
+ * Dockerfiles, `./images/<name>/Dockerfile.<variant>` (e.g. pyserver's CUDA variant).
+ */
+const REFERENCE_IMAGE_RE = /^\.\/images\/([a-z0-9][a-z0-9-]*)(?:\/(Dockerfile(?:\.([a-z0-9][a-z0-9-]*))?))?$/;
+
+/** A reference image to build: its folder (the build context), the Dockerfile in it, and the image's name. */
+export interface ReferenceImage {
+  /** Relative to the project root, e.g. `images/pyserver`. */
+  readonly folder: string;
+  /** File name inside the folder, e.g. `Dockerfile.cuda`. */
+  readonly dockerfile: string;
+  /** The image's name in the stack's repository, e.g. `base-pyserver-cuda`. */
+  readonly imageName: string;
+}
+
+export function referenceImage(baseImage: string): ReferenceImage | undefined {
+  const m = REFERENCE_IMAGE_RE.exec(baseImage);
+  if (!m) return undefined;
+  const [, name, dockerfile, variant] = m;
+  return { folder: `images/${name}`, dockerfile: dockerfile ?? "Dockerfile", imageName: `base-${name}${variant ? `-${variant}` : ""}` };
+}
 const IMAGE_RE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/;
 const IAM_MEMBER_RE = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
 const HEADER_NAME_RE = /^[A-Za-z0-9-]+$/;
@@ -269,8 +289,8 @@ export const KEYS = {
     v === "" || IMAGE_BY_DIGEST_RE.test(v) ? undefined : "must be an image reference by digest, e.g. us-docker.pkg.dev/p/r/img@sha256:<64 hex>",
   ),
   baseImage: string(
-    "The model server image the weights are added to: an image reference, or ./images/<name> to build one of this repository's reference images first (remotely, only when its folder changes).",
-    "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04",
+    "The model server image the weights are added to: an image reference, or ./images/<name> (or ./images/<name>/Dockerfile.<variant>) to build one of this repository's reference images first (remotely, only when its folder changes).",
+    "./images/comfyui",
     (v) =>
       IMAGE_RE.test(v) || REFERENCE_IMAGE_RE.test(v)
         ? undefined
@@ -416,8 +436,8 @@ export type ImageBuildMode = "cloudbuild" | "local" | "none";
 
 export interface ImageConfig {
   readonly mode: ImageBuildMode;
-  /** `images/<name>` when the base image is one of this repository's, built by the stack; else undefined. */
-  readonly baseImageFolder: string | undefined;
+  /** The repository's reference image the stack builds as the base (`warmstart:baseImage: ./images/...`); else undefined. */
+  readonly baseReference: ReferenceImage | undefined;
   /** The image by digest the service runs instead of a built one: the only image with mode none, else a rollback pin. */
   readonly image: string | undefined;
   readonly baseImage: string;
@@ -538,10 +558,11 @@ export class ConfigError extends Error {
 function listReferenceImages(rootDir: string): string[] {
   const dir = path.join(rootDir, "images");
   if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((n) => fs.existsSync(path.join(dir, n, "Dockerfile")))
-    .map((n) => `./images/${n}`);
+  return fs.readdirSync(dir).flatMap((n) =>
+    fs.existsSync(path.join(dir, n, "Dockerfile"))
+      ? [`./images/${n}`, ...fs.readdirSync(path.join(dir, n)).filter((f) => f.startsWith("Dockerfile.")).map((f) => `./images/${n}/${f}`)]
+      : [],
+  );
 }
 
 /** Reads a raw config value by full key ("warmstart:cpu"); undefined when unset. */
@@ -717,10 +738,17 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   if (v.cloudflareAccountId && v.modelsAccess !== "presigned" && !v.cloudflareZoneId) {
     problem("warmstart:cloudflareZoneId", "is required when warmstart:cloudflareAccountId is set: the zone of warmstart:modelsDomain");
   }
-  if (v.baseImage !== undefined && REFERENCE_IMAGE_RE.test(v.baseImage)) {
-    const dockerfile = path.join(opts.rootDir, v.baseImage, "Dockerfile");
-    if (!fs.existsSync(dockerfile)) problem("warmstart:baseImage", `names ${v.baseImage}, which has no Dockerfile; the reference images are ${listReferenceImages(opts.rootDir).join(", ") || "(none)"}`, v.baseImage);
-    else if (v.imageBuild === "local") problem("warmstart:baseImage", `a reference image (${v.baseImage}) is built remotely; use warmstart:imageBuild cloudbuild, or build it yourself and name the image`, v.baseImage);
+  const reference = v.baseImage === undefined ? undefined : referenceImage(v.baseImage);
+  if (v.baseImage !== undefined && reference) {
+    const dockerfile = path.join(opts.rootDir, reference.folder, reference.dockerfile);
+    if (!fs.existsSync(dockerfile)) problem("warmstart:baseImage", `names ${v.baseImage}, which has no ${reference.dockerfile}; the reference images are ${listReferenceImages(opts.rootDir).join(", ") || "(none)"}`, v.baseImage);
+    else if (v.imageBuild === "local") {
+      problem(
+        "warmstart:baseImage",
+        `a reference image (${v.baseImage}) is built remotely; use warmstart:imageBuild cloudbuild, or build and push it yourself and name it, e.g. docker build -t REGION-docker.pkg.dev/PROJECT/REPO/${v.baseImage.slice("./images/".length)}:1 ${v.baseImage.slice(2)} && docker push ..., then pulumi config set warmstart:baseImage REGION-docker.pkg.dev/PROJECT/REPO/${v.baseImage.slice("./images/".length)}:1`,
+        v.baseImage,
+      );
+    }
   }
   if (v.modelServerEnv !== undefined && v.modelServerSecrets !== undefined) {
     try {
@@ -800,7 +828,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       mode: c.imageBuild,
       image: c.image || undefined,
       baseImage: c.baseImage,
-      baseImageFolder: REFERENCE_IMAGE_RE.test(c.baseImage) ? c.baseImage.slice(2) : undefined,
+      baseReference: referenceImage(c.baseImage),
       manifestPath: c.modelsManifest,
       manifest: manifest!,
       offloadWarning: fit?.kind === "offload" ? fit.message : undefined,

@@ -6,7 +6,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { manifestBytes, parseManifest, unsyncedFiles } from "../container/manifest";
 import { artifactRegistryRepository, buildDiskSizeGb, cloudBuildConfig, modelImageBuildArgs } from "./cloudBuild";
-import type { ImageConfig, ModelsFetch } from "./config";
+import type { ImageConfig, ModelsFetch, ReferenceImage } from "./config";
 import { containerBundles } from "./containerBundle";
 import { folderContentHash, imageContentHash } from "./contentHash";
 import { accountId } from "./names";
@@ -185,12 +185,12 @@ export class ModelImage extends pulumi.ComponentResource {
     }
 
     // A reference base image built here is named by its folder's hash: the model image rebuilds when it changes.
-    const base = cfg.baseImageFolder ? this.referenceBaseImage(name, args, infra, repoUrl) : undefined;
+    const base = cfg.baseReference ? this.referenceBaseImage(name, cfg.baseReference, args, infra, repoUrl) : undefined;
     const contentHash = imageContentHash({
       contextDir: path.join(args.rootDir, CONTEXT_DIR),
       manifestPath: path.resolve(args.rootDir, cfg.manifestPath),
       manifestFromSync: synced !== undefined,
-      baseImage: base ? `${cfg.baseImageFolder}@${base.folderHash}` : cfg.baseImage,
+      baseImage: base ? `${cfg.baseReference!.folder}/${cfg.baseReference!.dockerfile}@${base.folderHash}` : cfg.baseImage,
       // The bundles themselves, not their sources or the lock file: only a change that reaches the image rebuilds
       // it. Where the weights are fetched from, and with what credential, is left out on purpose: the manifest's
       // sha256s pin their bytes, so moving the bucket, changing the access mode or rotating a key must not rebuild.
@@ -273,13 +273,13 @@ export class ModelImage extends pulumi.ComponentResource {
    */
   private referenceBaseImage(
     name: string,
+    reference: ReferenceImage,
     args: ModelImageArgs,
     infra: BuildInfrastructure,
     modelRepoUrl: pulumi.Output<string>,
   ): { ref: pulumi.Output<string>; folderHash: string; build: command.local.Command } {
-    const folder = args.image.baseImageFolder!;
+    const { folder, dockerfile, imageName } = reference;
     const folderHash = folderContentHash(path.join(args.rootDir, folder));
-    const imageName = `base-${path.basename(folder)}`;
     const repoUrl = modelRepoUrl.apply((u) => `${u.slice(0, u.lastIndexOf("/"))}/${imageName}`);
     const tag = folderHash.slice("sha256:".length, "sha256:".length + 16);
     const config = repoUrl.apply((imageRepo) =>
@@ -288,6 +288,7 @@ export class ModelImage extends pulumi.ComponentResource {
           imageRepo,
           tag,
           buildArgs: {},
+          dockerfile,
           accessSecretVersion: undefined,
           machineType: args.image.buildMachineType,
           // A CUDA runtime with PyTorch is some 20 GB unpacked; Cloud Build's default disk is 100 GB.

@@ -55,6 +55,12 @@ describe("parsed defaults", () => {
     expect(config.warm.schedule.levels.every((l) => l === 0)).toBe(true);
   });
 
+  test("build ComfyUI's reference image (images/comfyui) as the model server: the Dockerfile's default command runs ComfyUI", () => {
+    const defaults = parseStackConfig((k) => (k === "warmstart:baseImage" ? undefined : BASE_CONFIG[k]), { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(BASE_CONFIG) });
+    expect(defaults.image.baseReference).toEqual({ folder: "images/comfyui", dockerfile: "Dockerfile", imageName: "base-comfyui" });
+    expect(defaults.service.modelServer.command).toMatch(/ComfyUI\/main\.py/);
+  });
+
   test("build the image remotely, reading the weights from the models domain with the access header", () => {
     expect(config.image.mode).toBe("cloudbuild");
     expect(config.image.models).toMatchObject({ access: "header", baseUrl: "https://models.example.com", header: "X-Warmstart-Models-Key" });

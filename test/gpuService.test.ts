@@ -219,7 +219,7 @@ describe("the remote image build", () => {
     const image = run.one("docker-build:index:Image");
     expect(image.inputs.secrets).toBe(SECRET_MASK);
     expect((image.plainInputs as any).secrets["models-access"]).toBe(`X-Warmstart-Models-Key: ${BASE_CONFIG["warmstart:modelsAccessKey"]}`);
-    expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", MODELS_ACCESS: "header", MODELS_BASE_URL: "https://models.example.com", MANIFEST: "models.json" });
+    expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/example/comfyui:1", MODELS_ACCESS: "header", MODELS_BASE_URL: "https://models.example.com", MANIFEST: "models.json" });
     expect(run.command("build:container").inputs.create).toBe("npm run --silent build:container");
   });
 
@@ -417,10 +417,26 @@ describe("a reference base image built by the stack", () => {
     expect(modelAfter).not.toEqual(modelBefore);
   });
 
+  test("./images/<name>/Dockerfile.<variant> builds that Dockerfile of the folder (the folder is the context) as base-<name>-<variant>", async () => {
+    fs.writeFileSync(path.join(dir, "Dockerfile.cuda"), "FROM docker.io/nvidia/cuda:12.2.2-runtime-ubuntu22.04\nCOPY server.py /srv/\n");
+    try {
+      const run = await runStack({ "warmstart:baseImage": `./${folder}/Dockerfile.cuda` });
+      const base = run.ofType("command:local:Command").find((c) => c.inputs.create === "bash scripts/submit-build.sh")!;
+      expect((base.inputs as any).environment.CONTEXT_DIR).toBe(folder);
+      const config = JSON.parse((base.plainInputs as any).environment.BUILD_CONFIG);
+      expect(config.steps[0].args[1]).toMatch(/^docker build --progress=plain --file Dockerfile\.cuda --tag \S+ \.$/m);
+      expect(config.images).toEqual([expect.stringMatching(new RegExp(`/warmstart-images/base-zz-test-${process.pid}-cuda:[0-9a-f]{16}$`))]);
+      const missing = (await runStack({ "warmstart:baseImage": `./${folder}/Dockerfile.rocm` }).catch((e: unknown) => e)) as Error;
+      expect(missing.message).toMatch(new RegExp(`warmstart:baseImage: names \\./${folder.replace("/", "\\/")}/Dockerfile\\.rocm, which has no Dockerfile\\.rocm; the reference images are .*\\./${folder.replace("/", "\\/")}/Dockerfile\\.cuda`));
+    } finally {
+      fs.rmSync(path.join(dir, "Dockerfile.cuda"));
+    }
+  });
+
   test("a folder without a Dockerfile, or a local build, is refused naming the key", async () => {
     const missing = (await runStack({ "warmstart:baseImage": "./images/nope" }).catch((e: unknown) => e)) as Error;
     expect(missing.message).toMatch(/warmstart:baseImage: names \.\/images\/nope, which has no Dockerfile; the reference images are/);
     const local = (await runStack({ "warmstart:baseImage": `./${folder}`, "warmstart:imageBuild": "local", "warmstart:modelsManifest": "container/models.json" }).catch((e: unknown) => e)) as Error;
-    expect(local.message).toMatch(/warmstart:baseImage: a reference image \(\.\/images\/zz-test-\d+\) is built remotely; use warmstart:imageBuild cloudbuild/);
+    expect(local.message).toMatch(/warmstart:baseImage: a reference image \(\.\/images\/zz-test-\d+\) is built remotely; use warmstart:imageBuild cloudbuild, or build and push it yourself and name it, e\.g\. docker build -t REGION-docker\.pkg\.dev\/PROJECT\/REPO\/zz-test-\d+:1 images\/zz-test-\d+ /);
   });
 });

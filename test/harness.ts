@@ -17,6 +17,9 @@ export const BASE_CONFIG: Readonly<Record<string, string>> = {
   "warmstart:modelsDomain": "models.example.com",
   "warmstart:modelsAccessKey": "s3cr3t-models-key-value",
   "warmstart:modelsManifest": "test/fixtures/models.json",
+  // A model server image the user brings: one image build per run. The default (./images/comfyui, a second build
+  // before it) has tests of its own.
+  "warmstart:baseImage": "docker.io/example/comfyui:1",
 };
 /**
  * A new directory inside the project (test/.tmp/, git-ignored), for files a config key points at: the program refuses

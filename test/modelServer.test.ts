@@ -1,7 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { COMFYUI_DEFAULTS } from "../components/modelServer";
+import { parseStackConfig } from "../components/config";
+import { COMFYUI_DEFAULTS, containerEnv } from "../components/modelServer";
+import { readStackConfig } from "../scripts/stackFiles";
 import { runStack } from "./harness";
 
 const env = (run: Awaited<ReturnType<typeof runStack>>) => {
@@ -65,5 +67,26 @@ describe("the model server as config", () => {
   ])("%s = %j is refused naming the key: %s", async (key, value, message) => {
     const err = (await runStack({ [key]: value }).catch((e: unknown) => e)) as Error;
     expect(err.message.split("\n").find((l) => l.trim().startsWith(`${key}:`))).toMatch(message);
+  });
+});
+
+describe("the pyserver example stack (examples/stacks/Pulumi.pyserver.yaml)", () => {
+  const ROOT = path.resolve(__dirname, "..");
+
+  test("gives the container exactly what images/pyserver/supervisor.env says the server needs, with config alone", () => {
+    const files = readStackConfig(ROOT, "pyserver", "examples/stacks/Pulumi.pyserver.yaml");
+    const stack = parseStackConfig((k) => files.config[k], { rootDir: ROOT, isEncrypted: (k) => files.secretKeys.includes(k), presentKeys: files.presentKeys });
+    const given = Object.fromEntries(containerEnv(stack.service.modelServer).map((e) => [e.name, "value" in e ? e.value : `secret:${e.secret}`]));
+    const needed = Object.fromEntries(
+      fs
+        .readFileSync(path.join(ROOT, "images/pyserver/supervisor.env"), "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "" && !l.startsWith("#"))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    expect(Object.keys(needed).length).toBeGreaterThan(3);
+    expect(given).toMatchObject(needed);
+    expect(stack.image.baseReference).toEqual({ folder: "images/pyserver", dockerfile: "Dockerfile.cuda", imageName: "base-pyserver-cuda" });
+    expect(stack.image.manifestPath).toBe("images/pyserver/models.json");
   });
 });

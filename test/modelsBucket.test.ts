@@ -318,7 +318,7 @@ test("a local build with presigned access gets the read access as its BuildKit s
   expect(image.inputs.secrets).toBe(SECRET_MASK);
   const access = JSON.parse((image.plainInputs as any).secrets["models-access"]);
   expect(access).toMatchObject({ endpoint: `https://${CF["warmstart:cloudflareAccountId"]}.r2.cloudflarestorage.com`, bucket: "warmstart-models" });
-  expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/nvidia/cuda:12.6.3-runtime-ubuntu24.04", MODELS_ACCESS: "presigned", MANIFEST: "models.json" });
+  expect(image.inputs.buildArgs).toEqual({ BASE_IMAGE: "docker.io/example/comfyui:1", MODELS_ACCESS: "presigned", MANIFEST: "models.json" });
 });
 
 test("moving the weights to another host or access mode does not rebuild the image: the manifest pins their bytes", async () => {

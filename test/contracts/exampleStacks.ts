@@ -17,6 +17,7 @@ export const EXAMPLE_STACKS: Readonly<Record<string, string>> = {
   sync: "examples/stacks/Pulumi.sync.yaml",
   local: "examples/stacks/Pulumi.local.yaml",
   prebuilt: "examples/stacks/Pulumi.prebuilt.yaml",
+  pyserver: "examples/stacks/Pulumi.pyserver.yaml",
 };
 
 /** The instant the contracts are checked at, pinned so that the runtime rules do not drift with the wall clock. */
