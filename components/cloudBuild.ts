@@ -84,7 +84,7 @@ export function cloudBuildConfig(spec: CloudBuildSpec): Record<string, unknown> 
   const secret = spec.accessSecretVersion !== undefined;
   // The access is written to a file in the step's own /tmp (not /workspace, which is the build context) and handed
   // to BuildKit as a secret mount: it exists only while the fetcher runs. `$$` escapes Cloud Build substitution.
-  // `npm run test:container` runs this very script with `docker` mapped to buildah (scripts/test-container.sh says
+  // `npm run test:container` runs this very script with `docker` mapped to buildah (scripts/lib/image-build.sh says
   // what the mapping changes and why).
   const script = [
     "set -euo pipefail",

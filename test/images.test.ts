@@ -211,6 +211,8 @@ describe("images/comfyui", () => {
       for (const [k, v] of Object.entries(n.inputs)) if (/_name\d?$/.test(k) && typeof v === "string") wants.push([kind, v]);
     }
     expect(wants.length).toBeGreaterThanOrEqual(4);
+    // The LoRA too: a request with it would otherwise load it on the first user's time.
+    expect(wants.map(([kind]) => kind)).toContain("loras");
     for (const [kind, file] of wants) expect(baked.has(`${paths[kind]}${file}`), `${kind} ${file}`).toBe(true);
   });
 
