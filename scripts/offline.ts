@@ -72,6 +72,8 @@ export interface OfflineRun {
   readonly outputs: Record<string, unknown>;
   /** Lines the program logged with pulumi.log.warn. */
   readonly warnings: string[];
+  /** Values the mocks made up (known only after a deploy), each with what it stands for. */
+  readonly placeholders: Placeholders;
 }
 
 /**
@@ -118,16 +120,25 @@ function aliasUrns(req: any, urn: string): string[] {
 
 const fakeHex = (seed: string, n: number) => crypto.createHash("sha256").update(seed).digest("hex").slice(0, n);
 
+/**
+ * Values the mocks make up that the cloud decides at deploy time (a project number, a digest, an id): the report shows
+ * each as a labelled placeholder instead of a value that looks real.
+ */
+export type Placeholders = Map<string, string>;
+
 /** Output properties a real provider would compute, so downstream values look like the real thing. */
-function computedState(args: pulumi.runtime.MockResourceArgs, project: string): Record<string, unknown> {
+function computedState(args: pulumi.runtime.MockResourceArgs, project: string, mark: (value: string, label: string) => string): Record<string, unknown> {
   const i = args.inputs as Record<string, any>;
+  const projectNumber = (id: string) => mark(String(parseInt(fakeHex(id, 8), 16)), "project number");
   switch (args.type) {
     case "gcp:serviceaccount/account:Account": {
       const email = `${i.accountId}@${i.project ?? project}.iam.gserviceaccount.com`;
-      return { email, member: `serviceAccount:${email}`, name: `projects/${i.project ?? project}/serviceAccounts/${email}`, uniqueId: fakeHex(email, 21) };
+      return { email, member: `serviceAccount:${email}`, name: `projects/${i.project ?? project}/serviceAccounts/${email}`, uniqueId: mark(fakeHex(email, 21), "unique id") };
     }
     case "gcp:cloudrunv2/service:Service":
-      return { uri: `https://${i.name}-${fakeHex(i.name, 10)}-uc.a.run.app`, name: i.name };
+      // Cloud Run's deterministic URL: https://SERVICE-PROJECT_NUMBER.REGION.run.app
+      // (https://cloud.google.com/run/docs/triggering/https-request#deterministic).
+      return { uri: `https://${i.name}-${projectNumber(i.project ?? project)}.${i.location}.run.app`, name: i.name };
     case "gcp:artifactregistry/repository:Repository":
       return { name: i.repositoryId, id: `projects/${i.project}/locations/${i.location}/repositories/${i.repositoryId}` };
     case "gcp:secretmanager/secret:Secret":
@@ -137,16 +148,16 @@ function computedState(args: pulumi.runtime.MockResourceArgs, project: string): 
     case "gcp:pubsub/topic:Topic":
       return { id: `projects/${i.project ?? project}/topics/${i.name}` };
     case "gcp:monitoring/notificationChannel:NotificationChannel":
-      return { id: `projects/${i.project ?? project}/notificationChannels/${parseInt(fakeHex(JSON.stringify(i.labels), 8), 16)}` };
+      return { id: `projects/${i.project ?? project}/notificationChannels/${mark(String(parseInt(fakeHex(JSON.stringify(i.labels), 8), 16)), "channel id")}` };
     case "gcp:cloudfunctionsv2/function:Function":
       return { name: i.name, url: `https://${i.location}-${i.project}.cloudfunctions.net/${i.name}` };
     case "random:index/randomString:RandomString":
-      return { result: fakeHex(args.name, i.length ?? 8) };
+      return { result: mark(fakeHex(args.name, i.length ?? 8), "random") };
     case "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
-      return { name: `projects/${parseInt(fakeHex(i.project ?? project, 8), 16)}/locations/global/workloadIdentityPools/${i.workloadIdentityPoolId}` };
+      return { name: `projects/${projectNumber(i.project ?? project)}/locations/global/workloadIdentityPools/${i.workloadIdentityPoolId}` };
     case "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
       return {
-        name: `projects/${parseInt(fakeHex(i.project ?? project, 8), 16)}/locations/global/workloadIdentityPools/${i.workloadIdentityPoolId}/providers/${i.workloadIdentityPoolProviderId}`,
+        name: `projects/${projectNumber(i.project ?? project)}/locations/global/workloadIdentityPools/${i.workloadIdentityPoolId}/providers/${i.workloadIdentityPoolProviderId}`,
       };
     case "command:local:Command": {
       // The reconcile step prints what it set; offline there is no guard state, so the schedule's level at --now.
@@ -156,34 +167,34 @@ function computedState(args: pulumi.runtime.MockResourceArgs, project: string): 
       }
       // models:sync --print-manifest prints the manifest with every source's size and sha256 filled in.
       const sync = /models:sync -- --manifest '([^']+)' --print-manifest/.exec(String(i.create));
-      if (sync) return { stdout: syncedManifestOf(sync[1]), stderr: "" };
+      if (sync) return { stdout: syncedManifestOf(sync[1], mark), stderr: "" };
       // The image build prints the pushed digest.
-      return { stdout: `sha256:${fakeHex(JSON.stringify(i.triggers ?? i.create), 64)}`, stderr: "" };
+      return { stdout: `sha256:${mark(fakeHex(JSON.stringify(i.triggers ?? i.create), 64), "digest")}`, stderr: "" };
     }
     case "docker-build:index:Image":
-      return { digest: `sha256:${fakeHex(JSON.stringify(i.tags), 64)}` };
+      return { digest: `sha256:${mark(fakeHex(JSON.stringify(i.tags), 64), "digest")}` };
     case "cloudflare:index/accountToken:AccountToken":
       // Cloudflare returns the token's value once, at creation.
-      return { id: fakeHex(`token:${i.name}`, 32), value: `cf-token-value-${fakeHex(i.name, 24)}`, status: "active" };
+      return { id: mark(fakeHex(`token:${i.name}`, 32), "token id"), value: mark(`cf-token-value-${fakeHex(i.name, 24)}`, "token value"), status: "active" };
     default:
       return {};
   }
 }
 
 /** What a models sync would leave in the manifest: sizes and sha256 made up for the entries it uploads. */
-function syncedManifestOf(manifestPath: string): string {
+function syncedManifestOf(manifestPath: string, mark: (value: string, label: string) => string): string {
   const doc = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as { files: { path: string; size?: number; sha256?: string; source?: string }[] };
-  const files = doc.files.map((f) => (f.source ? { ...f, size: f.size ?? 1024 ** 3, sha256: f.sha256 ?? fakeHex(`sha:${f.path}:${f.source}`, 64) } : f));
+  const files = doc.files.map((f) => (f.source ? { ...f, size: f.size ?? 1024 ** 3, sha256: f.sha256 ?? mark(fakeHex(`sha:${f.path}:${f.source}`, 64), "sha256 after the sync") } : f));
   return JSON.stringify({ files });
 }
 
 /** Account permission groups the offline Cloudflare answers for (names as the dashboard lists them). */
 const CLOUDFLARE_PERMISSION_GROUPS = ["Workers R2 Storage Bucket Item Read", "Workers R2 Storage Bucket Item Write", "Workers R2 Storage Read", "Workers R2 Storage Write"];
 
-function resolveCall(args: pulumi.runtime.MockCallArgs, project: string): Record<string, unknown> {
+function resolveCall(args: pulumi.runtime.MockCallArgs, project: string, mark: (value: string, label: string) => string): Record<string, unknown> {
   if (args.token === "gcp:organizations/getProject:getProject") {
     const id = (args.inputs as { projectId?: string }).projectId ?? project;
-    return { projectId: id, number: String(parseInt(fakeHex(id, 8), 16)), name: id };
+    return { projectId: id, number: mark(String(parseInt(fakeHex(id, 8), 16)), "project number"), name: id };
   }
   if (args.token === "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList") {
     // As the provider does: it URL-encodes the name into the query, and the API matches it against the groups' names,
@@ -212,6 +223,8 @@ async function resolveOutput(value: unknown): Promise<unknown> {
 export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
   const gcpProject = opts.config["gcp:project"] ?? "mock-project";
   const resources: RecordedResource[] = [];
+  const placeholders: Placeholders = new Map();
+  const mark = (value: string, label: string) => (placeholders.set(value, label), value);
   const byUrn = new Map<string, RecordedResource>();
   let duplicate: DuplicateUrnError | undefined;
   const pending = new Set<Promise<void>>();
@@ -224,10 +237,10 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        const state = { ...args.inputs, ...computedState(args, gcpProject) };
+        const state = { ...args.inputs, ...computedState(args, gcpProject, mark) };
         return { id: (state.id as string | undefined) ?? `${args.name}-id`, state };
       },
-      call: (args) => opts.calls?.[args.token]?.(args.inputs as Record<string, unknown>) ?? resolveCall(args, gcpProject),
+      call: (args) => opts.calls?.[args.token]?.(args.inputs as Record<string, unknown>) ?? resolveCall(args, gcpProject, mark),
     },
     opts.project,
     opts.stack,
@@ -314,7 +327,7 @@ export async function runOffline(opts: OfflineRunOptions): Promise<OfflineRun> {
     await settle();
     // A duplicate registered after the outputs resolved.
     if (duplicate) throw duplicate;
-    return { resources, outputs, warnings };
+    return { resources, outputs, warnings, placeholders };
   } catch (err) {
     // Registrations stuck on a failed value never reach the monitor; the others finish before the next run starts.
     await settle();

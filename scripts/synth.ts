@@ -1,5 +1,5 @@
 /**
- * npm run synth -- --stack <name> [--config-file FILE] [--json FILE] [--now ISO] [--requests FILE]
+ * npm run synth -- [--stack NAME] [--config-file FILE] [--json FILE] [--diff OLD.json] [--now ISO] [--requests FILE]
  *
  * Shows what a stack would create, offline and without credentials: the program runs under Pulumi's mocks with
  * the config the CLI would give it (Pulumi.yaml defaults overlaid by Pulumi.<name>.yaml; secrets replaced by a
@@ -19,9 +19,28 @@ import { warmInstanceHoursPerWeek } from "../components/warmWindows";
 import { DuplicateUrnError, runOffline } from "./offline";
 import { readProjectFile, readStackConfig } from "./stackFiles";
 import { loadRequestLog, planInputs, priceStackWindows, simulationOptions, trafficFromLog } from "./planInputs";
+import { diffPlans, parsePlanFile, PlanFileError, renderDiff, type PlanFile } from "./synthDiff";
 import { renderReport, type SynthCost } from "./synthReport";
 
-const USAGE = "usage: npm run synth -- --stack <name> [--config-file FILE] [--json FILE] [--now ISO-8601 instant] [--requests FILE]";
+/** The stack synth and plan read when none is named. */
+const DEFAULT_STACK = "prod";
+
+const USAGE = `npm run synth: what a stack would create and cost, offline (no credentials, nothing deployed).
+
+Usage: npm run synth -- [--stack NAME] [options]
+
+Options:
+  --stack NAME          the stack to read, Pulumi.NAME.yaml (default ${DEFAULT_STACK}, as for npm run plan)
+  --config-file FILE    read FILE instead of Pulumi.NAME.yaml, as pulumi --config-file does (e.g. examples/stacks/...)
+  --json FILE           also write every resource (urn, type, name, parent, dependencies, inputs) and the outputs
+  --diff OLD.json       show what changed against an earlier --json or a \`pulumi stack export --file\`
+  --now ISO-8601        deploy as if at this instant (default now), e.g. 2026-11-27T19:00:00Z
+  --requests FILE       price the traffic outside the windows from a request log (as npm run plan does)
+  -h, --help            this text
+
+Example: npm run synth -- --stack prod --json before.json; pulumi config set warmstart:warmWindows "..."; npm run synth -- --stack prod --diff before.json
+
+Exit codes: 0 the plan was printed; 1 the configuration (or the program) is invalid; 2 a usage error.`;
 
 /** The stack's monthly cost: from its config's assumption, or with the off-window traffic measured from a log. */
 function stackCost(config: StackConfig, requests: string | undefined): SynthCost {
@@ -49,7 +68,9 @@ function stackCost(config: StackConfig, requests: string | undefined): SynthCost
 async function main(): Promise<number> {
   let args;
   try {
-    args = parseArgs({ options: { stack: { type: "string" }, "config-file": { type: "string" }, json: { type: "string" }, now: { type: "string" }, requests: { type: "string" }, help: { type: "boolean" } } }).values;
+    args = parseArgs({
+      options: { stack: { type: "string" }, "config-file": { type: "string" }, json: { type: "string" }, diff: { type: "string" }, now: { type: "string" }, requests: { type: "string" }, help: { type: "boolean", short: "h" } },
+    }).values;
   } catch (err) {
     console.error(`synth: ${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -58,10 +79,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (!args.stack) {
-    console.error(`synth: --stack is required\n${USAGE}`);
-    return 2;
-  }
+  const stack = args.stack ?? DEFAULT_STACK;
   if (args.now !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(args.now) || Number.isNaN(Date.parse(args.now)))) {
     console.error(`synth: --now must be an ISO 8601 instant such as 2026-11-23T15:00:00Z, got ${JSON.stringify(args.now)}`);
     return 2;
@@ -69,10 +87,19 @@ async function main(): Promise<number> {
   const rootDir = path.resolve(__dirname, "..");
   let files;
   try {
-    files = readStackConfig(rootDir, args.stack, args["config-file"]);
+    files = readStackConfig(rootDir, stack, args["config-file"]);
   } catch (err) {
     console.error(`synth: ${(err as Error).message}`);
-    return 1;
+    return 2;
+  }
+  let before: PlanFile | undefined;
+  if (args.diff) {
+    try {
+      before = parsePlanFile(fs.readFileSync(args.diff, "utf8"), args.diff);
+    } catch (err) {
+      console.error(`synth: --diff ${err instanceof PlanFileError ? err.message : `cannot read ${args.diff}: ${(err as Error).message}`}`);
+      return 2;
+    }
   }
   const raw = (key: string) => files.config[key];
   try {
@@ -80,13 +107,16 @@ async function main(): Promise<number> {
     const config = parseStackConfig(raw, { rootDir, isEncrypted: (key) => files.secretKeys.includes(key), presentKeys: files.presentKeys });
     const run = await runOffline({
       project: readProjectFile(rootDir).name,
-      stack: args.stack,
+      stack,
       config: files.config,
       secretKeys: files.secretKeys,
       now: args.now,
       importProgram: () => import(path.join(rootDir, "index.ts")),
     });
-    console.log(renderReport(run, config, args.stack, stackCost(config, args.requests)));
+    const diff = before && renderDiff(diffPlans(before, run.resources), args.diff!);
+    // The terminal's width; 100 columns when the output is piped.
+    const width = process.stdout.isTTY ? process.stdout.columns : Number(process.env.COLUMNS) || 100;
+    console.log(renderReport(run, config, stack, stackCost(config, args.requests), { width, diff }));
     if (args.json) {
       const doc = {
         // dependencies: what the engine would create first (dependsOn and every resource an input came from).

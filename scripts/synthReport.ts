@@ -1,11 +1,13 @@
 /**
- * The readable plan `npm run synth` prints: resources grouped by component with their key settings, stack outputs,
- * warnings, and the weekly warm schedule. Pure formatting.
+ * The readable plan `npm run synth` prints, as `pulumi preview` would lay it out: a summary first (what will exist,
+ * warm hours, monthly cost, warnings), then the warnings, the warm schedule, the cost, the outputs and every resource
+ * with its key settings; lines wrapped to the terminal's width; values the mocks made up shown as <placeholders>.
+ * Pure formatting.
  */
 import type { StackConfig } from "../components/config";
 import { describeTraffic, PRICES_SOURCE, type CostEstimate, type TrafficAssumption } from "../components/costModel";
-import { DAY_NAMES, edgesByDay, type WarmSchedule } from "../components/warmWindows";
-import type { OfflineRun, RecordedResource } from "./offline";
+import { DAY_NAMES, edgesByDay, warmInstanceHoursPerWeek, type WarmSchedule } from "../components/warmWindows";
+import type { OfflineRun, Placeholders, RecordedResource } from "./offline";
 
 type Inputs = Record<string, any>;
 
@@ -34,8 +36,8 @@ const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
   "gcp:artifactregistry/repository:Repository": (i) =>
     `${i.location}/${i.repositoryId} keeps ${i.cleanupPolicies?.find((p: Inputs) => p.mostRecentVersions)?.mostRecentVersions?.keepCount} images`,
   "gcp:cloudscheduler/job:Job": (i) =>
-    `${i.schedule} ${i.timeZone}: ${i.httpTarget?.httpMethod} ${i.httpTarget?.uri}${i.httpTarget?.body ? ` ${Buffer.from(i.httpTarget.body, "base64").toString()}` : ""}`,
-  "command:local:Command": (i) => `${i.create} (re-runs when ${JSON.stringify(i.triggers)} changes)`,
+    `"${i.schedule}" ${i.timeZone}: ${i.httpTarget?.httpMethod} ${shortApiUri(String(i.httpTarget?.uri))}${i.httpTarget?.body ? ` ${Buffer.from(i.httpTarget.body, "base64").toString()}` : ""}`,
+  "command:local:Command": (i) => `${i.create} (re-runs when ${(i.triggers ?? []).map((t: unknown) => (typeof t === "string" ? t : JSON.stringify(t))).join(", ")} changes)`,
   "gcp:storage/bucket:Bucket": (i) => `gs://${i.name} (${i.location})`,
   "gcp:secretmanager/secret:Secret": (i) => `${i.secretId}`,
   "gcp:billing/budget:Budget": (i) =>
@@ -56,6 +58,11 @@ const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
   "gcp:logging/metric:Metric": (i) => `${i.metricDescriptor?.valueType} ${i.valueExtractor ?? "count"}`,
   "gcp:monitoring/alertPolicy:AlertPolicy": (i) => `${i.displayName} -> ${(i.notificationChannels ?? []).length} channel(s)`,
 };
+
+/** A Cloud Run Admin API URI without the part every job shares: `…/services/NAME?updateMask=…`. */
+function shortApiUri(uri: string): string {
+  return uri.replace(/^https:\/\/run\.googleapis\.com\/v2\/projects\/[^/]+\/locations\/[^/]+\//, "…/");
+}
 
 function shortType(type: string): string {
   const parts = type.split(":");
@@ -121,19 +128,91 @@ export function renderCost(c: SynthCost | undefined): string[] {
   ];
 }
 
-export function renderReport(run: OfflineRun, config: StackConfig, stack: string, cost: SynthCost): string {
+/** Wraps each line at `width`: at a space, continued with the line's own indent and four more spaces. */
+export function wrap(text: string, width: number): string {
+  return text
+    .split("\n")
+    .flatMap((line) => {
+      if (line.length <= width) return [line];
+      const indent = " ".repeat(line.length - line.trimStart().length + 4);
+      const out: string[] = [];
+      let rest = line;
+      while (rest.length > width) {
+        const cut = rest.lastIndexOf(" ", width);
+        if (cut <= rest.length - rest.trimStart().length) break; // one long word (a URL): left whole
+        out.push(rest.slice(0, cut));
+        rest = indent + rest.slice(cut + 1).trimStart();
+      }
+      return [...out, rest];
+    })
+    .join("\n");
+}
+
+/** Every made-up value shown as <what it stands for>, so nothing offline passes for a real project number or digest. */
+export function markPlaceholders(text: string, placeholders: Placeholders): string {
+  let out = text;
+  // Longest first: a digest may contain a shorter placeholder's digits.
+  for (const [value, label] of [...placeholders].sort((a, b) => b[0].length - a[0].length)) out = out.split(value).join(`<${label}>`);
+  return out;
+}
+
+/** The commonest resource types with their counts, the rest counted. */
+function summarizeTypes(byType: Map<string, number>): string {
+  const sorted = [...byType].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const shown = sorted.slice(0, 5).map(([t, n]) => `${n} ${t.split(":")[1]}`);
+  const rest = sorted.slice(5).reduce((sum, [, n]) => sum + n, 0);
+  return [...shown, ...(rest ? [`${rest} more (${sorted.length - 5} types)`] : [])].join(", ");
+}
+
+/** The first screen: what the stack will hold and cost, before the details. */
+function renderSummary(run: OfflineRun, config: StackConfig, cost: SynthCost): string[] {
+  const custom = run.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+  const byType = new Map<string, number>();
+  for (const r of custom) byType.set(shortType(r.type), (byType.get(shortType(r.type)) ?? 0) + 1);
+  const s = config.service;
+  const schedule = config.warm.schedule;
+  const weekHours = warmInstanceHoursPerWeek(schedule.levels);
+  const base = config.image.baseReference ? `${config.image.baseReference.folder}/${config.image.baseReference.dockerfile}, built by the stack` : config.image.baseImage;
+  return [
+    "Summary:",
+    `  service     ${s.name} in ${s.region}: 1 NVIDIA L4, ${s.cpu} vCPU, ${s.memory}, ${schedule.idleMinInstances}..${s.maxInstances} instances; model server ${config.image.mode === "none" ? "a prebuilt image" : `on ${base}`}`,
+    `  warm        ${weekHours.toFixed(1)} instance-hours a week in ${schedule.windows.length} window(s), ${schedule.timeZone}; ${schedule.jobs.length + schedule.warmups.length} scheduler jobs`,
+    `  cost        $${cost.estimate.total.toFixed(2)} a month (${describeTraffic(cost.traffic).split(" (")[0]} outside the windows)`,
+    `  resources   ${custom.length}: ${summarizeTypes(byType)}`,
+    `  warnings    ${run.warnings.length}${run.warnings.length ? " (below)" : ""}`,
+    "",
+  ];
+}
+
+/** A stack output as `pulumi stack output` would list it: a list one item a line, an object's fields as k=v. */
+function renderOutput(key: string, value: unknown): string[] {
+  if (Array.isArray(value)) return [`  ${key}:`, ...value.map((v) => `    - ${typeof v === "string" ? v : JSON.stringify(v)}`)];
+  if (value && typeof value === "object") return [`  ${key}: ${Object.entries(value).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")}`];
+  return [`  ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`];
+}
+
+export interface ReportOptions {
+  /** Columns to wrap at (the terminal's, or 100). */
+  readonly width: number;
+  /** With --diff: the changes against the earlier plan, shown right after the summary. */
+  readonly diff?: string[];
+}
+
+export function renderReport(run: OfflineRun, config: StackConfig, stack: string, cost: SynthCost, opts: ReportOptions = { width: 100 }): string {
   const sections = [
-    `warmstart plan for stack "${stack}" (offline; nothing was deployed)`,
+    `warmstart plan for stack "${stack}": offline, nothing deployed; <...> is known only after pulumi up`,
     "",
-    `Resources (${run.resources.filter((r) => r.custom).length}):`,
-    renderResources(run),
-    "",
+    ...renderSummary(run, config, cost),
+    ...(opts.diff ?? []),
+    ...(run.warnings.length > 0 ? ["Warnings:", ...run.warnings.map((w) => `  ! ${w}`), ""] : []),
     renderSchedule(config.warm.schedule, config.warm.leadMinutes),
     "",
     ...renderCost(cost),
     "Outputs:",
-    ...Object.entries(run.outputs).map(([k, v]) => `  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`),
+    ...Object.entries(run.outputs).flatMap(([k, v]) => renderOutput(k, v)),
+    "",
+    `Resources (${run.resources.filter((r) => r.custom).length}):`,
+    renderResources(run),
   ];
-  if (run.warnings.length > 0) sections.push("", "Warnings:", ...run.warnings.map((w) => `  ! ${w}`));
-  return sections.join("\n");
+  return wrap(markPlaceholders(sections.join("\n"), run.placeholders), opts.width);
 }

@@ -33,6 +33,60 @@ describe("npm run synth", () => {
     expect(result.stdout).toMatch(/fri {2}from 00:00: 0 {3}08:55→1 {2}17:55→2 {2}23:30→0/);
   });
 
+  test("starts with a summary (service, warm hours, cost, resources, warnings) before the details, within 100 columns", () => {
+    const lines = result.stdout.split("\n");
+    const at = (heading: string) => lines.findIndex((l) => l.startsWith(heading));
+    expect(at("Summary:")).toBe(2);
+    expect(at("Summary:")).toBeLessThan(at("Warm schedule"));
+    expect(at("Warm schedule")).toBeLessThan(at("Resources ("));
+    const summary = lines.slice(at("Summary:"), at("Summary:") + 12).join("\n");
+    expect(summary).toMatch(/service +imagegen in us-central1: 1 NVIDIA L4, 8 vCPU, 32Gi, 0\.\.2 instances/);
+    expect(summary).toMatch(/warm +\d+\.\d instance-hours a week in 3 window\(s\), America\/Chicago; 9 scheduler jobs/);
+    expect(summary).toMatch(/cost +\$\d+\.\d\d a month/);
+    expect(summary).toMatch(new RegExp(`warnings +${lines.filter((l) => l.startsWith("  ! ")).length} \\(below\\)`));
+    // Piped output wraps at 100 columns; only a single long word (a URL) may run past.
+    for (const l of lines.filter((x) => x.length > 100)) expect(l.trim(), l).not.toContain(" ");
+  });
+
+  test("marks what the mocks made up: no project number, digest or id that looks real", () => {
+    expect(result.stdout).toContain("serviceUrl: https://imagegen-<project number>.us-central1.run.app");
+    expect(result.stdout).toMatch(/imageDigest: sha256:<digest>/);
+    // An image digest is the registry's; a build's trigger (a content hash computed here) is real and stays.
+    expect(result.stdout).not.toMatch(/(@|Digest: )sha256:[0-9a-f]{64}/);
+    expect(result.stdout).not.toMatch(/-uc\.a\.run\.app/);
+  });
+
+  test("reads prod when no stack is named, as npm run plan does", () => {
+    const plain = synth("--now", "2026-11-27T19:00:00Z");
+    expect(plain.status).toBe(0);
+    expect(plain.stdout).toMatch(/^warmstart plan for stack "prod"/);
+  });
+
+  test("--diff against an earlier --json lists only what a change of warmWindows touches: jobs, dashboard, guard, reconcile", () => {
+    const changed = path.join(tmp, "Pulumi.changed.yaml");
+    fs.writeFileSync(changed, fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").replace(/warmstart:warmWindows: .*/, 'warmstart:warmWindows: "weekdays 08:00-21:00; sat,sun 12:00-18:00; fri 18:00-23:30 x2"'));
+    const diff = synth("--stack", "prod", "--config-file", changed, "--diff", jsonFile, "--now", "2026-11-27T19:00:00Z");
+    expect(diff.status).toBe(0);
+    const section = diff.stdout.slice(diff.stdout.indexOf("Changes against"), diff.stdout.indexOf(" unchanged") + 10);
+    const touched = [...section.matchAll(/^ {2}([+~-]) (\S+) {2}(\S+)$/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+    expect(touched.sort()).toEqual(
+      [
+        "+ gcp:cloudscheduler/job:Job imagegen-warm-weekdays-0755-to-1",
+        "+ gcp:cloudscheduler/job:Job imagegen-warmup-weekdays-0800",
+        "- gcp:cloudscheduler/job:Job imagegen-warm-weekdays-0855-to-1",
+        "- gcp:cloudscheduler/job:Job imagegen-warmup-weekdays-0900",
+        "~ command:local:Command imagegen-reconcile",
+        "~ gcp:cloudfunctionsv2/function:Function imagegen-guard",
+        "~ gcp:monitoring/dashboard:Dashboard imagegen-dashboard",
+      ].sort(),
+    );
+    expect(section).toMatch(/GUARD_SCHEDULE\(json\)\.edges\[0\]\.minuteOfWeek: 535 => 475/);
+    expect(section).toMatch(/2 to create, 3 to update, 2 to delete, \d+ unchanged/);
+    // The same plan against itself: nothing to do.
+    const same = synth("--stack", "prod", "--diff", jsonFile, "--now", "2026-11-27T19:00:00Z");
+    expect(same.stdout.slice(same.stdout.indexOf("Changes"), same.stdout.indexOf("Changes") + 600)).toMatch(/Changes against [\s\S]*?\n {2}none\n {2}0 to create, 0 to update, 0 to delete/);
+  });
+
   test("warns while the example's made-up values are still in the stack", () => {
     expect(result.stdout).toContain('! gcp:project is still the example\'s made-up value "acme-imagegen-prod": set your own');
     expect(result.stdout).toContain('! warmstart:billingAccount is still the example\'s made-up value "0A1B2C-3D4E5F-6A7B8C"');
@@ -91,8 +145,10 @@ describe("npm run synth", () => {
 
   test("a stack without a file, or a bad --now, is a usage error that says what to do", () => {
     const missing = synth("--stack", "nope");
-    expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/no stack file Pulumi\.nope\.yaml; create it with `pulumi stack init nope`/);
+    expect(missing.status).toBe(2);
+    // Offline there is no backend for `pulumi stack init`: the way forward is a copy of an example.
+    expect(missing.stderr).toMatch(/no stack file Pulumi\.nope\.yaml \(stacks here: .*prod.*\)\. Start from an example and edit its MADE-UP values: cp Pulumi\.prod\.yaml Pulumi\.nope\.yaml, or cp examples\/stacks\/Pulumi\.\w+\.yaml Pulumi\.nope\.yaml/);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
     const now = synth("--stack", "prod", "--now", "tomorrow");
     expect(now.status).toBe(2);
     expect(now.stderr).toMatch(/--now must be an ISO 8601 instant/);

@@ -30,7 +30,7 @@ describe("warm-window jobs", () => {
     expect(warmups).toHaveLength(1);
     const w = warmups[0].inputs as any;
     expect(w.schedule).toBe("0 9 * * 1-5");
-    expect(w.httpTarget.uri).toMatch(/^https:\/\/warmstart-[0-9a-f]+-uc\.a\.run\.app\/warmup$/);
+    expect(w.httpTarget.uri).toMatch(/^https:\/\/warmstart-\d+\.us-central1\.run\.app\/warmup$/);
     expect(w.httpTarget.oidcToken).toEqual({ serviceAccountEmail: "warmstart-invoke@acme-test-123.iam.gserviceaccount.com", audience: w.httpTarget.uri.replace(/\/warmup$/, "") });
   });
 
