@@ -18,6 +18,7 @@ import { timeZoneProblem, TZDATA_VERSION } from "./timeZones";
 import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "./r2";
 import { exampleValueWarnings } from "./exampleValues";
 import { COMFYUI_DEFAULTS, parseEnvMap, parseWarmup, pathProblem, secretIdProblem, urlProblem, type ModelServerConfig } from "./modelServer";
+import { coldStartObjectiveWarning, LATENCY_OBJECTIVES_EXAMPLE, ObjectiveError, parseLatencyObjectives, scheduledStartsPer24h, type LatencyObjective, type Objectives } from "./objectives";
 import { MAX_COLD_START_SECONDS, PROBE_CAP_SECONDS } from "./startupProbe";
 import { buildWarmSchedule, isValidTimeZone, parseWarmWindows, WarmWindowsError, type WarmSchedule, type WarmWindow } from "./warmWindows";
 
@@ -162,6 +163,26 @@ function windows(description: string): KeySpec<string | readonly string[]> {
         throw new Invalid('as a list, must hold one window per item, each a string, e.g.\n      warmstart:warmWindows:\n        - "weekdays 09:00-21:00"\n        - "sat,sun 12:00-18:00 x2"');
       }
       return items as string[];
+    },
+  };
+}
+
+/**
+ * `warmstart:latencyObjectiveSeconds`: seconds per percentile. Declared without a type so that a stack may write a JSON
+ * string or a YAML map (the CLI hands a map to the program as the same JSON).
+ */
+function latencyObjectives(description: string): KeySpec<LatencyObjective[]> {
+  return {
+    type: undefined,
+    description,
+    default: LATENCY_OBJECTIVES_EXAMPLE,
+    parse: (raw) => {
+      try {
+        return parseLatencyObjectives(raw);
+      } catch (err) {
+        if (err instanceof ObjectiveError) throw new Invalid(err.message);
+        throw err;
+      }
     },
   };
 }
@@ -361,6 +382,10 @@ export const KEYS = {
   huggingFaceToken: secret("Hugging Face token the sync during pulumi up uses for gated or private sources (syncModelsOnDeploy). Set with --secret.", { optional: true }),
   syncModelsOnDeploy: boolean("Run models:sync during pulumi up whenever the manifest's files or sources change, with a write token the stack makes (needs cloudflareAccountId).", false),
   coldStartAlertSeconds: integer(10, 3600, "Alert when a cold start (process start to warm) takes longer than this, in seconds.", 180),
+  coldStartsPerDayObjective: integer(0, 1000, "Objective: fewer cold starts (instance starts) than this in any 24 h; charted, and an alert fires when 24 h reach it. 0: no objective.", 5),
+  latencyObjectiveSeconds: latencyObjectives(
+    `Objective: request latency under these seconds at these percentiles, a JSON object (or YAML map), e.g. ${LATENCY_OBJECTIVES_EXAMPLE}; charted, and each an SLO with an alert. {}: none.`,
+  ),
   modelServerCommand: string("Shell command that starts the model server in the image (run with /bin/sh -c). Default: ComfyUI.", COMFYUI_DEFAULTS.command, (v) =>
     v === "" ? "must be a command, e.g. python3 /srv/server.py --port 9000" : undefined,
   ),
@@ -527,6 +552,8 @@ export interface StackConfig {
   readonly modelsBucket: ModelsBucketConfig | undefined;
   /** Alert threshold for a cold start's total, seconds. */
   readonly coldStartAlertSeconds: number;
+  /** Cold starts a day and request latency the service aims for (`warmstart:coldStartsPerDayObjective`, `latencyObjectiveSeconds`). */
+  readonly objectives: Objectives;
   readonly ci: CiConfig;
   readonly service: ServiceConfig;
   readonly image: ImageConfig;
@@ -758,6 +785,16 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       // Each map's own problem is reported above.
     }
   }
+  if (v.latencyObjectiveSeconds !== undefined && v.requestTimeoutSeconds !== undefined) {
+    const late = v.latencyObjectiveSeconds.find((o) => o.seconds >= v.requestTimeoutSeconds!);
+    if (late) {
+      problem(
+        "warmstart:latencyObjectiveSeconds",
+        `asks p${late.percentile} for ${late.seconds} s, not below warmstart:requestTimeoutSeconds (${v.requestTimeoutSeconds} s): every request ends by then, so the objective could never be missed; lower it, e.g. ${LATENCY_OBJECTIVES_EXAMPLE}, or raise the timeout`,
+        raw("warmstart:latencyObjectiveSeconds") ?? LATENCY_OBJECTIVES_EXAMPLE,
+      );
+    }
+  }
   if (v.githubRepository && !v.stateBucket) {
     problem("warmstart:stateBucket", "is required when warmstart:githubRepository is set: the bucket of your gs:// Pulumi backend");
   }
@@ -781,8 +818,10 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       : c.modelsAccess === "header"
         ? { access: "header", baseUrl: `https://${c.modelsDomain}`, header: c.modelsAccessHeader, key: accessKey! }
         : { access: "public", baseUrl: `https://${c.modelsDomain}` };
+  const schedule = buildWarmSchedule(windows!, c.timezone, opts2);
+  const coldStartWarning = coldStartObjectiveWarning(c.coldStartsPerDayObjective, scheduledStartsPer24h(schedule.levels));
   return {
-    warnings: exampleValueWarnings(raw),
+    warnings: [...exampleValueWarnings(raw), ...(coldStartWarning ? [coldStartWarning] : [])],
     modelsBucket: c.cloudflareAccountId
       ? {
           accountId: c.cloudflareAccountId,
@@ -798,6 +837,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
         }
       : undefined,
     coldStartAlertSeconds: c.coldStartAlertSeconds,
+    objectives: { coldStartsPerDay: c.coldStartsPerDayObjective, latency: c.latencyObjectiveSeconds },
     ci: { githubRepository: c.githubRepository || undefined, stateBucket: c.stateBucket, secretsKmsKey: c.secretsKmsKey || undefined },
     service: {
       name: c.serviceName,
@@ -839,7 +879,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     },
     warm: {
       windowsText: typeof c.warmWindows === "string" ? c.warmWindows : c.warmWindows.join("; "),
-      schedule: buildWarmSchedule(windows!, c.timezone, opts2),
+      schedule,
       ...opts2,
     },
     budget: {

@@ -61,6 +61,17 @@ describe("parsed defaults", () => {
     expect(defaults.service.modelServer.command).toMatch(/ComfyUI\/main\.py/);
   });
 
+  test("aim for the users' objectives: fewer than 5 cold starts a day, p50/p90/p99 under 5/10/25 s", () => {
+    expect(config.objectives).toEqual({
+      coldStartsPerDay: 5,
+      latency: [
+        { percentile: 50, seconds: 5 },
+        { percentile: 90, seconds: 10 },
+        { percentile: 99, seconds: 25 },
+      ],
+    });
+  });
+
   test("build the image remotely, reading the weights from the models domain with the access header", () => {
     expect(config.image.mode).toBe("cloudbuild");
     expect(config.image.models).toMatchObject({ access: "header", baseUrl: "https://models.example.com", header: "X-Warmstart-Models-Key" });
@@ -132,6 +143,14 @@ const BAD_VALUES: [string, string, RegExp][] = [
   ["warmstart:secretsKmsKey", "projects/Acme Test/locations/global/keyRings/pulumi/cryptoKeys/k", /project must be a project id/],
   ["warmstart:secretsKmsKey", "projects/acme-test-123/locations/global/keyRings/pulumi", /must be projects\/P\/locations\/L\/keyRings\/R\/cryptoKeys\/K/],
   ["warmstart:modelsAccess", "presigned", /"presigned" needs warmstart:cloudflareAccountId/],
+  ["warmstart:coldStartsPerDayObjective", "-1", /must be an integer 0\.\.1000, got "-1"/],
+  ["warmstart:coldStartsPerDayObjective", "five", /must be an integer 0\.\.1000/],
+  ["warmstart:latencyObjectiveSeconds", "10", /must be a JSON object of percentile to seconds, e\.g\. \{"p50":5,"p90":10,"p99":25\}/],
+  ["warmstart:latencyObjectiveSeconds", '{"p90":"10s"}', /has p90: "10s"; each objective is a number of seconds above 0 and at most 3600, e\.g\. \{"p50":5/],
+  ["warmstart:latencyObjectiveSeconds", '{"90":10}', /has "90", which is not a percentile: write p followed by 1\.\.99\.9 \(p50, p90, p99, p99\.9\)/],
+  ["warmstart:latencyObjectiveSeconds", '{"p100":10}', /has "p100", which is not a percentile/],
+  ["warmstart:latencyObjectiveSeconds", '{"p50":10,"p90":5}', /asks p90 for 5 s but p50 for 10 s: a higher percentile cannot be faster than a lower one/],
+  ["warmstart:latencyObjectiveSeconds", '{"p99":600}', /asks p99 for 600 s, not below warmstart:requestTimeoutSeconds \(600 s\): every request ends by then/],
 ];
 
 describe("invalid config", () => {
