@@ -128,6 +128,7 @@ new Observability(config.service.name, {
   notificationChannels: budget?.notificationChannels.map((c) => c.id) ?? [],
   scheduleMarkdown: scheduleMarkdown(schedule),
   guardDeployed: guard !== undefined,
+  objectives: config.objectives,
 });
 
 // The request log kept for the planner's window (npm run plan -- --from-cloud-logging; the replan workflow).

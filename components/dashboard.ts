@@ -4,6 +4,7 @@
  */
 import { GUARD_LOG_COMPONENT, GUARD_TRIPPED_MESSAGE } from "../functions/guardContract";
 import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../container/supervisor";
+import type { LatencyObjective, Objectives } from "./objectives";
 import { DAY_NAMES, edgesByDay, type WarmSchedule } from "./warmWindows";
 
 /** The weekly schedule as a markdown table: per day, the level at midnight and each edge. */
@@ -12,7 +13,15 @@ export function scheduleMarkdown(s: WarmSchedule): string {
   return [`Min instances by ${s.timeZone} wall clock:`, "", "| day | at 00:00 | changes |", "|---|---|---|", ...rows].join("\n");
 }
 
-/** Built-in Cloud Run metric types used here (cloud.google.com/run/docs/monitoring, read 2026-11-23). */
+/**
+ * Built-in Cloud Run metric types used here (cloud.google.com/run/docs/monitoring, read 2026-11-23). request_latencies
+ * is a DELTA DISTRIBUTION in ms on cloud_run_revision, "Distribution of request latency in milliseconds reaching the
+ * revision" (https://cloud.google.com/monitoring/api/metrics_gcp_p_z#gcp-run; its wording as
+ * https://docs.observeinc.com/en/latest/content/integrations/gcp/cloud-run-metrics.html lists it, read 2026-11-29; Google's
+ * own Cloud Run dashboard aligns it with ALIGN_DELTA, GoogleCloudPlatform/monitoring-dashboard-samples
+ * dashboards/google-cloud-run/cloudrun-monitoring.json). It is Cloud Run's measure, not the supervisor's: a request that
+ * queued while an instance started never reached the supervisor (issue #19).
+ */
 export const RUN_METRICS = {
   instanceCount: "run.googleapis.com/container/instance_count",
   requestCount: "run.googleapis.com/request_count",
@@ -58,7 +67,7 @@ export function logMetricType(metricName: string): string {
   return `logging.googleapis.com/user/${metricName}`;
 }
 
-interface ChartSeries {
+interface FilterSeries {
   readonly filter: string;
   readonly aligner: string;
   readonly reducer?: string;
@@ -66,34 +75,101 @@ interface ChartSeries {
   readonly legend?: string;
 }
 
-function xyChart(title: string, series: readonly ChartSeries[], plotType = "LINE"): Record<string, unknown> {
+/** A series from a PromQL query (https://cloud.google.com/monitoring/promql): what the aggregation enums cannot say. */
+interface PromQlSeries {
+  readonly promql: string;
+  readonly legend?: string;
+}
+
+type ChartSeries = FilterSeries | PromQlSeries;
+
+/**
+ * A line drawn across the chart at `value`, in the metric's own unit. XyChart takes `thresholds` of Threshold
+ * {label, value, targetAxis}; "Color is not allowed in a XyChart", nor is direction
+ * (https://cloud.google.com/monitoring/api/ref_v3/rest/v1/projects.dashboards, XyChart and Threshold;
+ * https://cloud.google.com/python/docs/reference/monitoring-dashboards/latest/google.cloud.monitoring_dashboard_v1.types.Threshold).
+ */
+interface ChartThreshold {
+  readonly label: string;
+  readonly value: number;
+}
+
+function xyChart(title: string, series: readonly ChartSeries[], plotType = "LINE", thresholds?: readonly ChartThreshold[]): Record<string, unknown> {
   return {
     title,
     xyChart: {
       dataSets: series.map((s) => ({
         plotType,
         legendTemplate: s.legend,
-        timeSeriesQuery: {
-          timeSeriesFilter: {
-            filter: s.filter,
-            aggregation: {
-              alignmentPeriod: "60s",
-              perSeriesAligner: s.aligner,
-              ...(s.reducer ? { crossSeriesReducer: s.reducer, groupByFields: [...(s.groupBy ?? [])] } : {}),
-            },
-          },
-        },
+        timeSeriesQuery:
+          "promql" in s
+            ? { prometheusQuery: s.promql }
+            : {
+                timeSeriesFilter: {
+                  filter: s.filter,
+                  aggregation: {
+                    alignmentPeriod: "60s",
+                    perSeriesAligner: s.aligner,
+                    ...(s.reducer ? { crossSeriesReducer: s.reducer, groupByFields: [...(s.groupBy ?? [])] } : {}),
+                  },
+                },
+              },
       })),
+      ...(thresholds ? { thresholds: thresholds.map((t) => ({ label: t.label, value: t.value, targetAxis: "Y1" })) } : {}),
       yAxis: { scale: "LINEAR" },
     },
   };
+}
+
+/**
+ * A PromQL selector of a Cloud Monitoring metric in the UTF-8 form, `{"__name__"="<type>", ...}`: the metric type as
+ * written, no name mangling (a log-based metric's name holds hyphens). A distribution reads as a Prometheus histogram
+ * with `_bucket` appended, and `monitored_resource` picks the resource type
+ * (https://cloud.google.com/monitoring/promql/promql-mapping, https://cloud.google.com/monitoring/promql).
+ */
+export function promqlSelector(metricType: string, labels: Readonly<Record<string, string>>): string {
+  return `{${[["__name__", metricType], ...Object.entries(labels)].map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(",")}}`;
+}
+
+/** Request-latency percentiles shown when no latency objective is set: the users' p50/p90/p99. */
+const DEFAULT_PERCENTILES = [50, 90, 99];
+
+/**
+ * Cloud Run's request latency at each objective's percentile over the last hour. PromQL, because the aggregation
+ * enums stop at ALIGN/REDUCE_PERCENTILE_50, 95 and 99 (Aggregation.Aligner and .Reducer in
+ * https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies): no p90.
+ */
+export function latencyChart(serviceName: string, objectives: readonly LatencyObjective[]): Record<string, unknown> {
+  const buckets = promqlSelector(`${RUN_METRICS.requestLatencies}_bucket`, { monitored_resource: "cloud_run_revision", service_name: serviceName });
+  const percentiles = objectives.length > 0 ? objectives.map((o) => o.percentile) : DEFAULT_PERCENTILES;
+  return xyChart(
+    "Request latency against the objective (ms)",
+    percentiles.map((p) => ({ promql: `histogram_quantile(${p / 100}, sum by (le) (rate(${buckets}[1h])))`, legend: `p${p} (last hour)` })),
+    "LINE",
+    objectives.map((o) => ({ label: `p${o.percentile} objective ${o.seconds} s`, value: o.seconds * 1000 })),
+  );
+}
+
+/** The supervisor's ready lines (one per instance start) over the 24 hours before each point: what the alert counts. */
+export function coldStartsChart(countMetric: string, objective: number): Record<string, unknown> {
+  const starts = promqlSelector(logMetricType(countMetric), { monitored_resource: "cloud_run_revision" });
+  return xyChart(
+    "Cold starts in the last 24 h",
+    [{ promql: `sum(increase(${starts}[24h]))` }],
+    "LINE",
+    objective > 0 ? [{ label: `objective: fewer than ${objective}`, value: objective }] : [],
+  );
 }
 
 export interface DashboardInput {
   readonly serviceName: string;
   /** Log-based metric names, per cold-start phase. */
   readonly coldStartMetrics: Readonly<Record<(typeof COLD_START_PHASES)[number], string>>;
+  /** Log-based counter of the supervisor's ready lines: one per cold start. */
+  readonly coldStartCountMetric: string;
   readonly warmupFailureMetric: string;
+  /** Drawn as thresholds on the cold-start and latency charts. */
+  readonly objectives: Objectives;
   /** The weekly schedule as markdown, shown beside the instance count. */
   readonly scheduleMarkdown: string;
 }
@@ -108,7 +184,8 @@ export function dashboardJson(d: DashboardInput): Record<string, unknown> {
     xyChart("Instances (by state)", [{ filter: metric(RUN_METRICS.instanceCount), aligner: "ALIGN_MAX", reducer: "REDUCE_SUM", groupBy: ["metric.label.state"] }], "STACKED_AREA"),
     { title: "Scheduled min instances", text: { content: d.scheduleMarkdown, format: "MARKDOWN" } },
     xyChart("Requests (by response class)", [{ filter: metric(RUN_METRICS.requestCount), aligner: "ALIGN_RATE", reducer: "REDUCE_SUM", groupBy: ["metric.label.response_code_class"] }]),
-    xyChart("Request latency", percentiles(RUN_METRICS.requestLatencies, "latency")),
+    latencyChart(d.serviceName, d.objectives.latency),
+    coldStartsChart(d.coldStartCountMetric, d.objectives.coldStartsPerDay),
     xyChart(
       "Cold start phases (p95, ms)",
       COLD_START_PHASES.map((phase) => ({ filter: `metric.type="${logMetricType(d.coldStartMetrics[phase])}"`, aligner: "ALIGN_PERCENTILE_95", reducer: "REDUCE_MAX", legend: phase })),

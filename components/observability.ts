@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { COLD_START_PHASES } from "../container/supervisor";
+import type { Objectives } from "./objectives";
 import {
   coldStartExtractor,
   dashboardJson,
@@ -28,6 +29,12 @@ export interface ObservabilityArgs {
   readonly scheduleMarkdown: string;
   /** Whether the budget guard is deployed (its trip alert is created only then). */
   readonly guardDeployed: boolean;
+  /**
+   * Cold starts a day and request latency to aim for (`warmstart:coldStartsPerDayObjective`, `latencyObjectiveSeconds`):
+   * drawn on the dashboard.
+   * @example { coldStartsPerDay: 5, latency: [{ percentile: 90, seconds: 10 }] }
+   */
+  readonly objectives: Objectives;
 }
 
 type Phase = (typeof COLD_START_PHASES)[number];
@@ -83,12 +90,18 @@ export class Observability extends pulumi.ComponentResource {
       `resource.type="cloud_scheduler_job" AND resource.labels.job_id:"${svc}-warmup-" AND severity>=ERROR`,
     );
     const guardTrips = counter("budget-guard-trips", "Times the budget guard stopped the spend", guardTrippedLogFilter());
+    // The ready line is logged once per instance start. The phase distributions above hold that count too, but a
+    // metric-threshold condition cannot read it: ALIGN_COUNT takes numeric or Boolean values, not distributions
+    // (Aggregation.Aligner, https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies).
+    const coldStarts = counter("cold-starts", `Cold starts of ${svc}: the supervisor's ready line, once per instance start`, readyLogFilter(svc));
 
     this.dashboard = new gcp.monitoring.Dashboard(
       `${name}-dashboard`,
       {
         project: args.project,
-        dashboardJson: JSON.stringify(dashboardJson({ serviceName: svc, coldStartMetrics, warmupFailureMetric: warmupFailures, scheduleMarkdown: args.scheduleMarkdown })),
+        dashboardJson: JSON.stringify(
+          dashboardJson({ serviceName: svc, coldStartMetrics, coldStartCountMetric: coldStarts, warmupFailureMetric: warmupFailures, scheduleMarkdown: args.scheduleMarkdown, objectives: args.objectives }),
+        ),
       },
       { ...parent, dependsOn: logMetrics },
     );

@@ -44,7 +44,9 @@ describe("log-based metrics", () => {
 });
 
 describe("dashboard", () => {
-  const DASHBOARD_KEYS = new Set(["displayName", "mosaicLayout", "columns", "tiles", "xPos", "yPos", "width", "height", "widget", "title", "xyChart", "text", "content", "format", "dataSets", "plotType", "legendTemplate", "timeSeriesQuery", "timeSeriesFilter", "filter", "aggregation", "alignmentPeriod", "perSeriesAligner", "crossSeriesReducer", "groupByFields", "yAxis", "scale"]);
+  // Dashboard JSON as https://cloud.google.com/monitoring/api/ref_v3/rest/v1/projects.dashboards defines it; XyChart's
+  // thresholds are Threshold {label, value, targetAxis} (color and direction are not allowed in an XyChart).
+  const DASHBOARD_KEYS = new Set(["displayName", "mosaicLayout", "columns", "tiles", "xPos", "yPos", "width", "height", "widget", "title", "xyChart", "text", "content", "format", "dataSets", "plotType", "legendTemplate", "timeSeriesQuery", "timeSeriesFilter", "prometheusQuery", "filter", "aggregation", "alignmentPeriod", "perSeriesAligner", "crossSeriesReducer", "groupByFields", "yAxis", "scale", "thresholds", "label", "value", "targetAxis"]);
   const ALIGNERS = /^ALIGN_(MAX|SUM|RATE|PERCENTILE_(50|95|99))$/;
 
   test("uses only the Monitoring API's dashboard fields and valid enum values, tiles within 12 columns", async () => {
@@ -63,7 +65,7 @@ describe("dashboard", () => {
     walk(json);
     for (const t of json.mosaicLayout.tiles) expect(t.xPos + t.width).toBeLessThanOrEqual(json.mosaicLayout.columns);
     const titles = json.mosaicLayout.tiles.map((t: any) => t.widget.title);
-    for (const want of ["Instances (by state)", "Scheduled min instances", "Request latency", "Cold start phases (p95, ms)", "Container startup latency", "GPU utilization", "GPU memory", "Billable instance time (s/s)", "Budget spend"]) expect(titles).toContain(want);
+    for (const want of ["Instances (by state)", "Scheduled min instances", "Request latency against the objective (ms)", "Cold starts in the last 24 h", "Cold start phases (p95, ms)", "Container startup latency", "GPU utilization", "GPU memory", "Billable instance time (s/s)", "Budget spend"]) expect(titles).toContain(want);
   });
 
   test("shows the weekly schedule next to the instance count", () => {
@@ -71,8 +73,51 @@ describe("dashboard", () => {
     const md = scheduleMarkdown(s);
     expect(md).toContain("| mon | 0 | 08:55 → 1, 21:00 → 0 |");
     expect(md).toContain("| sat | 0 | — |");
-    const d = dashboardJson({ serviceName: "x", coldStartMetrics: { prefetchMs: "a", serverReadyMs: "b", warmupMs: "c", totalMs: "d" }, warmupFailureMetric: "w", scheduleMarkdown: md }) as any;
+    const d = dashboardJson({ ...INPUT, scheduleMarkdown: md }) as any;
     expect(d.mosaicLayout.tiles[1].widget.text.content).toBe(md);
+  });
+
+  const INPUT = {
+    serviceName: "x",
+    coldStartMetrics: { prefetchMs: "a", serverReadyMs: "b", warmupMs: "c", totalMs: "d" },
+    coldStartCountMetric: "x-cold-starts",
+    warmupFailureMetric: "w",
+    scheduleMarkdown: "",
+    objectives: { coldStartsPerDay: 5, latency: [] },
+  };
+  const chart = (d: any, title: string) => d.mosaicLayout.tiles.find((t: any) => t.widget.title === title).widget.xyChart;
+
+  test("shows the cold starts of the last 24 h and Cloud Run's request latency p50/p90/p99 against the users' objectives", async () => {
+    const run = await runStack();
+    const d = JSON.parse(String(run.one("gcp:monitoring/dashboard:Dashboard").inputs.dashboardJson));
+    const colds = chart(d, "Cold starts in the last 24 h");
+    expect(colds.dataSets.map((s: any) => s.timeSeriesQuery.prometheusQuery)).toEqual([
+      'sum(increase({"__name__"="logging.googleapis.com/user/warmstart-cold-starts","monitored_resource"="cloud_run_revision"}[24h]))',
+    ]);
+    expect(colds.thresholds).toEqual([{ label: "objective: fewer than 5", value: 5, targetAxis: "Y1" }]);
+    const latency = chart(d, "Request latency against the objective (ms)");
+    expect(latency.dataSets.map((s: any) => s.timeSeriesQuery.prometheusQuery)).toEqual(
+      ["0.5", "0.9", "0.99"].map(
+        (q) => `histogram_quantile(${q}, sum by (le) (rate({"__name__"="run.googleapis.com/request_latencies_bucket","monitored_resource"="cloud_run_revision","service_name"="warmstart"}[1h])))`,
+      ),
+    );
+    expect(latency.dataSets.map((s: any) => s.legendTemplate)).toEqual(["p50 (last hour)", "p90 (last hour)", "p99 (last hour)"]);
+    expect(latency.thresholds).toEqual([
+      { label: "p50 objective 5 s", value: 5000, targetAxis: "Y1" },
+      { label: "p90 objective 10 s", value: 10000, targetAxis: "Y1" },
+      { label: "p99 objective 25 s", value: 25000, targetAxis: "Y1" },
+    ]);
+  });
+
+  test("charts the objectives a stack sets, and no threshold where it sets none", () => {
+    const some = dashboardJson({ ...INPUT, objectives: { coldStartsPerDay: 2, latency: [{ percentile: 95, seconds: 7.5 }] } }) as any;
+    expect(chart(some, "Cold starts in the last 24 h").thresholds).toEqual([{ label: "objective: fewer than 2", value: 2, targetAxis: "Y1" }]);
+    expect(chart(some, "Request latency against the objective (ms)").thresholds).toEqual([{ label: "p95 objective 7.5 s", value: 7500, targetAxis: "Y1" }]);
+    expect(chart(some, "Request latency against the objective (ms)").dataSets.map((s: any) => s.legendTemplate)).toEqual(["p95 (last hour)"]);
+    const none = dashboardJson({ ...INPUT, objectives: { coldStartsPerDay: 0, latency: [] } }) as any;
+    expect(chart(none, "Cold starts in the last 24 h").thresholds).toEqual([]);
+    expect(chart(none, "Request latency against the objective (ms)").thresholds).toEqual([]);
+    expect(chart(none, "Request latency against the objective (ms)").dataSets).toHaveLength(3);
   });
 });
 
