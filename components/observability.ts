@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { COLD_START_PHASES } from "../container/supervisor";
-import type { Objectives } from "./objectives";
+import { latencySloId, type Objectives } from "./objectives";
 import {
   coldStartExtractor,
   dashboardJson,
@@ -31,7 +31,7 @@ export interface ObservabilityArgs {
   readonly guardDeployed: boolean;
   /**
    * Cold starts a day and request latency to aim for (`warmstart:coldStartsPerDayObjective`, `latencyObjectiveSeconds`):
-   * drawn on the dashboard.
+   * charted, alerted on, and each latency objective an SLO.
    * @example { coldStartsPerDay: 5, latency: [{ percentile: 90, seconds: 10 }] }
    */
   readonly objectives: Objectives;
@@ -46,6 +46,8 @@ type Phase = (typeof COLD_START_PHASES)[number];
 export class Observability extends pulumi.ComponentResource {
   public readonly dashboard: gcp.monitoring.Dashboard;
   public readonly alertPolicies: gcp.monitoring.AlertPolicy[];
+  /** One request-based SLO per latency objective; empty when none is set. */
+  public readonly slos: gcp.monitoring.Slo[];
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmstart:observability:Observability", name, {}, opts);
@@ -121,7 +123,7 @@ export class Observability extends pulumi.ComponentResource {
       { ...parent, dependsOn: logMetrics },
     );
     const svcFilter = monitoringServiceFilter(svc);
-    const policy = (id: string, displayName: string, documentation: string, conditions: gcp.types.input.monitoring.AlertPolicyCondition[]) =>
+    const policy = (id: string, displayName: string, documentation: string, conditions: gcp.types.input.monitoring.AlertPolicyCondition[], after: pulumi.Resource[] = []) =>
       new gcp.monitoring.AlertPolicy(
         `${name}-${id}`,
         {
@@ -132,7 +134,7 @@ export class Observability extends pulumi.ComponentResource {
           notificationChannels: [...args.notificationChannels],
           documentation: { content: documentation, mimeType: "text/markdown" },
         },
-        { ...parent, dependsOn: [metricsKnown] },
+        { ...parent, dependsOn: [metricsKnown, ...after] },
       );
     /** Any occurrence of a log-counter metric; `resourceType` is what the counted lines are logged under. */
     const countAbove0 = (displayName: string, metric: string, resourceType: string): gcp.types.input.monitoring.AlertPolicyCondition => ({
@@ -177,6 +179,91 @@ export class Observability extends pulumi.ComponentResource {
         },
       ]),
     ];
+    const { coldStartsPerDay, latency } = args.objectives;
+    if (coldStartsPerDay > 0) {
+      this.alertPolicies.push(
+        policy(
+          "cold-starts-objective",
+          `${coldStartsPerDay} or more cold starts in 24 h`,
+          `The last 24 hours held ${coldStartsPerDay} or more cold starts: warmstart:coldStartsPerDayObjective asks for fewer. Each instance start counts, a warm window's opening too. See the dashboard's "Cold starts in the last 24 h" and "Instances (by state)": a window that opens too late, min instances too low for the traffic, or instances replaced (a deploy, a crash).`,
+          [
+            {
+              displayName: `cold starts in the last 24 h reach ${coldStartsPerDay}`,
+              conditionThreshold: {
+                filter: `metric.type="${logMetricType(coldStarts)}" AND resource.type="cloud_run_revision"`,
+                // Counts are whole: more than N-1 is N or more. A threshold condition compares only GT or LT.
+                comparison: "COMPARISON_GT",
+                thresholdValue: coldStartsPerDay - 1,
+                duration: "0s",
+                // An alert policy's alignment period is a window sliding with each evaluation, at most 90,000 s
+                // (Aggregation.alignmentPeriod, https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies;
+                // https://cloud.google.com/monitoring/alerts/concepts-indepth): 86,400 s is the last 24 hours.
+                aggregations: [{ alignmentPeriod: "86400s", perSeriesAligner: "ALIGN_SUM", crossSeriesReducer: "REDUCE_SUM" }],
+                // A quiet day writes no point: the condition is then not met and the incident closes, rather than
+                // staying open until Monitoring's auto-close.
+                evaluationMissingData: "EVALUATION_MISSING_DATA_INACTIVE",
+              },
+            },
+          ],
+        ),
+      );
+    }
+
+    // Latency objectives as SLOs: a request-based SLI is the fraction of Cloud Run's request latencies within a range
+    // (DistributionCut, https://cloud.google.com/stackdriver/docs/solutions/slo-monitoring/sli-metrics/req-resp-metrics),
+    // so "p90 < 10 s" is "90% of requests take at most 10,000 ms". A custom service holds them: the SLI's filter names
+    // the Cloud Run service, and a custom service refers to nothing that must exist first.
+    this.slos = [];
+    if (latency.length > 0) {
+      const serviceId = `${svc}-objectives`;
+      const service = new gcp.monitoring.CustomService(`${name}-objectives`, { project: args.project, serviceId, displayName: `warmstart ${svc}: objectives` }, parent);
+      const slos = latency.map(
+        (o) =>
+          new gcp.monitoring.Slo(
+            `${name}-${latencySloId(o)}`,
+            {
+              project: args.project,
+              service: service.serviceId,
+              sloId: latencySloId(o),
+              displayName: `p${o.percentile} latency below ${o.seconds} s`,
+              goal: o.percentile / 100,
+              rollingPeriodDays: 28,
+              requestBasedSli: {
+                distributionCut: {
+                  distributionFilter: `metric.type="${RUN_METRICS.requestLatencies}" AND ${svcFilter}`,
+                  range: { max: o.seconds * 1000 },
+                },
+              },
+            },
+            { ...parent, dependsOn: [service] },
+          ),
+      );
+      this.slos.push(...slos);
+      // Burn rate is the bad fraction of the lookback's requests over the SLO's budget (1 - goal): above 1 over the
+      // last 24 hours means more than (100 - p)% of that day's requests took longer than the objective, i.e. the day's
+      // pN missed it. A higher threshold could never fire for p50 (its burn rate is at most 1 / 0.5 = 2).
+      // select_slo_burn_rate: https://cloud.google.com/stackdriver/docs/solutions/slo-monitoring/alerting-on-budget-burn-rate.
+      // Resource names take the project id or number (https://cloud.google.com/monitoring/api/ref_v3/rest/v3/services).
+      this.alertPolicies.push(
+        policy(
+          "latency-objective",
+          "request latency above its objective over 24 h",
+          "Over the last 24 hours a request-latency percentile missed warmstart:latencyObjectiveSeconds (Cloud Run's request latencies). The SLOs are under Monitoring → SLOs; the dashboard charts the percentiles against the objectives. With little traffic one slow request (a cold start) can miss p99 on its own.",
+          latency.map((o) => ({
+            displayName: `p${o.percentile} above ${o.seconds} s over the last 24 h`,
+            conditionThreshold: {
+              filter: `select_slo_burn_rate("projects/${args.project}/services/${serviceId}/serviceLevelObjectives/${latencySloId(o)}", "86400s")`,
+              comparison: "COMPARISON_GT",
+              thresholdValue: 1,
+              duration: "0s",
+              evaluationMissingData: "EVALUATION_MISSING_DATA_INACTIVE",
+            },
+          })),
+          slos,
+        ),
+      );
+    }
+
     if (args.guardDeployed) {
       this.alertPolicies.push(
         policy("budget-guard-tripped", "budget guard tripped", "The budget guard set min instances to 0 and paused the warm-window jobs. See docs/operations.md, 'When the budget guard trips'.", [

@@ -122,13 +122,15 @@ describe("dashboard", () => {
 });
 
 describe("alert policies", () => {
-  test("warmup failures, slow cold starts, 5xx rate and guard trips, to the budget's email channel", async () => {
+  test("warmup failures, slow cold starts, 5xx rate, guard trips and the objectives, to the budget's email channel", async () => {
     const run = await runStack({ ...BUDGET, "warmstart:coldStartAlertSeconds": "120" });
     const policies = run.ofType("gcp:monitoring/alertPolicy:AlertPolicy").map((p) => p.inputs as any);
     expect(policies.map((p) => p.displayName).sort()).toEqual([
+      "warmstart warmstart: 5 or more cold starts in 24 h",
       "warmstart warmstart: 5xx above 5% of requests",
       "warmstart warmstart: budget guard tripped",
       "warmstart warmstart: cold start above 120 s",
+      "warmstart warmstart: request latency above its objective over 24 h",
       "warmstart warmstart: warmup failed",
     ]);
     const channel = run.one("gcp:monitoring/notificationChannel:NotificationChannel");
@@ -139,6 +141,82 @@ describe("alert policies", () => {
     const errors = policies.find((p) => /5xx/.test(p.displayName)).conditions[0].conditionThreshold;
     expect(errors.filter).toContain('metric.label."response_code_class"="5xx"');
     expect(errors.denominatorFilter).not.toContain("5xx");
+  });
+
+  test("the day's cold starts: an alert when 24 h hold as many as the objective, counted from the supervisor's ready line", async () => {
+    const run = await runStack({ ...BUDGET, "warmstart:coldStartsPerDayObjective": "3" });
+    const counter = run.ofType("gcp:logging/metric:Metric").find((m) => m.inputs.name === "warmstart-cold-starts")!;
+    expect(counter.inputs.metricDescriptor).toEqual({ metricKind: "DELTA", valueType: "INT64", unit: "1" });
+    expect(matches(String(counter.inputs.filter), entryOf(logLine("INFO", READY_MESSAGE, { [COLD_START_FIELD]: { totalMs: 6 } })))).toBe(true);
+    expect(matches(String(counter.inputs.filter), entryOf(logLine("ERROR", WARMUP_FAILED_MESSAGE)))).toBe(false);
+    const policy = run.ofType("gcp:monitoring/alertPolicy:AlertPolicy").find((p) => /cold starts in 24 h/.test(String(p.inputs.displayName)))!;
+    expect(policy.inputs.displayName).toBe("warmstart warmstart: 3 or more cold starts in 24 h");
+    expect((policy.inputs as any).conditions).toEqual([
+      {
+        displayName: "cold starts in the last 24 h reach 3",
+        conditionThreshold: {
+          filter: 'metric.type="logging.googleapis.com/user/warmstart-cold-starts" AND resource.type="cloud_run_revision"',
+          comparison: "COMPARISON_GT",
+          thresholdValue: 2,
+          duration: "0s",
+          aggregations: [{ alignmentPeriod: "86400s", perSeriesAligner: "ALIGN_SUM", crossSeriesReducer: "REDUCE_SUM" }],
+          evaluationMissingData: "EVALUATION_MISSING_DATA_INACTIVE",
+        },
+      },
+    ]);
+    expect(policy.inputs.notificationChannels).toEqual([expect.stringMatching(/^projects\/acme-test-123\/notificationChannels\/\d+$/)]);
+    expect(policy.dependencies).toContain(run.command("wait-log-metrics").urn);
+  });
+
+  test("each latency objective is a 28-day SLO on Cloud Run's request latencies, with an alert when the last 24 h miss it", async () => {
+    const run = await runStack({ ...BUDGET, "warmstart:latencyObjectiveSeconds": '{"p90":10,"p99":25}' });
+    const service = run.one("gcp:monitoring/customService:CustomService");
+    expect(service.inputs).toMatchObject({ project: "acme-test-123", serviceId: "warmstart-objectives" });
+    const slos = run.ofType("gcp:monitoring/slo:Slo");
+    expect(slos.map((s) => s.inputs as any)).toEqual([
+      expect.objectContaining({ sloId: "latency-p90", goal: 0.9, rollingPeriodDays: 28 }),
+      expect.objectContaining({ sloId: "latency-p99", goal: 0.99, rollingPeriodDays: 28 }),
+    ]);
+    expect((slos[0].inputs as any).requestBasedSli).toEqual({
+      distributionCut: {
+        distributionFilter: 'metric.type="run.googleapis.com/request_latencies" AND resource.type="cloud_run_revision" AND resource.label."service_name"="warmstart"',
+        range: { max: 10000 },
+      },
+    });
+    for (const s of slos) expect(s.dependencies).toContain(service.urn);
+    const policy = run.ofType("gcp:monitoring/alertPolicy:AlertPolicy").find((p) => /latency above its objective/.test(String(p.inputs.displayName)))!;
+    expect((policy.inputs as any).conditions.map((c: any) => [c.displayName, c.conditionThreshold])).toEqual([
+      [
+        "p90 above 10 s over the last 24 h",
+        {
+          filter: 'select_slo_burn_rate("projects/acme-test-123/services/warmstart-objectives/serviceLevelObjectives/latency-p90", "86400s")',
+          comparison: "COMPARISON_GT",
+          thresholdValue: 1,
+          duration: "0s",
+          evaluationMissingData: "EVALUATION_MISSING_DATA_INACTIVE",
+        },
+      ],
+      [
+        "p99 above 25 s over the last 24 h",
+        {
+          filter: 'select_slo_burn_rate("projects/acme-test-123/services/warmstart-objectives/serviceLevelObjectives/latency-p99", "86400s")',
+          comparison: "COMPARISON_GT",
+          thresholdValue: 1,
+          duration: "0s",
+          evaluationMissingData: "EVALUATION_MISSING_DATA_INACTIVE",
+        },
+      ],
+    ]);
+    for (const s of slos) expect(policy.dependencies).toContain(s.urn);
+    expect(policy.inputs.notificationChannels).toEqual([expect.stringMatching(/^projects\/acme-test-123\/notificationChannels\/\d+$/)]);
+  });
+
+  test("no objective set, no SLO and no objective alert", async () => {
+    const run = await runStack({ "warmstart:coldStartsPerDayObjective": "0", "warmstart:latencyObjectiveSeconds": "{}" });
+    expect(run.ofType("gcp:monitoring/slo:Slo")).toEqual([]);
+    expect(run.ofType("gcp:monitoring/customService:CustomService")).toEqual([]);
+    const names = run.ofType("gcp:monitoring/alertPolicy:AlertPolicy").map((p) => String(p.inputs.displayName));
+    expect(names.filter((n) => /cold starts in 24 h|latency above/.test(n))).toEqual([]);
   });
 
   test("without a budget there is no guard alert and no channel", async () => {

@@ -92,6 +92,11 @@ export const DEPLOY_NEEDS: Readonly<Record<string, (r: RecordedResource, stack: 
   "gcp:monitoring/notificationChannel:NotificationChannel": (r) => onProject(crud("monitoring.notificationChannels"), r.name),
   "gcp:monitoring/dashboard:Dashboard": (r) => onProject(crud("monitoring.dashboards"), r.name),
   "gcp:monitoring/alertPolicy:AlertPolicy": (r) => onProject(crud("monitoring.alertPolicies"), r.name),
+  // services.{create,get,patch,delete} and services.serviceLevelObjectives.{create,get,patch,delete}
+  // (https://cloud.google.com/monitoring/api/ref_v3/rest/v3/services; the permissions roles/monitoring.servicesEditor
+  // holds for them, https://cloud.google.com/iam/docs/roles-permissions/monitoring).
+  "gcp:monitoring/customService:CustomService": (r) => onProject(crud("monitoring.services"), r.name),
+  "gcp:monitoring/slo:Slo": (r) => onProject(crud("monitoring.slos"), r.name),
   // https://cloud.google.com/logging/docs/reference/v2/rest/v2/projects.metrics/create: logging.logMetrics.create.
   "gcp:logging/metric:Metric": (r) => onProject(crud("logging.logMetrics"), r.name),
   // projects.locations.buckets.{create,get,patch,delete}, projects.sinks.{create,get,update,delete}

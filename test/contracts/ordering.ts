@@ -28,6 +28,18 @@ export const REFERENCE_FORMS: readonly ReferenceForm[] = [
     source: "https://github.com/hashicorp/terraform-provider-google/issues/11102",
   },
   {
+    type: "gcp:monitoring/slo:Slo",
+    names: (r) => ({ exact: [], within: [`/serviceLevelObjectives/${r.plainInputs.sloId}"`] }),
+    rule: "A burn-rate condition names its SLO by string (select_slo_burn_rate); the SLO must exist when the policy is created.",
+    source: "https://cloud.google.com/stackdriver/docs/solutions/slo-monitoring/alerting-on-budget-burn-rate",
+  },
+  {
+    type: "gcp:monitoring/customService:CustomService",
+    names: (r) => ({ exact: [String(r.plainInputs.serviceId)], within: [`/services/${r.plainInputs.serviceId}/`] }),
+    rule: "An SLO is created under its Monitoring service, and a burn-rate condition names that service: the service first.",
+    source: "https://cloud.google.com/monitoring/api/ref_v3/rest/v3/services.serviceLevelObjectives/create",
+  },
+  {
     type: "gcp:secretmanager/secretVersion:SecretVersion",
     names: (r) => ({ exact: [], within: [`${r.plainInputs.secret}/versions/`] }),
     rule: "A build's availableSecrets versionName must resolve to an existing secret version when the build starts.",
