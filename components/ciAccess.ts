@@ -51,6 +51,7 @@ export const DEPLOY_ROLES: Readonly<Record<string, string>> = {
   "roles/monitoring.dashboardEditor": "create and update the service's dashboard (it shows the warm schedule)",
   "roles/monitoring.alertPolicyEditor": "create and update the cold-start, warmup, 5xx and guard alert policies",
   "roles/monitoring.viewer": "wait until Monitoring knows a new log-based metric before alerting on it (metricDescriptors.get)",
+  "roles/monitoring.servicesEditor": "create and update the latency objectives' SLOs (a Monitoring custom service and its SLOs)",
   "roles/logging.configWriter": "create and update the log-based metrics the dashboard and alerts read",
   "roles/serviceusage.serviceUsageConsumer": "use the project as the Budget API's quota project",
   "roles/logging.viewer": "print the image build's log (Cloud Logging) into the deploy",
