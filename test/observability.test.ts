@@ -4,8 +4,12 @@ import { dashboardJson, scheduleMarkdown } from "../components/dashboard";
 import { buildWarmSchedule, parseWarmWindows } from "../components/warmWindows";
 import { googleApis } from "../functions/googleApis";
 import { waitForMetrics, waitFromEnv } from "../scripts/wait-log-metrics";
-import { runStack } from "./harness";
+import { runStack, type StackRun } from "./harness";
 import { startFakeGoogle } from "./support/fakeGoogle";
+
+/** The stack with the default config, run once for the tests that only read it. */
+let defaultRun: Promise<StackRun> | undefined;
+const defaults = () => (defaultRun ??= runStack());
 
 const BUDGET = { "warmstart:billingAccount": "0A1B2C-3D4E5F-6A7B8C", "warmstart:monthlyBudget": "600", "warmstart:alertEmails": "ops@example.com" };
 
@@ -25,7 +29,7 @@ const entryOf = (line: string) => ({ resource: { type: "cloud_run_revision", lab
 
 describe("log-based metrics", () => {
   test("a distribution per cold-start phase, extracted from the supervisor's own ready line", async () => {
-    const run = await runStack();
+    const run = await defaults();
     const metrics = run.ofType("gcp:logging/metric:Metric").filter((m) => (m.inputs as any).metricDescriptor.valueType === "DISTRIBUTION");
     expect(metrics.map((m) => m.inputs.valueExtractor).sort()).toEqual(COLD_START_PHASES.map((p) => `EXTRACT(jsonPayload.${COLD_START_FIELD}.${p})`).sort());
     const ready = entryOf(logLine("INFO", READY_MESSAGE, { [COLD_START_FIELD]: { prefetchMs: 1, serverReadyMs: 2, warmupMs: 3, totalMs: 6, bytesPrefetched: 9 } }));
@@ -36,7 +40,7 @@ describe("log-based metrics", () => {
   });
 
   test("the warmup-failure counter matches the supervisor's failure line and nothing else", async () => {
-    const run = await runStack();
+    const run = await defaults();
     const counter = run.ofType("gcp:logging/metric:Metric").find((m) => m.inputs.name === "warmstart-warmup-failures")!;
     expect(matches(String(counter.inputs.filter), entryOf(logLine("ERROR", WARMUP_FAILED_MESSAGE, { attempt: 1 })))).toBe(true);
     expect(matches(String(counter.inputs.filter), entryOf(logLine("INFO", READY_MESSAGE)))).toBe(false);
@@ -50,7 +54,7 @@ describe("dashboard", () => {
   const ALIGNERS = /^ALIGN_(MAX|SUM|RATE|PERCENTILE_(50|95|99))$/;
 
   test("uses only the Monitoring API's dashboard fields and valid enum values, tiles within 12 columns", async () => {
-    const run = await runStack();
+    const run = await defaults();
     const json = JSON.parse(String(run.one("gcp:monitoring/dashboard:Dashboard").inputs.dashboardJson));
     const walk = (v: any) => {
       if (Array.isArray(v)) return v.forEach(walk);
@@ -88,7 +92,7 @@ describe("dashboard", () => {
   const chart = (d: any, title: string) => d.mosaicLayout.tiles.find((t: any) => t.widget.title === title).widget.xyChart;
 
   test("shows the cold starts of the last 24 h and Cloud Run's request latency p50/p90/p99 against the users' objectives", async () => {
-    const run = await runStack();
+    const run = await defaults();
     const d = JSON.parse(String(run.one("gcp:monitoring/dashboard:Dashboard").inputs.dashboardJson));
     const colds = chart(d, "Cold starts in the last 24 h");
     expect(colds.dataSets.map((s: any) => s.timeSeriesQuery.prometheusQuery)).toEqual([
@@ -143,8 +147,11 @@ describe("alert policies", () => {
     expect(errors.denominatorFilter).not.toContain("5xx");
   });
 
+  let objectives: Promise<StackRun> | undefined;
+  const objectivesRun = () => (objectives ??= runStack({ ...BUDGET, "warmstart:coldStartsPerDayObjective": "3", "warmstart:latencyObjectiveSeconds": '{"p90":10,"p99":25}' }));
+
   test("the day's cold starts: an alert when 24 h hold as many as the objective, counted from the supervisor's ready line", async () => {
-    const run = await runStack({ ...BUDGET, "warmstart:coldStartsPerDayObjective": "3" });
+    const run = await objectivesRun();
     const counter = run.ofType("gcp:logging/metric:Metric").find((m) => m.inputs.name === "warmstart-cold-starts")!;
     expect(counter.inputs.metricDescriptor).toEqual({ metricKind: "DELTA", valueType: "INT64", unit: "1" });
     expect(matches(String(counter.inputs.filter), entryOf(logLine("INFO", READY_MESSAGE, { [COLD_START_FIELD]: { totalMs: 6 } })))).toBe(true);
@@ -169,7 +176,7 @@ describe("alert policies", () => {
   });
 
   test("each latency objective is a 28-day SLO on Cloud Run's request latencies, with an alert when the last 24 h miss it", async () => {
-    const run = await runStack({ ...BUDGET, "warmstart:latencyObjectiveSeconds": '{"p90":10,"p99":25}' });
+    const run = await objectivesRun();
     const service = run.one("gcp:monitoring/customService:CustomService");
     expect(service.inputs).toMatchObject({ project: "acme-test-123", serviceId: "warmstart-objectives" });
     const slos = run.ofType("gcp:monitoring/slo:Slo");
@@ -220,7 +227,7 @@ describe("alert policies", () => {
   });
 
   test("without a budget there is no guard alert and no channel", async () => {
-    const policies = (await runStack()).ofType("gcp:monitoring/alertPolicy:AlertPolicy").map((p) => p.inputs as any);
+    const policies = (await defaults()).ofType("gcp:monitoring/alertPolicy:AlertPolicy").map((p) => p.inputs as any);
     expect(policies.map((p) => p.displayName)).not.toContain("warmstart warmstart: budget guard tripped");
     for (const p of policies) expect(p.notificationChannels).toEqual([]);
   });
