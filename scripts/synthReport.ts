@@ -57,6 +57,7 @@ const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
   "cloudflare:index/accountToken:AccountToken": (i) => `${i.name}: account token limited to ${Object.keys(JSON.parse(i.policies?.[0]?.resources ?? "{}")).join(", ")}`,
   "gcp:logging/metric:Metric": (i) => `${i.metricDescriptor?.valueType} ${i.valueExtractor ?? "count"}`,
   "gcp:monitoring/alertPolicy:AlertPolicy": (i) => `${i.displayName} -> ${(i.notificationChannels ?? []).length} channel(s)`,
+  "gcp:monitoring/slo:Slo": (i) => `${Math.round(i.goal * 1000) / 10}% of requests within ${i.requestBasedSli?.distributionCut?.range?.max} ms over ${i.rollingPeriodDays} days`,
 };
 
 /** A Cloud Run Admin API URI without the part every job shares: `…/services/NAME?updateMask=…`. */
