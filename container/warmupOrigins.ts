@@ -24,7 +24,8 @@ export const PREFLIGHT_MAX_AGE_SECONDS = 7200;
 /**
  * The headers a page may send: none is needed (a bodiless POST is a simple request and sends no preflight);
  * content-type lets a page send a JSON body. Not Authorization: a browser cannot get through a private service's IAM
- * check (its preflight carries no credentials and is refused before the container), and a public one needs none.
+ * check (its preflight names the header without sending it, and Cloud Run refuses it before the container), and a
+ * public service needs none.
  */
 export const ALLOWED_REQUEST_HEADERS = "content-type";
 
