@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ManifestError, manifestBytes, parseManifest, type Manifest } from "../container/manifest";
+import { originProblem } from "../container/warmupOrigins";
 import { DEFAULT_PRICES, parsePriceOverrides, type Prices } from "./costModel";
 import { findL4Region, L4_REGIONS, weightsFit } from "./l4";
 import { reservedHeaderRole } from "./modelsGate";
@@ -304,6 +305,7 @@ export const KEYS = {
         : "must be an IAM member such as user:a@b.com, group:g@b.com or serviceAccount:x@p.iam.gserviceaccount.com",
   ),
   public: boolean("Let anyone on the internet call the service (grants run.invoker to allUsers).", false),
+  warmupOrigins: list("Origins whose pages may POST /warmup from a browser on page load, e.g. [\"https://app.example.com\"]; needs public true (docs/prewarm.md).", originProblem),
   deletionProtection: boolean("Refuse to delete the Cloud Run service (the provider's own default is also true).", true),
   imageBuild: oneOf(["cloudbuild", "local", "none"] as const, "How the image is made: cloudbuild (remote, for big images), local (Docker), none (use warmstart:image).", "cloudbuild"),
   image: string("Image by digest (registry/repo@sha256:...) the service runs: the only image with imageBuild none; with a build, a rollback pin (the build is kept and not re-run).", "", (v) =>
@@ -452,6 +454,8 @@ export interface ServiceConfig {
   readonly gpuZonalRedundancy: boolean;
   readonly invokers: readonly string[];
   readonly public: boolean;
+  /** Origins (scheme://host[:port]) whose pages may call POST /warmup from a browser: the supervisor's WARMUP_ORIGINS. */
+  readonly warmupOrigins: readonly string[];
   readonly deletionProtection: boolean;
   /** The model server the supervisor runs: its command, address, health path, warmup and environment. */
   readonly modelServer: ModelServerConfig;
@@ -795,6 +799,18 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       );
     }
   }
+  if (v.warmupOrigins !== undefined && v.warmupOrigins.length > 0 && v.public === false) {
+    // A browser's preflight is a new OPTIONS request that names the page's headers (Authorization too) without
+    // sending them (https://fetch.spec.whatwg.org/#cors-preflight-fetch), and Cloud Run's IAM check refuses a request
+    // without an identity token before the container sees it. Google's answer for preflights to an authenticated
+    // service is IAP set to let OPTIONS through, which this stack does not set up
+    // (https://cloud.google.com/run/docs/authenticating/end-users, "Authenticating internal users").
+    problem(
+      "warmstart:warmupOrigins",
+      "needs warmstart:public true: on a private service Cloud Run refuses a browser's call (its preflight carries no identity token) before the supervisor sees it; warm a private service from your app's backend instead (docs/prewarm.md), or make it public (pulumi config set warmstart:public true)",
+      JSON.stringify(v.warmupOrigins),
+    );
+  }
   if (v.githubRepository && !v.stateBucket) {
     problem("warmstart:stateBucket", "is required when warmstart:githubRepository is set: the bucket of your gs:// Pulumi backend");
   }
@@ -853,6 +869,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       gpuZonalRedundancy: c.gpuZonalRedundancy,
       invokers: c.invokers,
       public: c.public,
+      warmupOrigins: c.warmupOrigins,
       deletionProtection: c.deletionProtection,
       modelServer: {
         command: c.modelServerCommand,

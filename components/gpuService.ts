@@ -144,7 +144,7 @@ export class GpuService extends pulumi.ComponentResource {
               image: this.imageRef,
               ports: { containerPort: CONTAINER_PORT },
               // The model server's settings: on the service, so changing one is a new revision, not a new image.
-              envs: containerEnv(svc.modelServer).map((e) =>
+              envs: containerEnv(svc.modelServer, svc.warmupOrigins).map((e) =>
                 "value" in e ? { name: e.name, value: e.value } : { name: e.name, valueSource: { secretKeyRef: { secret: e.secret, version: "latest" } } },
               ),
               resources: {

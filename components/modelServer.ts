@@ -5,6 +5,8 @@
  * Pure: parsing and the container's environment.
  */
 
+import { WARMUP_ORIGINS_ENV } from "../container/warmupOrigins";
+
 /** A warmup request, inline or a file in the image; none skips the warmup. */
 export type Warmup = { readonly kind: "inline"; readonly json: string } | { readonly kind: "file"; readonly path: string } | { readonly kind: "none" };
 
@@ -52,6 +54,7 @@ export const RESERVED_ENV = [
   "HEALTH_TIMEOUT_SECONDS",
   "WARMUP_ATTEMPTS",
   "DRAIN_SECONDS",
+  WARMUP_ORIGINS_ENV,
 ];
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -111,7 +114,7 @@ export function parseEnvMap(v: string, what: string, check: (value: string) => s
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(m)) {
     if (!ENV_NAME.test(name)) throw new Error(`"${name}" is not an environment variable name (letters, digits, _; not starting with a digit)`);
-    if (RESERVED_ENV.includes(name.toUpperCase())) throw new Error(`"${name}" is set by Cloud Run or by warmstart's own keys; use modelServerCommand, modelServerUrl, modelHealthPath, warmupRequest or prefetchDirs`);
+    if (RESERVED_ENV.includes(name.toUpperCase())) throw new Error(`"${name}" is set by Cloud Run or by warmstart's own keys; use modelServerCommand, modelServerUrl, modelHealthPath, warmupRequest, prefetchDirs or warmupOrigins`);
     if (typeof value !== "string") throw new Error(`the value of "${name}" must be a string`);
     const problem = check(value);
     if (problem) throw new Error(`the value of "${name}" ${problem}`);
@@ -128,8 +131,11 @@ export function secretIdProblem(v: string): string | undefined {
 /** One entry of a Cloud Run container's env: a value, or a secret's latest version. */
 export type ContainerEnv = { readonly name: string; readonly value: string } | { readonly name: string; readonly secret: string };
 
-/** The container's environment for the supervisor and the server. */
-export function containerEnv(m: ModelServerConfig): ContainerEnv[] {
+/**
+ * The container's environment for the supervisor and the server. `warmupOrigins`: the pages that may call /warmup
+ * from a browser (`warmstart:warmupOrigins`), set even when empty so that the service, not the image, decides.
+ */
+export function containerEnv(m: ModelServerConfig, warmupOrigins: readonly string[] = []): ContainerEnv[] {
   return [
     { name: "MODEL_SERVER_CMD", value: m.command },
     { name: "MODEL_SERVER_URL", value: m.url },
@@ -138,6 +144,7 @@ export function containerEnv(m: ModelServerConfig): ContainerEnv[] {
     { name: "WARMUP_REQUEST", value: m.warmup.kind === "inline" ? m.warmup.json : "" },
     { name: "WARMUP_REQUEST_FILE", value: m.warmup.kind === "file" ? m.warmup.path : "" },
     { name: "PREFETCH_DIRS", value: m.prefetchDirs.join(":") },
+    { name: WARMUP_ORIGINS_ENV, value: warmupOrigins.join(",") },
     ...Object.entries(m.env).map(([name, value]) => ({ name, value })),
     ...Object.entries(m.secrets).map(([name, secret]) => ({ name, secret })),
   ];

@@ -7,7 +7,10 @@
  *    `GET /healthz` with 200 (503 and the current phase before), which is what Cloud Run's startup probe polls;
  * 3. proxies every other request (bodies streamed, WebSocket upgrades piped) to the model server; a client that goes
  *    away cancels its request there;
- * 4. `POST /warmup` runs the warmup again (concurrent calls share one run) and returns its timing;
+ * 4. `POST /warmup` is cheap and idempotent, for a page that calls it on every load (docs/prewarm.md): on a warm
+ *    instance it answers at once; while the instance starts, every call waits for the startup's one warmup;
+ *    `?rerun=1` runs the warmup again (concurrent calls share one run). Pages on the origins in WARMUP_ORIGINS may
+ *    call it from a browser (CORS, container/warmupOrigins.ts); pages on others are refused;
  * 5. on SIGTERM stops accepting, lets in-flight requests finish (bounded), closes WebSockets with 1001, then stops the
  *    model server, all within Cloud Run's 10 s. If the model server dies on its own, it exits 1 so Cloud Run replaces
  *    the instance.
@@ -24,6 +27,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
+import { parseOriginList, warmupCors, WARMUP_ORIGINS_ENV } from "./warmupOrigins";
 import { WebSocketRelay } from "./webSocketRelay";
 
 /** Field names of the log line written when the instance becomes ready; log-based metrics read these. */
@@ -71,6 +75,8 @@ export interface SupervisorConfig {
   readonly healthTimeoutSeconds: number;
   readonly warmupAttempts: number;
   readonly drainSeconds: number;
+  /** Origins of the pages that may call POST /warmup from a browser. */
+  readonly warmupOrigins: readonly string[];
 }
 
 export class SupervisorConfigError extends Error {}
@@ -89,6 +95,8 @@ export const ENV_HELP = `Environment:
   WARMUP_ATTEMPTS         warmup tries before giving up at startup (default 3)
   DRAIN_SECONDS           on SIGTERM, how long in-flight requests may take (default and most 7: Cloud Run kills the
                           instance 10 s after SIGTERM, and the model server gets the rest to stop)
+  WARMUP_ORIGINS          comma-separated origins (https://app.example.com) whose pages may POST /warmup from a
+                          browser; a page on another origin is refused (default: none)
 Exit codes: 0 stopped by SIGTERM; 1 the model server died, never became healthy, or warmup failed; 2 bad config.`;
 
 export function configFromEnv(env: NodeJS.ProcessEnv): SupervisorConfig {
@@ -130,6 +138,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): SupervisorConfig {
       problems.push(`WARMUP_REQUEST must be JSON {"method","path","headers","body"}: ${(err as Error).message}`);
     }
   }
+  const origins = parseOriginList(env[WARMUP_ORIGINS_ENV]);
+  if (origins.problems.length > 0) problems.push(`${WARMUP_ORIGINS_ENV}: ${origins.problems.join("; ")}`);
   const config: SupervisorConfig = {
     port,
     modelServerCmd,
@@ -147,6 +157,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): SupervisorConfig {
       MAX_DRAIN_SECONDS,
       `Cloud Run kills the instance 10 s after SIGTERM, and the model server needs the last ${(MODEL_SERVER_STOP_MS + EXIT_MARGIN_MS) / 1000} s to stop`,
     ),
+    warmupOrigins: origins.origins,
   };
   if (problems.length > 0) throw new SupervisorConfigError(problems.join("; "));
   return config;
@@ -307,6 +318,8 @@ export class Supervisor {
   private inFlight = 0;
   private readonly tunnels = new Set<Tunnel>();
   private warmupRun: Promise<number> | undefined;
+  /** POST /warmup calls waiting for the startup to end: told true once warm, false if it fails or stops. */
+  private readonly waitingForWarm = new Set<(warm: boolean) => void>();
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly started = Date.now();
   private stopping = false;
@@ -368,6 +381,7 @@ export class Supervisor {
     const pf = await prefetching;
     if (this.stopping) return;
     this.phase = "ready";
+    this.settleWaiting(true);
     const coldStart: ColdStart = { prefetchMs: pf.ms, serverReadyMs, warmupMs, totalMs: Date.now() - this.started, bytesPrefetched: pf.bytes };
     log("INFO", READY_MESSAGE, { [COLD_START_FIELD]: coldStart });
   }
@@ -435,10 +449,62 @@ export class Supervisor {
     throw new Error(`warmup job ${id} did not finish in 600 s`);
   }
 
-  private json(res: http.ServerResponse, status: number, body: unknown): void {
+  private json(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+    // A client that went away (a page closed while it waited) gets nothing.
+    if (res.destroyed || res.writableEnded) return;
     const text = JSON.stringify(body);
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
     res.end(text);
+  }
+
+  private settleWaiting(warm: boolean): void {
+    for (const tell of [...this.waitingForWarm]) tell(warm);
+    this.waitingForWarm.clear();
+  }
+
+  /**
+   * `/warmup`, made for a page that calls it on every load. A browser's preflight (OPTIONS) and POST are answered by
+   * container/warmupOrigins.ts's rule; a request without Origin (a backend, Cloud Scheduler) is not a browser's.
+   */
+  private warmup(req: http.IncomingMessage, res: http.ServerResponse, rerun: boolean): void {
+    const origin = req.headers.origin;
+    const isPreflight = req.method === "OPTIONS" && origin !== undefined && req.headers["access-control-request-method"] !== undefined;
+    const cors = warmupCors(origin, this.cfg.warmupOrigins, isPreflight);
+    if (!cors.allowed) {
+      this.json(res, 403, { error: `pages on this origin may not call /warmup (${WARMUP_ORIGINS_ENV})` }, cors.headers);
+      return;
+    }
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, isPreflight ? cors.headers : { allow: "POST, OPTIONS" });
+      res.end();
+      return;
+    }
+    if (this.phase === "ready") {
+      if (!rerun) {
+        this.json(res, 200, { warm: true }, cors.headers);
+        return;
+      }
+      this.runWarmup().then(
+        (warmupMs) => this.json(res, 200, { warm: true, warmupMs }, cors.headers),
+        (err: Error) => {
+          log("ERROR", WARMUP_FAILED_MESSAGE, { phase: this.phase, error: err.message });
+          this.json(res, 502, { error: err.message }, cors.headers);
+        },
+      );
+      return;
+    }
+    if (this.stopping) {
+      this.json(res, 503, { phase: this.phase }, cors.headers);
+      return;
+    }
+    // Still starting: the startup's warmup is the run this call shares. (On Cloud Run no request gets here: an
+    // instance receives traffic only once its startup probe, GET /healthz, passes; Cloud Run holds the request until
+    // then, https://cloud.google.com/run/docs/configuring/healthchecks. A local run sees the same from outside.)
+    const since = Date.now();
+    const tell = (warm: boolean) =>
+      warm ? this.json(res, 200, { warm: true, waitedMs: Date.now() - since }, cors.headers) : this.json(res, 503, { phase: this.phase }, cors.headers);
+    this.waitingForWarm.add(tell);
+    res.on("close", () => this.waitingForWarm.delete(tell));
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -449,18 +515,9 @@ export class Supervisor {
       this.json(res, this.phase === "ready" ? 200 : 503, { phase: this.phase });
       return;
     }
-    if (req.method === "POST" && url === "/warmup") {
-      if (this.phase !== "ready") {
-        this.json(res, 503, { phase: this.phase });
-        return;
-      }
-      this.runWarmup().then(
-        (warmupMs) => this.json(res, 200, { warmupMs }),
-        (err: Error) => {
-          log("ERROR", WARMUP_FAILED_MESSAGE, { phase: this.phase, error: err.message });
-          this.json(res, 502, { error: err.message });
-        },
-      );
+    const [pathname, query = ""] = url.split("?", 2);
+    if (pathname === "/warmup" && (req.method === "POST" || req.method === "OPTIONS")) {
+      this.warmup(req, res, new URLSearchParams(query).get("rerun") === "1");
       return;
     }
     if (this.phase !== "ready") {
@@ -539,6 +596,7 @@ export class Supervisor {
     this.stopping = true;
     const sigterm = Date.now();
     this.phase = "stopping";
+    this.settleWaiting(false);
     log("INFO", `SIGTERM: draining ${this.inFlight} request(s) for up to ${this.cfg.drainSeconds} s, then closing ${this.tunnels.size} WebSocket(s) and stopping the model server`);
     this.server.close();
     const deadline = sigterm + this.cfg.drainSeconds * 1000;
@@ -572,6 +630,7 @@ export class Supervisor {
     if (this.phase === "failed") return;
     this.phase = "failed";
     this.stopping = true;
+    this.settleWaiting(false);
     this.server.close();
     this.server.closeAllConnections();
     for (const t of [...this.tunnels]) t.destroy();

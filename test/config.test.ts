@@ -315,6 +315,39 @@ describe("warmstart:warmWindows", () => {
   });
 });
 
+describe("warmstart:warmupOrigins", () => {
+  const parse = (over: Record<string, string>) => {
+    const config: Record<string, string> = { ...BASE_CONFIG, ...over };
+    return parseStackConfig((k) => config[k], { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(config) });
+  };
+  const problem = (over: Record<string, string>) => {
+    try {
+      parse(over);
+    } catch (e) {
+      return (e as ConfigError).message.split("\n").find((l) => l.includes("warmstart:warmupOrigins:"));
+    }
+  };
+
+  test("a public service takes the origins of the pages that warm it, as a list or comma-separated", () => {
+    expect(parse({ "warmstart:public": "true", "warmstart:warmupOrigins": '["https://app.example.com","http://localhost:3000"]' }).service.warmupOrigins).toEqual(["https://app.example.com", "http://localhost:3000"]);
+    expect(parse({ "warmstart:public": "true", "warmstart:warmupOrigins": "https://app.example.com, https://www.example.com" }).service.warmupOrigins).toEqual(["https://app.example.com", "https://www.example.com"]);
+    expect(parse({}).service.warmupOrigins).toEqual([]);
+  });
+
+  test("a private service refuses them: a browser cannot get through Cloud Run's IAM check; the backend pattern is named", () => {
+    expect(problem({ "warmstart:warmupOrigins": '["https://app.example.com"]' })).toMatch(/needs warmstart:public true: .*before the supervisor sees it; warm a private service from your app's backend instead \(docs\/prewarm\.md\)/);
+  });
+
+  test.each([
+    ["*", /item "\*" must be one origin, not a wildcard/],
+    ["https://app.example.com/", /item "https:\/\/app\.example\.com\/" must be written as the browser sends it, scheme:\/\/host\[:port\] with no path, e\.g\. https:\/\/app\.example\.com,/],
+    ["app.example.com", /item "app\.example\.com" must be an origin, scheme:\/\/host\[:port\]/],
+    ["https://app.example.com,https://app.example.com", /appears twice/],
+  ])("%j is refused naming the item: %s", (value, message) => {
+    expect(problem({ "warmstart:public": "true", "warmstart:warmupOrigins": value })).toMatch(message);
+  });
+});
+
 test("IANA names are accepted, links included, whatever the runtime's own list says", () => {
   for (const zone of ["UTC", "Etc/UTC", "Asia/Kolkata", "Asia/Calcutta", "Europe/Kyiv", "Europe/Kiev", "America/Argentina/Buenos_Aires", "US/Eastern"]) {
     const config: Record<string, string> = { ...BASE_CONFIG, "warmstart:timezone": zone };

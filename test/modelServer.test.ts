@@ -23,12 +23,14 @@ const TTS = {
 describe("the model server as config", () => {
   test("by default the service runs ComfyUI, with the same settings the Dockerfile's ENV gives the image", async () => {
     const e = env(await runStack());
-    expect(e).toMatchObject({ MODEL_SERVER_CMD: COMFYUI_DEFAULTS.command, MODEL_SERVER_URL: COMFYUI_DEFAULTS.url, MODEL_HEALTH_PATH: "/system_stats", WARMUP_REQUEST: "", WARMUP_REQUEST_FILE: "/opt/warmstart/comfyui/warmup.json", PREFETCH_DIRS: "/models" });
+    expect(e).toMatchObject({ MODEL_SERVER_CMD: COMFYUI_DEFAULTS.command, MODEL_SERVER_URL: COMFYUI_DEFAULTS.url, MODEL_HEALTH_PATH: "/system_stats", WARMUP_REQUEST: "", WARMUP_REQUEST_FILE: "/opt/warmstart/comfyui/warmup.json", PREFETCH_DIRS: "/models", WARMUP_ORIGINS: "" });
     // The image's own defaults (what runs when the service sets nothing) say the same.
     const dockerfile = fs.readFileSync(path.resolve(__dirname, "../container/Dockerfile"), "utf8");
     const envBlock = /^ENV ([\s\S]*?)\n(?!\s)/m.exec(dockerfile)![1];
     const image = Object.fromEntries([...envBlock.matchAll(/([A-Z_]+)=("[^"]*"|\S+)/g)].map((m) => [m[1], m[2].replace(/^"|"$/g, "")]));
     for (const k of ["MODEL_SERVER_CMD", "MODEL_SERVER_URL", "MODEL_HEALTH_PATH", "WARMUP_REQUEST_FILE", "PREFETCH_DIRS"]) expect(image[k], k).toBe(e[k]);
+    // No page may warm it from a browser unless the stack says so: the image sets no origins either.
+    expect(image.WARMUP_ORIGINS ?? "").toBe(e.WARMUP_ORIGINS);
   });
 
   test("another model server is config only: command, address, health, warmup, prefetch, env, and secrets from Secret Manager", async () => {
@@ -40,12 +42,18 @@ describe("the model server as config", () => {
       WARMUP_REQUEST: '{"path":"/synthesize","body":{"text":"warmup"}}',
       WARMUP_REQUEST_FILE: "",
       PREFETCH_DIRS: "/models/tts",
+      WARMUP_ORIGINS: "",
       TTS_VOICE: "en-1",
       HF_TOKEN: { secretKeyRef: { secret: "hf-token", version: "latest" } },
     });
     const grant = run.ofType("gcp:secretmanager/secretIamMember:SecretIamMember").find((g) => g.inputs.secretId === "hf-token")!;
     expect(grant.inputs).toMatchObject({ role: "roles/secretmanager.secretAccessor", member: "serviceAccount:warmstart-run@acme-test-123.iam.gserviceaccount.com" });
     expect(run.one("gcp:cloudrunv2/service:Service").dependencies).toContain(grant.urn);
+  });
+
+  test("warmstart:warmupOrigins reaches the supervisor as WARMUP_ORIGINS", async () => {
+    const run = await runStack({ "warmstart:public": "true", "warmstart:warmupOrigins": '["https://app.example.com","http://localhost:3000"]' });
+    expect(env(run).WARMUP_ORIGINS).toBe("https://app.example.com,http://localhost:3000");
   });
 
   test("changing the model server is a new revision, never an image rebuild", async () => {
@@ -61,6 +69,7 @@ describe("the model server as config", () => {
     ["warmstart:warmupRequest", "file:warmup.json", /absolute path in the image/],
     ["warmstart:modelServerEnv", '{"PORT":"9000"}', /"PORT" is set by Cloud Run or by warmstart's own keys/],
     ["warmstart:modelServerEnv", '{"1X":"a"}', /"1X" is not an environment variable name/],
+    ["warmstart:modelServerEnv", '{"WARMUP_ORIGINS":"*"}', /"WARMUP_ORIGINS" is set by Cloud Run or by warmstart's own keys; use .*warmupOrigins/],
     ["warmstart:modelServerEnv", "HF_HOME=/models", /must be a JSON object of environment variables, e\.g\. \{"HF_HOME":"\/models"\}/],
     ["warmstart:modelServerSecrets", '{"HF_TOKEN":"projects/p/secrets/x"}', /the value of "HF_TOKEN" must be a Secret Manager secret id/],
     ["warmstart:prefetchDirs", '["models"]', /must be an absolute path/],

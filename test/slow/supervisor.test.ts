@@ -129,13 +129,29 @@ describe("warm-start supervisor", () => {
     expect(await closed).toBe(1000);
   });
 
-  test("POST /warmup runs the warmup again; concurrent calls share one run", async () => {
+  test("POST /warmup?rerun=1 runs the warmup again; concurrent calls share one run", async () => {
     const s = await startSupervisor();
     await ready(s);
-    const [a, b] = await Promise.all([get(s.port, "/warmup", "POST"), get(s.port, "/warmup", "POST")]);
+    const [a, b] = await Promise.all([get(s.port, "/warmup?rerun=1", "POST"), get(s.port, "/warmup?rerun=1", "POST")]);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(JSON.parse(a.body).warmupMs).toBeGreaterThanOrEqual(100);
     expect(JSON.parse((await get(s.modelPort, "/stats")).body).warmups).toBe(2); // startup + one shared run
+  });
+
+  test("POST /warmup on a warm instance answers at once and leaves the model server alone", async () => {
+    const s = await startSupervisor();
+    await ready(s);
+    const r = await get(s.port, "/warmup", "POST");
+    expect([r.status, JSON.parse(r.body)]).toEqual([200, { warm: true }]);
+    expect(JSON.parse((await get(s.modelPort, "/stats")).body).warmups).toBe(1);
+  });
+
+  test("a POST /warmup waiting on the startup is answered 503 when the startup's warmup fails", async () => {
+    const s = await startSupervisor({ WARMUP_ATTEMPTS: "1" }, { FAKE_START_DELAY_MS: "500", FAKE_WARMUP_FAILS: "always" });
+    await until(async () => (await get(s.port, "/healthz")).status === 503);
+    const r = await get(s.port, "/warmup", "POST");
+    expect([r.status, JSON.parse(r.body)]).toEqual([503, { phase: "failed" }]);
+    expect(await s.exit).toBe(1);
   });
 
   test("on SIGTERM lets an in-flight request finish, refuses new ones, stops the model server and exits 0", async () => {
@@ -161,6 +177,19 @@ describe("warm-start supervisor", () => {
     expect(await closed).toBe(1001);
     expect(await s.exit).toBe(0);
     // Well under the 7 s drain it would have held before.
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  test("on SIGTERM a POST /warmup still waiting on the startup is answered 503 at once and does not hold the drain", async () => {
+    const s = await startSupervisor({ DRAIN_SECONDS: "7" }, { FAKE_START_DELAY_MS: "60000" });
+    await until(async () => (await get(s.port, "/healthz")).status === 503);
+    const waiting = get(s.port, "/warmup", "POST");
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    s.child.kill("SIGTERM");
+    const r = await waiting;
+    expect([r.status, JSON.parse(r.body)]).toEqual([503, { phase: "stopping" }]);
+    expect(await s.exit).toBe(0);
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 

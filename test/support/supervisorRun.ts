@@ -1,6 +1,6 @@
 /**
  * Runs the bundled supervisor (as the image does: plain node) against the fake model server, for
- * test/slow/supervisor*.test.ts. The model server command has no `exec`: /bin/sh (dash on Debian and Ubuntu)
+ * test/supervisor*.test.ts and test/slow/supervisor*.test.ts. The model server command has no `exec`: /bin/sh (dash on Debian and Ubuntu)
  * then stays between the supervisor and the model server, as it does in the image, where MODEL_SERVER_CMD is whatever
  * the user wrote.
  */
@@ -170,9 +170,9 @@ export async function startSupervisor(env: Record<string, string> = {}, fake: Re
   return s;
 }
 
-export function get(port: number, p: string, method = "GET", body?: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+export function get(port: number, p: string, method = "GET", body?: string, headers: http.OutgoingHttpHeaders = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: p, method, agent: false }, (res) => {
+    const req = http.request({ host: "127.0.0.1", port, path: p, method, headers, agent: false }, (res) => {
       let text = "";
       res.on("data", (d) => (text += d));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
