@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, test } from "vitest";
+import { REQUIRED_OUTPUTS, GUARD_OUTPUTS, targetsFromOutputs } from "../scripts/guard-reset";
 import { runStack, type StackRun } from "./harness";
 
 const BUDGET = { "warmstart:billingAccount": "0A1B2C-3D4E5F-6A7B8C", "warmstart:monthlyBudget": "600", "warmstart:warmWindows": "weekdays 09:00-21:00", "warmstart:guardMaxInstances": "1" };
@@ -30,5 +31,10 @@ describe("the stack outputs the runbooks use", () => {
     expect(run.outputs.warmScheduleEdges).toEqual(JSON.parse(guardEnv.GUARD_SCHEDULE));
     expect(run.outputs.guardStateObject).toBe(guardEnv.GUARD_STATE);
     expect(run.outputs.guardSettings).toEqual({ ratio: 1, monthlyBudget: 600, maxInstances: 1 });
+  });
+
+  test("npm run guard:reset reads every output it needs from them", () => {
+    for (const k of [...REQUIRED_OUTPUTS, ...GUARD_OUTPUTS]) expect(run.outputs, k).toHaveProperty(k);
+    expect(targetsFromOutputs(run.outputs, "test")).toMatchObject({ service: run.outputs.serviceResourceName, jobs: run.outputs.warmJobResourceNames, budget: { ratio: 1, monthlyBudget: 600 } });
   });
 });
