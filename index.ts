@@ -159,6 +159,8 @@ export const modelsBucketName = models?.bucketName;
 export const modelsSyncAccess = models?.writeAccess;
 export const imageRef = gpu.imageRef;
 export const imageDigest = gpu.imageDigest;
+/** The image repository (projects/P/locations/R/repositories/ID): pulumi destroy leaves it; delete it by hand (docs/operations.md, "Tear it all down"). */
+export const imageRepository = gpu.imageRepository;
 export const runtimeServiceAccount = gpu.runtimeServiceAccount.email;
 export const invokerServiceAccount = gpu.invokerServiceAccount.email;
 export const schedulerServiceAccount = warm.schedulerServiceAccount.email;

@@ -52,6 +52,8 @@ export class GpuService extends pulumi.ComponentResource {
   public readonly runtimeServiceAccount: gcp.serviceaccount.Account;
   /** May only invoke this service; used by warmup calls. */
   public readonly invokerServiceAccount: gcp.serviceaccount.Account;
+  /** projects/P/locations/R/repositories/ID of the image repository, which outlives the stack (retainOnDelete). */
+  public readonly imageRepository: pulumi.Output<string>;
   public readonly imageRef: pulumi.Output<string>;
   public readonly imageDigest: pulumi.Output<string>;
   public readonly service: gcp.cloudrunv2.Service;
@@ -92,6 +94,7 @@ export class GpuService extends pulumi.ComponentResource {
       },
       { ...parent, retainOnDelete: true },
     );
+    this.imageRepository = pulumi.interpolate`projects/${svc.project}/locations/${svc.region}/repositories/${repository.repositoryId}`;
     const image = new ModelImage(
       `${svc.name}-image`,
       {
