@@ -58,11 +58,12 @@ export interface GoogleApis {
 }
 
 /**
- * `send` is fetch; `npm run guard:reset -- --dry-run` passes one that performs the reads and records the writes.
+ * `send` defaults to the global fetch, looked up at each call; `npm run guard:reset -- --dry-run` passes one that
+ * performs the reads and records the writes.
  */
-export function googleApis(token: () => Promise<string>, endpoints: ApiEndpoints = GOOGLE_ENDPOINTS, send: typeof fetch = fetch): GoogleApis {
+export function googleApis(token: () => Promise<string>, endpoints: ApiEndpoints = GOOGLE_ENDPOINTS, send?: typeof fetch): GoogleApis {
   const call = async (method: string, url: string, body?: string, contentType = "application/json") => {
-    const r = await send(url, {
+    const r = await (send ?? fetch)(url, {
       method,
       headers: { authorization: `Bearer ${await token()}`, ...(body === undefined ? {} : { "content-type": contentType }) },
       body,
