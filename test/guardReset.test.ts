@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, test } from "vitest";
 import { buildWarmSchedule, parseWarmWindows, scheduleEdges } from "../components/warmWindows";
 import { nextPeriodStart, releasableNow, type GuardState } from "../functions/guardState";
 import { dryRunFetch, reset, targetsFromOutputs, type Change, type ResetTargets } from "../scripts/guard-reset";
@@ -116,6 +116,7 @@ describe("npm run guard:reset", () => {
 
 describe("the command, with a stand-in pulumi and gcloud", () => {
   const bin = projectTempDir("guard-reset-bin-");
+  afterAll(() => fs.rmSync(bin, { recursive: true, force: true }));
   fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\n[ "$*" = "stack output --json --stack prod" ] || { echo "unexpected: pulumi $*" >&2; exit 9; }\ncat "${bin}/outputs.json"\n`, { mode: 0o755 });
   fs.writeFileSync(path.join(bin, "gcloud"), '#!/bin/sh\n[ "$1 $2" = "auth print-access-token" ] && echo fake-token\n', { mode: 0o755 });
   fs.writeFileSync(path.join(bin, "outputs.json"), JSON.stringify({ ...OUTPUTS, guardSettings: { ...OUTPUTS.guardSettings, monthlyBudget: 700 } }));

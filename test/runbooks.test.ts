@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { KEYS } from "../components/config";
 import { REQUIRED_OUTPUTS, GUARD_OUTPUTS, targetsFromOutputs } from "../scripts/guard-reset";
 import { projectTempDir, runStack, type StackRun } from "./harness";
@@ -244,8 +244,14 @@ describe("the operations guide's and the README's commands", () => {
  * (a scheduler job or repository that is neither a full name nor an id with --location, a Cloud Run Admin URL that
  * is not a service's, a request whose token was not substituted) and answer the rest as the API does.
  */
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function standIns(outputs: Record<string, unknown>): { bin: string; log: string } {
   const dir = projectTempDir("runbooks-");
+  tempDirs.push(dir);
   const bin = path.join(dir, "bin");
   const out = path.join(dir, "out");
   fs.mkdirSync(bin);
