@@ -26,6 +26,7 @@ for (const w of config.warnings) void pulumi.log.warn(w);
 const now = deployTime();
 const schedule = config.warm.schedule;
 const minInstancesNow = desiredMinInstances(schedule, now);
+const edges = scheduleEdges(schedule);
 
 // Who everything runs as, and the grants that need IAM admin (applied from a laptop; see docs/operations.md).
 const identities = new StackIdentities(config.service.name, {
@@ -98,8 +99,8 @@ const guard =
         serviceAccount: identities.guard!,
         buildServiceAccount: identities.guardBuild!,
         accessReady: [identities],
-        jobNames: warm.jobNames,
-        schedule: scheduleEdges(schedule),
+        jobs: warm.jobResourceNames,
+        schedule: edges,
         now,
         rootDir,
       })
@@ -112,8 +113,8 @@ const reconcile = new DeployReconcile(
     project: config.service.project,
     region: config.service.region,
     serviceName: gpu.serviceName,
-    schedule: scheduleEdges(schedule),
-    jobNames: warm.jobNames,
+    schedule: edges,
+    jobs: warm.jobResourceNames,
     guardState: guard?.stateLocation,
     guardMaxInstances: config.budget.guardMaxInstances,
     now,
@@ -150,6 +151,8 @@ const ci = config.ci.githubRepository
   : undefined;
 
 export const serviceUrl = gpu.url;
+/** projects/P/locations/R/services/S, for the Cloud Run Admin API (docs/operations.md, "Is it warm right now?"). */
+export const serviceResourceName = gpu.resourceName;
 export const modelsBaseUrl = models?.baseUrl;
 export const modelsS3Endpoint = models?.s3Endpoint;
 export const modelsBucketName = models?.bucketName;
@@ -157,14 +160,25 @@ export const modelsBucketName = models?.bucketName;
 export const modelsSyncAccess = models?.writeAccess;
 export const imageRef = gpu.imageRef;
 export const imageDigest = gpu.imageDigest;
+/** The image repository (projects/P/locations/R/repositories/ID): pulumi destroy leaves it; delete it by hand (docs/operations.md, "Tear it all down"). */
+export const imageRepository = gpu.imageRepository;
 export const runtimeServiceAccount = gpu.runtimeServiceAccount.email;
 export const invokerServiceAccount = gpu.invokerServiceAccount.email;
 export const schedulerServiceAccount = warm.schedulerServiceAccount.email;
 /** Min instances when the deploy ended (0 while the budget guard holds the service down). */
 export const minInstancesAtDeploy = reconcile.result.apply((r) => (JSON.parse(r) as { minInstances: number }).minInstances);
+/** The min-instance jobs for people to read (cron, time zone, level); not job names: see warmJobResourceNames. */
 export const warmJobs = schedule.jobs.map((j) => `${j.cron} (${schedule.timeZone}) -> ${j.level}`);
-/** The Cloud Scheduler job ids (min-instance and warmup jobs), for `gcloud scheduler jobs ...`. */
+/** The Cloud Scheduler job ids (min-instance and warmup jobs); with --location=<region> for `gcloud scheduler jobs ...`. */
 export const warmJobNames = warm.jobNames;
+/** The same jobs as projects/P/locations/R/jobs/J: what the budget guard pauses; `gcloud scheduler jobs resume NAME` takes them as they are. */
+export const warmJobResourceNames = warm.jobResourceNames;
+/** The weekly min-instance levels ({timeZone, start, edges}) that the reconcile step and a guard release restore (npm run guard:reset). */
+export const warmScheduleEdges = edges;
+/** With the budget guard: its state object, gs://BUCKET/guard-state.json (docs/operations.md, "When the budget guard trips"). */
+export const guardStateObject = guard?.stateLocation;
+/** With the budget guard: the line it trips at (ratio x monthly budget, in the billing account's currency) and its max-instances cap (0: none). */
+export const guardSettings = guard ? { ratio: config.budget.guardRatio, monthlyBudget: config.budget.monthlyBudget, maxInstances: config.budget.guardMaxInstances } : undefined;
 /** For the GitHub repository variables WIF_PROVIDER and DEPLOY_SERVICE_ACCOUNT (docs/operations.md). */
 export const workloadIdentityProvider = ci?.workloadIdentityProvider;
 export const deployServiceAccount = ci?.deployServiceAccount;

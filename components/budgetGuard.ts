@@ -24,8 +24,8 @@ export interface BudgetGuardArgs {
   readonly buildServiceAccount: gcp.serviceaccount.Account;
   /** The grants the two accounts need (StackIdentities), which the function waits for. */
   readonly accessReady: readonly pulumi.Resource[];
-  /** Full names of the jobs to pause (projects/P/locations/R/jobs/J). */
-  readonly jobNames: readonly pulumi.Input<string>[];
+  /** Full names of the jobs to pause (projects/P/locations/R/jobs/J; WarmSchedule's jobResourceNames). */
+  readonly jobs: readonly pulumi.Input<string>[];
   /** The weekly levels, so a release puts min instances back where the schedule wants them. */
   readonly schedule: ScheduleEdges;
   /** The deploy's instant: a runtime past its decommission date stops the deploy, one near its deprecation warns. */
@@ -183,7 +183,7 @@ export class BudgetGuard extends pulumi.ComponentResource {
           serviceAccountEmail: this.serviceAccount.email,
           environmentVariables: {
             GUARD_SERVICE: pulumi.interpolate`projects/${args.project}/locations/${args.region}/services/${args.serviceName}`,
-            GUARD_JOBS: pulumi.all([...args.jobNames]).apply((names) => names.map((j) => `projects/${args.project}/locations/${args.region}/jobs/${j}`).join(",")),
+            GUARD_JOBS: pulumi.all([...args.jobs]).apply((names) => names.join(",")),
             GUARD_STATE: pulumi.interpolate`gs://${bucket.name}/${GUARD_STATE_OBJECT}`,
             GUARD_SCHEDULE: JSON.stringify(args.schedule),
             GUARD_RATIO: String(args.ratio),

@@ -8,8 +8,8 @@ export interface DeployReconcileArgs {
   readonly serviceName: pulumi.Input<string>;
   /** The weekly levels: the reconcile step sets the one in force when the deploy ends. */
   readonly schedule: ScheduleEdges;
-  /** Every warm-window and warmup job (ids); paused again when the guard holds the service down. */
-  readonly jobNames: readonly pulumi.Input<string>[];
+  /** Every warm-window and warmup job (projects/P/locations/R/jobs/J); paused again when the guard holds the service down. */
+  readonly jobs: readonly pulumi.Input<string>[];
   /** gs://BUCKET/guard-state.json when the budget guard is deployed. */
   readonly guardState?: pulumi.Input<string>;
   /** Service-level max instances while the guard holds (`warmstart:guardMaxInstances`). */
@@ -40,7 +40,7 @@ export class DeployReconcile extends pulumi.ComponentResource {
         environment: {
           RECONCILE_SERVICE: pulumi.interpolate`projects/${args.project}/locations/${args.region}/services/${args.serviceName}`,
           RECONCILE_SCHEDULE: JSON.stringify(args.schedule),
-          RECONCILE_JOBS: pulumi.all([...args.jobNames]).apply((names) => names.map((j) => `projects/${args.project}/locations/${args.region}/jobs/${j}`).join(",")),
+          RECONCILE_JOBS: pulumi.all([...args.jobs]).apply((names) => names.join(",")),
           ...(args.guardState ? { RECONCILE_GUARD_STATE: args.guardState } : {}),
           RECONCILE_GUARD_MAX_INSTANCES: String(args.guardMaxInstances),
         },

@@ -43,6 +43,8 @@ export const HEALTH_PATH = "/healthz";
  */
 export class GpuService extends pulumi.ComponentResource {
   public readonly serviceName: pulumi.Output<string>;
+  /** projects/P/locations/R/services/S: the Cloud Run Admin API's name for it. */
+  public readonly resourceName: pulumi.Output<string>;
   public readonly location: pulumi.Output<string>;
   public readonly project: pulumi.Output<string>;
   public readonly url: pulumi.Output<string>;
@@ -50,6 +52,8 @@ export class GpuService extends pulumi.ComponentResource {
   public readonly runtimeServiceAccount: gcp.serviceaccount.Account;
   /** May only invoke this service; used by warmup calls. */
   public readonly invokerServiceAccount: gcp.serviceaccount.Account;
+  /** projects/P/locations/R/repositories/ID of the image repository, which outlives the stack (retainOnDelete). */
+  public readonly imageRepository: pulumi.Output<string>;
   public readonly imageRef: pulumi.Output<string>;
   public readonly imageDigest: pulumi.Output<string>;
   public readonly service: gcp.cloudrunv2.Service;
@@ -90,6 +94,7 @@ export class GpuService extends pulumi.ComponentResource {
       },
       { ...parent, retainOnDelete: true },
     );
+    this.imageRepository = pulumi.interpolate`projects/${svc.project}/locations/${svc.region}/repositories/${repository.repositoryId}`;
     const image = new ModelImage(
       `${svc.name}-image`,
       {
@@ -171,6 +176,7 @@ export class GpuService extends pulumi.ComponentResource {
       { ...parent, dependsOn: [repository, ...secretGrants], ignoreChanges: ["scaling.minInstanceCount", "scaling.maxInstanceCount"] },
     );
     this.serviceName = this.service.name;
+    this.resourceName = pulumi.interpolate`projects/${svc.project}/locations/${svc.region}/services/${this.service.name}`;
     this.location = this.service.location;
     this.project = this.service.project;
     this.url = this.service.uri;
@@ -195,6 +201,7 @@ export class GpuService extends pulumi.ComponentResource {
 
     this.registerOutputs({
       serviceName: this.serviceName,
+      resourceName: this.resourceName,
       url: this.url,
       imageRef: this.imageRef,
       runtimeServiceAccount: this.runtimeServiceAccount.email,

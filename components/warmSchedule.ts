@@ -34,8 +34,13 @@ export class WarmSchedule extends pulumi.ComponentResource {
   public readonly schedulerServiceAccount: gcp.serviceaccount.Account;
   public readonly jobs: gcp.cloudscheduler.Job[];
   public readonly warmupJobs: gcp.cloudscheduler.Job[];
-  /** Job ids, for the budget guard that pauses them. */
+  /** Job ids (the short names). */
   public readonly jobNames: pulumi.Output<string>[];
+  /**
+   * Full job names, projects/P/locations/R/jobs/J: what the budget guard pauses and the reconcile step re-pauses, and
+   * what `gcloud scheduler jobs resume` takes without --location.
+   */
+  public readonly jobResourceNames: pulumi.Output<string>[];
 
   constructor(name: string, args: WarmScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmstart:schedule:WarmSchedule", name, {}, opts);
@@ -112,6 +117,7 @@ export class WarmSchedule extends pulumi.ComponentResource {
       ),
     );
     this.jobNames = [...this.jobs, ...this.warmupJobs].map((j) => j.name);
-    this.registerOutputs({ schedulerServiceAccount: this.schedulerServiceAccount.email, jobNames: this.jobNames });
+    this.jobResourceNames = this.jobNames.map((id) => pulumi.interpolate`projects/${args.project}/locations/${args.region}/jobs/${id}`);
+    this.registerOutputs({ schedulerServiceAccount: this.schedulerServiceAccount.email, jobNames: this.jobNames, jobResourceNames: this.jobResourceNames });
   }
 }

@@ -43,6 +43,8 @@ export class ApiError extends Error {
 export type JobState = "ENABLED" | "PAUSED" | "DISABLED" | "UPDATE_FAILED" | "STATE_UNSPECIFIED";
 
 export interface GoogleApis {
+  /** The service-level scaling (ServiceScaling: minInstanceCount, maxInstanceCount; an absent field is 0). */
+  serviceScaling(service: string): Promise<{ minInstanceCount: number; maxInstanceCount: number }>;
   patchServiceScaling(service: string, scaling: { minInstanceCount?: number; maxInstanceCount?: number }): Promise<void>;
   jobState(job: string): Promise<JobState>;
   pauseJob(job: string): Promise<void>;
@@ -55,9 +57,13 @@ export interface GoogleApis {
   metricDescriptorExists(project: string, metricType: string): Promise<boolean>;
 }
 
-export function googleApis(token: () => Promise<string>, endpoints: ApiEndpoints = GOOGLE_ENDPOINTS): GoogleApis {
+/**
+ * `send` defaults to the global fetch, looked up at each call; `npm run guard:reset -- --dry-run` passes one that
+ * performs the reads and records the writes.
+ */
+export function googleApis(token: () => Promise<string>, endpoints: ApiEndpoints = GOOGLE_ENDPOINTS, send?: typeof fetch): GoogleApis {
   const call = async (method: string, url: string, body?: string, contentType = "application/json") => {
-    const r = await fetch(url, {
+    const r = await (send ?? fetch)(url, {
       method,
       headers: { authorization: `Bearer ${await token()}`, ...(body === undefined ? {} : { "content-type": contentType }) },
       body,
@@ -72,6 +78,10 @@ export function googleApis(token: () => Promise<string>, endpoints: ApiEndpoints
   };
   const objectUrl = (bucket: string, object: string) => `${endpoints.storage}/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(object)}`;
   return {
+    async serviceScaling(service) {
+      const scaling = ((await json("GET", `${endpoints.run}/v2/${service}`)).scaling ?? {}) as { minInstanceCount?: number; maxInstanceCount?: number };
+      return { minInstanceCount: scaling.minInstanceCount ?? 0, maxInstanceCount: scaling.maxInstanceCount ?? 0 };
+    },
     async patchServiceScaling(service, scaling) {
       // Without updateMask the PATCH would replace the whole service; with it, only the named fields change and a
       // field named but absent from the body is cleared (https://google.aip.dev/134).

@@ -134,3 +134,51 @@ export function parseGuardState(text: string): GuardState {
   }
   return s as GuardState;
 }
+
+/**
+ * The latest the monthly budget period after the one that began at `periodStart` can begin: the same instant a
+ * calendar month later (UTC), plus an hour. A period begins at midnight in the billing account's time zone, which a
+ * DST change between the two months moves by up to an hour; the hour makes this never early.
+ */
+export function nextPeriodStart(periodStart: string): Date {
+  const d = new Date(periodStart);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()) + 3_600_000);
+}
+
+/** The stack's budget as deployed (the guard's ratio and `warmstart:monthlyBudget`). */
+export interface DeployedBudget {
+  readonly ratio: number;
+  readonly monthlyBudget: number;
+}
+
+/**
+ * Whether a person may release a tripped guard now (npm run guard:reset): only when the guard itself would release at
+ * its next notification, by the figures it holds. Asked through {@link decide} with the notification it would get:
+ * - the first one of the next budget period (once that period has surely begun), at no cost yet;
+ * - one of the trip's period with the same cost and the budget as now deployed: a release when that budget was
+ *   raised above the line.
+ * The state keeps the cost of the notification that tripped it (or of the newest period still over), not the spend
+ * since: a raised budget that the spend has meanwhile passed again is released here and tripped again by the next
+ * notification, as the guard would do.
+ */
+export function releasableNow(state: GuardState, budget: DeployedBudget | undefined, now: Date): { readonly release: boolean; readonly reason: string } {
+  const trip = state.trip;
+  if (!trip) return { release: true, reason: state.releasing ? "a release was decided and not finished" : "the guard does not hold the service" };
+  const next = nextPeriodStart(trip.periodStart);
+  const asked = (n: BudgetNotification) => decide(state, n, budget?.ratio ?? 1, now, trip.budget).enforce === "release";
+  if (now >= next && asked({ costAmount: 0, budgetAmount: budget?.monthlyBudget ?? trip.budgetAmount, costIntervalStart: next.toISOString() })) {
+    return { release: true, reason: `a new budget period has begun (by ${next.toISOString()}); the guard releases at its first notification` };
+  }
+  if (budget && asked({ costAmount: trip.costAmount, budgetAmount: budget.monthlyBudget, costIntervalStart: trip.periodStart })) {
+    return { release: true, reason: `the budget was raised to ${budget.monthlyBudget} since the trip (${trip.costAmount} < ${budget.ratio} x ${budget.monthlyBudget}); the guard releases at its next notification` };
+  }
+  const line = budget ? `${budget.ratio} x ${budget.monthlyBudget}` : `the budget ${trip.budgetAmount}`;
+  return {
+    release: false,
+    reason:
+      `the budget guard holds since ${trip.since}: the period's cost ${trip.costAmount}${trip.currencyCode ? ` ${trip.currencyCode}` : ""} is at or above ${line}, ` +
+      "and the next budget notification (they come several times a day) would trip it again. Raise the budget to more " +
+      `than ${Number((trip.costAmount / (budget?.ratio ?? 1)).toFixed(2))} (pulumi config set warmstart:monthlyBudget <amount>, then pulumi up) and run this again, ` +
+      `or wait for the next budget period (by ${next.toISOString()})`,
+  };
+}
