@@ -14,6 +14,7 @@ import { gcloudReadArgs } from "../components/requestLogFilter";
 import { timeZoneProblem } from "../components/timeZones";
 import { isValidTimeZone, parseWarmWindows, weeklyLevels } from "../components/warmWindows";
 import { loadRequestLog, planInputs, simulationOptions, SIM_DEFAULTS, trafficFromLog, type LoadedLog } from "./planInputs";
+import { missingStackMessage } from "./missingStack";
 import { frontierSpec, heatmapSpec, htmlReport, markdownTable, renderSvg, terminalHeatmap, type ReportData } from "./planReport";
 import { command, numberFlag, readFlagFile, runCommand, UsageError, writeFlagFile, type Values } from "../container/cli";
 import { CommandError } from "../container/commandError";
@@ -74,19 +75,11 @@ function readCloudLogging(stack: StackConfig, days: number): LoadedLog {
   return loadRequestLog(label, text);
 }
 
-/** The stacks that have a file here, for a --stack that does not. */
-function stacksHere(rootDir: string): string[] {
-  return fs
-    .readdirSync(rootDir)
-    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-    .filter((s): s is string => s !== undefined);
-}
 
 async function main(values: Values<typeof PLAN.flags>): Promise<number> {
   const rootDir = path.resolve(__dirname, "..");
   if (values.stack !== undefined && !fs.existsSync(path.join(rootDir, `Pulumi.${values.stack}.yaml`))) {
-    const known = stacksHere(rootDir);
-    throw new CommandError(`--stack ${values.stack}: no stack file Pulumi.${values.stack}.yaml (stacks here: ${known.join(", ") || "none"}); name one of them, or create it with \`pulumi stack init ${values.stack}\``, 2);
+    throw new CommandError(`--stack ${values.stack}: ${missingStackMessage(rootDir, values.stack)}`, 2);
   }
   if (!values.requests && !values["from-cloud-logging"]) throw new UsageError("give --requests FILE or --from-cloud-logging");
   if (values.requests && values["from-cloud-logging"]) throw new UsageError("give --requests or --from-cloud-logging, not both");
