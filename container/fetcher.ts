@@ -17,7 +17,6 @@
  * under the output folder); 2 bad usage or manifest.
  */
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
 import {
   backoffMs,
@@ -33,6 +32,7 @@ import {
   type SyncedFile,
 } from "./fetchPlan";
 import { NEW_TOKEN_WAIT_SECONDS, waitWhileForbidden } from "./accessWait";
+import { command, numberFlag, readFlagFile, runCommand, UsageError, type Values } from "./cli";
 import { CommandError } from "./commandError";
 import { Hasher } from "./hasher";
 import { HttpConnection, HttpError, isHeaderName, isHeaderValue, type BodySink, type ResponseHead } from "./httpGet";
@@ -555,24 +555,33 @@ export async function waitForAccess(url: string, maxWaitMs: number, log: (line: 
   });
 }
 
-const USAGE = `usage: warmstart-fetch --manifest FILE (--source BASE_URL | --url-map FILE | --s3-access FILE) --out DIR
-                       [--connections N] [--header "K: V"]... [--header-file FILE] [--chunk-mib N] [--retries N]
-                       [--progress auto|bar|lines|none]
-
-Downloads every file of the manifest from BASE_URL/<path> into DIR/<path>, verified by sha256.
-  --url-map FILE    JSON {"<path>": "<url>"} with a URL per file (e.g. presigned GETs), instead of --source
-  --s3-access FILE  JSON {endpoint, bucket, accessKeyId, secretAccessKey}: presign a GET per file (valid
-                    ${PRESIGN_HOURS} h) from this read credential, e.g. a BuildKit secret mount
-  --access-wait S   with --s3-access: seconds a 403 is waited out first, as a new R2 token can take up to a
-                    minute to work (default ${NEW_TOKEN_WAIT_SECONDS})
-  --connections N   parallel connections shared by all files (default ${DEFAULT_CONNECTIONS})
-  --header "K: V"   extra request header, e.g. the models access header; may repeat
-  --header-file F   read headers ("K: V" lines) from F, e.g. a BuildKit secret mount
-  --chunk-mib N     largest ranged request in MiB (default 64; requests shrink towards the end of the queue)
-  --retries N       retries per request on resets, 5xx, timeouts and short bodies (default 8)
-  --progress MODE   bar on a terminal, one line every 10 s otherwise (default auto)
-Exit codes: 0 verified; 1 download, checksum or disk failure (a full disk, a failed write, a symbolic link
-under DIR); 2 bad usage or manifest.`;
+export const FETCH = command({
+  name: "warmstart-fetch",
+  purpose: "Downloads the manifest's weight files over many ranged connections and verifies each by sha256.",
+  usage: "npm run fetch-weights -- --manifest FILE (--source BASE_URL | --url-map FILE | --s3-access FILE) --out DIR [options]",
+  about: `Fetches BASE_URL/<path> (or each file's own URL) into DIR/<path>; a file appears there only once verified, and a
+re-run resumes. The image build runs the bundle as \`node fetcher.js\` with the same flags (container/Dockerfile).`,
+  flags: {
+    manifest: { type: "string", value: "FILE", required: true, help: "the manifest: files with path, size and sha256 (container/models.json)" },
+    source: { type: "string", value: "BASE_URL", defaultText: "none", help: "http(s) URL the manifest's paths are relative to; one of --source, --url-map and --s3-access is required" },
+    "url-map": { type: "string", value: "FILE", defaultText: "none", help: 'JSON {"<path>": "<url>"}: a URL per file (e.g. presigned GETs), instead of --source' },
+    "s3-access": { type: "string", value: "FILE", defaultText: "none", help: `JSON {endpoint, bucket, accessKeyId, secretAccessKey}: presign a GET per file (valid ${PRESIGN_HOURS} h) from this read credential, e.g. a BuildKit secret mount` },
+    out: { type: "string", value: "DIR", required: true, help: "folder the files go to; a symbolic link under it is refused" },
+    connections: { type: "string", value: "N", default: String(DEFAULT_CONNECTIONS), help: "parallel connections shared by all files, 1..256" },
+    header: { type: "string", value: '"K: V"', multiple: true, defaultText: "none", help: "extra request header, e.g. the models access header; may repeat" },
+    "header-file": { type: "string", value: "FILE", defaultText: "none", help: 'read headers ("K: V" lines) from FILE, e.g. a BuildKit secret mount' },
+    "access-wait": { type: "string", value: "S", default: String(NEW_TOKEN_WAIT_SECONDS), help: "with --s3-access: seconds a 403 is waited out first, as a new R2 token can take up to a minute to work" },
+    "chunk-mib": { type: "string", value: "N", default: "64", help: "largest ranged request in MiB; requests shrink towards the end of the queue" },
+    retries: { type: "string", value: "N", default: "8", help: "retries per request on resets, 5xx, timeouts and short bodies" },
+    progress: { type: "string", value: "MODE", default: "auto", help: "auto (a bar on a terminal, else lines), bar, lines (one every 10 s) or none" },
+  },
+  example: 'npm run fetch-weights -- --manifest container/models.json --source https://models.example.com --header "X-Warmstart-Models-Key: $KEY" --out /tmp/models',
+  exitCodes: {
+    0: "every file verified",
+    1: "a download, checksum or disk failure (a full disk, a failed write, a symbolic link under DIR)",
+    2: "bad usage or manifest",
+  },
+});
 
 /**
  * A "Name: value" header. `where` names its origin (the option, or the file and line); the error states the rule
@@ -588,165 +597,121 @@ function parseHeader(line: string, where: string): [string, string] {
   return [name.toLowerCase(), value];
 }
 
-/** A file named by an option, or a usage error naming it (not its content, which may be a secret). */
-function readOptionFile(option: string, file: string): string {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch (err) {
-    throw new FetchError(`${option} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 2);
-  }
-}
-
 function formatBytes(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        manifest: { type: "string" },
-        source: { type: "string" },
-        out: { type: "string" },
-        connections: { type: "string", default: String(DEFAULT_CONNECTIONS) },
-        header: { type: "string", multiple: true, default: [] },
-        "header-file": { type: "string" },
-        "url-map": { type: "string" },
-        "s3-access": { type: "string" },
-        "access-wait": { type: "string", default: String(NEW_TOKEN_WAIT_SECONDS) },
-        "chunk-mib": { type: "string", default: "64" },
-        retries: { type: "string", default: "8" },
-        progress: { type: "string", default: "auto" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (err) {
-    console.error(`warmstart-fetch: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  try {
-    for (const k of ["manifest", "out"] as const) if (!values[k]) throw new FetchError(`--${k} is required`, 2);
-    const sources = [values.source, values["url-map"], values["s3-access"]].filter((v) => v !== undefined).length;
-    if (sources !== 1) throw new FetchError("give one of --source, --url-map or --s3-access", 2);
-    const int = (name: string, v: string, min: number, max: number) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) throw new FetchError(`--${name} must be an integer ${min}..${max}, got "${v}"`, 2);
-      return n;
-    };
-    const connections = int("connections", values.connections!, 1, 256);
-    const maxRequestBytes = int("chunk-mib", values["chunk-mib"]!, 1, 4096) * MIB;
-    const retries = int("retries", values.retries!, 0, 100);
-    const accessWaitSeconds = int("access-wait", values["access-wait"]!, 0, 3600);
-    if (values.source !== undefined && !/^https?:\/\/[^\s/]+/.test(values.source)) throw new FetchError(`--source must be an http(s) URL, got "${values.source}"`, 2);
-    const headers: Record<string, string> = {};
-    values.header!.forEach((h, i) => {
-      const [k, v] = parseHeader(h, `--header #${i + 1}`);
-      headers[k] = v;
-    });
-    if (values["header-file"]) {
-      const file = values["header-file"];
-      readOptionFile("--header-file", file)
-        .split(/\r?\n/)
-        .forEach((line, i) => {
-          if (line.trim() === "") return;
-          const [k, v] = parseHeader(line, `--header-file ${file}: line ${i + 1}`);
-          headers[k] = v;
-        });
-    }
-    let manifest: Manifest;
-    try {
-      manifest = parseManifest(fs.readFileSync(values.manifest!, "utf8"), values.manifest!);
-    } catch (err) {
-      throw new FetchError(err instanceof ManifestError ? err.message : `${values.manifest}: ${(err as Error).message}`, 2);
-    }
+  return runCommand(FETCH, argv, fetchCommand, { userErrors: "all" });
+}
 
-    let urls: Record<string, string> | undefined;
-    if (values["url-map"]) {
-      const text = readOptionFile("--url-map", values["url-map"]);
-      try {
-        urls = JSON.parse(text) as Record<string, string>;
-      } catch {
-        // JSON.parse quotes the text around the error, and presigned URLs are secrets: the rule only.
-        throw new FetchError(`--url-map ${values["url-map"]}: not valid JSON; expected an object of path to URL, {"<path>": "<url>"}`, 2);
-      }
-      if (typeof urls !== "object" || urls === null || Array.isArray(urls)) throw new FetchError(`--url-map ${values["url-map"]}: expected a JSON object of path to URL, {"<path>": "<url>"}`, 2);
-      const missing = manifest.files.filter((f) => typeof urls![f.path] !== "string").map((f) => f.path);
-      if (missing.length) throw new FetchError(`--url-map has no URL for ${missing.join(", ")}`, 2);
-    }
-    if (values["s3-access"]) {
-      let access: S3Access;
-      try {
-        access = parseS3Access(readOptionFile("--s3-access", values["s3-access"]), `--s3-access ${values["s3-access"]}`);
-      } catch (err) {
-        throw new FetchError(err instanceof S3AccessError ? err.message : `--s3-access ${values["s3-access"]}: ${(err as Error).message}`, 2);
-      }
-      urls = presignManifestUrls(
-        manifest.files.map((f) => f.path),
-        access,
-        PRESIGN_HOURS * 3600,
-        new Date(),
-      );
-      if (manifest.files.length > 0) await waitForAccess(urls[manifest.files[0].path], accessWaitSeconds * 1000, (line) => console.error(`fetch: ${line}`));
-    }
-    const mode = values.progress === "auto" ? (process.stderr.isTTY ? "bar" : "lines") : values.progress;
-    if (!["bar", "lines", "none"].includes(mode!)) throw new FetchError(`--progress must be auto, bar, lines or none, got "${values.progress}"`, 2);
-    const started = Date.now();
-    let bar: SingleBar | undefined;
-    let lastLine = 0;
-    const onProgress = (done: number, total: number) => {
-      if (mode === "bar") {
-        if (!bar) {
-          bar = new SingleBar({
-            format: "{bar} {percentage}% | {doneHuman} / {totalHuman} | {rate} | ETA {eta_formatted}",
-            stream: process.stderr,
-            hideCursor: true,
-          });
-          bar.start(total, 0, { doneHuman: "", totalHuman: formatBytes(total), rate: "" });
-        }
-        const secs = (Date.now() - started) / 1000;
-        bar.update(done, { doneHuman: formatBytes(done), rate: `${(done / 1e6 / Math.max(secs, 0.001)).toFixed(0)} MB/s` });
-      } else if (mode === "lines" && (Date.now() - lastLine >= 10_000 || done === total)) {
-        lastLine = Date.now();
-        const secs = (Date.now() - started) / 1000;
-        const rate = done / Math.max(secs, 0.001);
-        const eta = rate > 0 ? Math.round((total - done) / rate) : 0;
-        console.error(`fetch: ${formatBytes(done)} / ${formatBytes(total)} (${total ? ((100 * done) / total).toFixed(0) : 100}%) ${(rate / 1e6).toFixed(0)} MB/s ETA ${eta}s`);
-      }
-    };
-    const result = await fetchWeights({
-      manifest,
-      source: values.source ?? "",
-      urls,
-      outDir: values.out!,
-      connections,
-      headers,
-      chunkBytes: Math.min(DEFAULT_CHUNK_BYTES, maxRequestBytes),
-      maxRequestBytes,
-      retries,
-      onProgress: mode === "none" ? undefined : onProgress,
-      log: (line) => {
-        if (bar) bar.stop();
-        console.error(`fetch: ${line}`);
-        bar = undefined;
-      },
-    });
-    bar?.stop();
-    const rate = result.bytesDownloaded / 1e6 / Math.max(result.seconds, 0.001);
-    console.error(
-      `fetch: done: ${result.fetched.length} file(s), ${formatBytes(result.bytesDownloaded)} in ${result.seconds.toFixed(1)} s (${rate.toFixed(0)} MB/s); ${result.skipped.length} already verified`,
-    );
-    return 0;
-  } catch (err) {
-    const e = err instanceof FetchError ? err : new FetchError((err as Error).message);
-    console.error(`warmstart-fetch: ${e.message.split("\n").join("\n  ")}`);
-    return e.exitCode;
+async function fetchCommand(values: Values<typeof FETCH.flags>): Promise<number> {
+  const sources = [values.source, values["url-map"], values["s3-access"]].filter((v) => v !== undefined).length;
+  if (sources !== 1) throw new UsageError("give one of --source, --url-map or --s3-access");
+  const connections = numberFlag("connections", values.connections, 1, 256, { integer: true });
+  const maxRequestBytes = numberFlag("chunk-mib", values["chunk-mib"], 1, 4096, { integer: true }) * MIB;
+  const retries = numberFlag("retries", values.retries, 0, 100, { integer: true });
+  const accessWaitSeconds = numberFlag("access-wait", values["access-wait"], 0, 3600, { integer: true });
+  if (values.source !== undefined && !/^https?:\/\/[^\s/]+/.test(values.source)) throw new UsageError(`--source must be an http(s) URL, got "${values.source}"`);
+  const headers: Record<string, string> = {};
+  values.header.forEach((h, i) => {
+    const [k, v] = parseHeader(h, `--header #${i + 1}`);
+    headers[k] = v;
+  });
+  if (values["header-file"]) {
+    const file = values["header-file"];
+    readFlagFile("--header-file", file)
+      .split(/\r?\n/)
+      .forEach((line, i) => {
+        if (line.trim() === "") return;
+        const [k, v] = parseHeader(line, `--header-file ${file}: line ${i + 1}`);
+        headers[k] = v;
+      });
   }
+  let manifest: Manifest;
+  const manifestText = readFlagFile("--manifest", values.manifest);
+  try {
+    manifest = parseManifest(manifestText, values.manifest);
+  } catch (err) {
+    throw new FetchError(err instanceof ManifestError ? err.message : `${values.manifest}: ${(err as Error).message}`, 2);
+  }
+
+  let urls: Record<string, string> | undefined;
+  if (values["url-map"]) {
+    const text = readFlagFile("--url-map", values["url-map"]);
+    try {
+      urls = JSON.parse(text) as Record<string, string>;
+    } catch {
+      // JSON.parse quotes the text around the error, and presigned URLs are secrets: the rule only.
+      throw new FetchError(`--url-map ${values["url-map"]}: not valid JSON; expected an object of path to URL, {"<path>": "<url>"}`, 2);
+    }
+    if (typeof urls !== "object" || urls === null || Array.isArray(urls)) throw new FetchError(`--url-map ${values["url-map"]}: expected a JSON object of path to URL, {"<path>": "<url>"}`, 2);
+    const missing = manifest.files.filter((f) => typeof urls![f.path] !== "string").map((f) => f.path);
+    if (missing.length) throw new FetchError(`--url-map has no URL for ${missing.join(", ")}`, 2);
+  }
+  if (values["s3-access"]) {
+    let access: S3Access;
+    try {
+      access = parseS3Access(readFlagFile("--s3-access", values["s3-access"]), `--s3-access ${values["s3-access"]}`);
+    } catch (err) {
+      throw new FetchError(err instanceof S3AccessError ? err.message : `--s3-access ${values["s3-access"]}: ${(err as Error).message}`, 2);
+    }
+    urls = presignManifestUrls(
+      manifest.files.map((f) => f.path),
+      access,
+      PRESIGN_HOURS * 3600,
+      new Date(),
+    );
+    if (manifest.files.length > 0) await waitForAccess(urls[manifest.files[0].path], accessWaitSeconds * 1000, (line) => console.error(`fetch: ${line}`));
+  }
+  const mode = values.progress === "auto" ? (process.stderr.isTTY ? "bar" : "lines") : values.progress;
+  if (!["bar", "lines", "none"].includes(mode)) throw new UsageError(`--progress must be auto, bar, lines or none, got "${values.progress}"`);
+  const started = Date.now();
+  let bar: SingleBar | undefined;
+  let lastLine = 0;
+  const onProgress = (done: number, total: number) => {
+    if (mode === "bar") {
+      if (!bar) {
+        bar = new SingleBar({
+          format: "{bar} {percentage}% | {doneHuman} / {totalHuman} | {rate} | ETA {eta_formatted}",
+          stream: process.stderr,
+          hideCursor: true,
+        });
+        bar.start(total, 0, { doneHuman: "", totalHuman: formatBytes(total), rate: "" });
+      }
+      const secs = (Date.now() - started) / 1000;
+      bar.update(done, { doneHuman: formatBytes(done), rate: `${(done / 1e6 / Math.max(secs, 0.001)).toFixed(0)} MB/s` });
+    } else if (mode === "lines" && (Date.now() - lastLine >= 10_000 || done === total)) {
+      lastLine = Date.now();
+      const secs = (Date.now() - started) / 1000;
+      const rate = done / Math.max(secs, 0.001);
+      const eta = rate > 0 ? Math.round((total - done) / rate) : 0;
+      console.error(`fetch: ${formatBytes(done)} / ${formatBytes(total)} (${total ? ((100 * done) / total).toFixed(0) : 100}%) ${(rate / 1e6).toFixed(0)} MB/s ETA ${eta}s`);
+    }
+  };
+  const result = await fetchWeights({
+    manifest,
+    source: values.source ?? "",
+    urls,
+    outDir: values.out,
+    connections,
+    headers,
+    chunkBytes: Math.min(DEFAULT_CHUNK_BYTES, maxRequestBytes),
+    maxRequestBytes,
+    retries,
+    onProgress: mode === "none" ? undefined : onProgress,
+    log: (line) => {
+      if (bar) bar.stop();
+      console.error(`fetch: ${line}`);
+      bar = undefined;
+    },
+  });
+  bar?.stop();
+  const rate = result.bytesDownloaded / 1e6 / Math.max(result.seconds, 0.001);
+  console.error(
+    `fetch: done: ${result.fetched.length} file(s), ${formatBytes(result.bytesDownloaded)} in ${result.seconds.toFixed(1)} s (${rate.toFixed(0)} MB/s); ${result.skipped.length} already verified`,
+  );
+  return 0;
 }
 
 if (require.main === module) {

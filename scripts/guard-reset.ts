@@ -23,9 +23,9 @@
  * while the budget is still over.
  */
 import { spawnSync } from "node:child_process";
-import { parseArgs } from "node:util";
 import { deployTime } from "../components/clock";
 import { levelAt, type ScheduleEdges } from "../components/warmWindows";
+import { command, runCommand, type Values } from "../container/cli";
 import { CommandError } from "../container/commandError";
 import { release, type Enforced } from "../functions/enforce";
 import { endpointsFromEnv, googleApis, type ApiEndpoints } from "../functions/googleApis";
@@ -34,25 +34,27 @@ import { parseStateLocation, updateState } from "../functions/guardStore";
 import { jobsFromEnv, scheduleFromEnv, serviceFromEnv } from "../functions/guardTargets";
 import { deployerToken } from "./deployerToken";
 
-export const USAGE = "usage: npm run guard:reset -- --stack <name> [--dry-run]";
-
-const HELP = `${USAGE}
-
-Puts the stack back where the warm schedule wants it after the budget guard held it down:
-  - clears the guard's trip from its state object (guardStateObject);
-  - resumes every paused warm-window and warmup job (warmJobResourceNames);
-  - lifts the service-level max-instances cap (warmstart:guardMaxInstances) and sets the service-level min
-    instances to the schedule's level now (warmScheduleEdges);
-the same as the guard's own release. It refuses (exit 3) while the budget is still over by the guard's figures:
-raise warmstart:monthlyBudget and pulumi up first, or wait for the next budget period.
-
-  --stack <name>  the Pulumi stack (its outputs name the service, the jobs and the guard's state)
-  --dry-run       make the reads only; print each change as the curl command that would make it
-  --help          this text
-
-No pulumi up is needed afterwards and none undoes this: the program ignores these settings (docs/operations.md).
-Credentials: GOOGLE_OAUTH_ACCESS_TOKEN, else gcloud auth print-access-token.
-Exit codes: 0 done or nothing to do, 1 a command or API call failed, 2 bad usage or stack outputs, 3 refused.`;
+export const GUARD_RESET = command({
+  name: "guard:reset",
+  purpose: "Puts the stack back where the warm schedule wants it after the budget guard held it down.",
+  usage: "npm run guard:reset -- --stack NAME [--dry-run]",
+  about: `It clears the guard's trip from its state object (output guardStateObject), resumes every paused warm-window
+and warmup job (warmJobResourceNames), lifts the service-level max-instances cap (warmstart:guardMaxInstances) and
+sets the service-level min instances to the schedule's level now (warmScheduleEdges): the same as the guard's own
+release. It refuses (exit 3) while the budget is still over by the guard's figures: raise warmstart:monthlyBudget and
+pulumi up first, or wait for the next budget period. No pulumi up is needed afterwards and none undoes this: the
+program ignores these settings (docs/operations.md).`,
+  flags: {
+    stack: { type: "string", value: "NAME", required: true, help: "the Pulumi stack (its outputs name the service, the jobs and the guard's state)" },
+    "dry-run": { type: "boolean", help: "make the reads only; print each change as the curl command that would make it" },
+  },
+  env: {
+    GOOGLE_OAUTH_ACCESS_TOKEN: "the token for the Google APIs (default: gcloud auth print-access-token)",
+    WARMSTART_NOW: "the instant to act at, ISO 8601 (default now)",
+  },
+  example: "npm run guard:reset -- --stack prod --dry-run",
+  exitCodes: { 0: "done, or nothing to do", 1: "a command or API call failed (running it again is safe: each step checks before it changes)", 2: "usage error, or stack outputs it cannot use", 3: "refused: the budget is still over" },
+});
 
 /** The stack outputs this reads (index.ts exports them; test/guardReset.test.ts holds the two together). */
 export const REQUIRED_OUTPUTS = ["serviceResourceName", "warmJobResourceNames", "warmScheduleEdges"] as const;
@@ -160,22 +162,7 @@ export function summary(o: Extract<ResetOutcome, { kind: "reset" }>, t: ResetTar
   return lines;
 }
 
-async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({ options: { stack: { type: "string" }, "dry-run": { type: "boolean" }, help: { type: "boolean" } } }).values;
-  } catch (err) {
-    console.error(`guard:reset: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!args.stack) {
-    console.error(`guard:reset: --stack is required\n${USAGE}`);
-    return 2;
-  }
+async function main(args: Values<typeof GUARD_RESET.flags>): Promise<number> {
   const dryRun = Boolean(args["dry-run"]);
   const targets = targetsFromOutputs(stackOutputs(args.stack), args.stack);
   const changes: Change[] = [];
@@ -195,12 +182,6 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      // Every step checks before it changes, so a second run finishes what a failed one began.
-      console.error(err instanceof CommandError ? err.message : `guard:reset: ${(err as Error).message} (running it again is safe: each step checks before it changes)`);
-      process.exit(err instanceof CommandError ? err.exitCode : 1);
-    },
-  );
+  // Every step checks before it changes, so a second run finishes what a failed one began.
+  void runCommand(GUARD_RESET, process.argv.slice(2), main, { userErrors: "all" }).then((code) => process.exit(code));
 }

@@ -19,12 +19,12 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { Readable, Transform } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { parseArgs } from "node:util";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { MultiBar, type SingleBar } from "cli-progress";
 import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "../components/r2";
 import { NEW_TOKEN_WAIT_SECONDS, waitWhileForbidden } from "../container/accessWait";
+import { command, numberFlag, readFlagFile, runCommand, UsageError, type Values } from "../container/cli";
 import { CommandError } from "../container/commandError";
 import { ManifestError, parseManifest, type ManifestFile } from "../container/manifest";
 import type { S3Access } from "../container/presign";
@@ -222,15 +222,38 @@ export async function syncModels(o: SyncOptions): Promise<SyncResult> {
   return result;
 }
 
-const USAGE = `usage: npm run models:sync -- --manifest FILE [--only PATH] [--bucket NAME] [--endpoint URL | --account-id ID]
-                              [--jurisdiction eu|us|fedramp] [--stack NAME] [--print-manifest] [--access-wait S]
-Credentials from R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY; bucket from --bucket or R2_BUCKET; endpoint from
---endpoint, R2_ENDPOINT, or the account id (--account-id or CLOUDFLARE_ACCOUNT_ID) and the bucket's --jurisdiction.
---stack NAME takes what is not set from the stack's own write token (its modelsSyncAccess output, made with
-warmstart:syncModelsOnDeploy). --print-manifest prints the synced manifest as JSON on stdout (logs go to stderr).
---access-wait S: seconds a 403 is waited out first, as a token made moments ago can take a minute to work
-(default ${NEW_TOKEN_WAIT_SECONDS}). HF_TOKEN opens gated and private Hugging Face repositories; it is sent to Hugging
-Face only (and to HF_ENDPOINT's host).`;
+const MODELS_SYNC = command({
+  name: "models:sync",
+  purpose: "Uploads the manifest's weight files from their source URLs to the R2 bucket, recording size and sha256.",
+  usage: "npm run models:sync -- --manifest FILE [--only PATH] [--bucket NAME] [--endpoint URL | --account-id ID] [options]",
+  about: `Streams each entry with a \`source\` URL into the bucket (multipart, verified on the way), stores its sha256 as object
+metadata and writes size and sha256 back into the manifest, which the image build's fetcher verifies against. An
+entry already in the bucket with the same size and sha256 is skipped. Credentials come from R2_ACCESS_KEY_ID and
+R2_SECRET_ACCESS_KEY, or from --stack (the stack's write token, its modelsSyncAccess output, made with
+warmstart:syncModelsOnDeploy).`,
+  flags: {
+    manifest: { type: "string", value: "FILE", required: true, help: "the manifest to sync and update in place (container/models.json)" },
+    only: { type: "string", value: "PATH", defaultText: "every entry with a source", help: "sync this entry alone" },
+    bucket: { type: "string", value: "NAME", defaultText: "R2_BUCKET, else the stack's", help: "the R2 bucket (pulumi stack output modelsBucketName)" },
+    endpoint: { type: "string", value: "URL", defaultText: "R2_ENDPOINT, else made from the account id, else the stack's", help: "the bucket's S3 endpoint" },
+    "account-id": { type: "string", value: "ID", defaultText: "CLOUDFLARE_ACCOUNT_ID", help: "the Cloudflare account, for the endpoint" },
+    jurisdiction: { type: "string", value: "J", defaultText: "none", help: `the bucket's jurisdiction, for the endpoint: ${R2_JURISDICTIONS.filter((j) => j !== "default").join(", ")}` },
+    stack: { type: "string", value: "NAME", defaultText: "none", help: "take what is not set from this stack's write token (read with the Pulumi CLI)" },
+    "print-manifest": { type: "boolean", help: "print the synced manifest as JSON on stdout (logs go to stderr), as pulumi up reads it" },
+    "access-wait": { type: "string", value: "S", default: String(NEW_TOKEN_WAIT_SECONDS), help: "seconds a 403 is waited out first, as a token made moments ago can take a minute to work" },
+  },
+  env: {
+    R2_ACCESS_KEY_ID: "the write token's S3 access key id (default: the stack's, with --stack)",
+    R2_SECRET_ACCESS_KEY: "its secret (default: the stack's, with --stack)",
+    R2_BUCKET: "the bucket, when --bucket is not given",
+    R2_ENDPOINT: "the endpoint, when --endpoint is not given",
+    CLOUDFLARE_ACCOUNT_ID: "the account, when --account-id is not given",
+    HF_TOKEN: "a Hugging Face token for gated and private repositories; sent to Hugging Face only (default none)",
+    HF_ENDPOINT: "a Hugging Face mirror that also gets HF_TOKEN (default none)",
+  },
+  example: "R2_ACCESS_KEY_ID=... R2_SECRET_ACCESS_KEY=... npm run models:sync -- --manifest container/models.json --bucket warmstart-models --account-id 0123abcd",
+  exitCodes: { 0: "every entry synced or already there", 1: "a source or an upload failed", 2: "bad usage or manifest, or no credentials" },
+});
 
 /**
  * Waits until the credentials may use the bucket: a 403 on a probe object is waited out for up to `maxWaitMs`,
@@ -277,67 +300,30 @@ export function stackSyncAccess(stack: string, pulumiBin = "pulumi"): S3Access {
   return v as S3Access;
 }
 
-async function main(): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      options: {
-        manifest: { type: "string" },
-        only: { type: "string" },
-        bucket: { type: "string" },
-        endpoint: { type: "string" },
-        "account-id": { type: "string" },
-        jurisdiction: { type: "string", default: "default" },
-        stack: { type: "string" },
-        "print-manifest": { type: "boolean" },
-        "access-wait": { type: "string", default: String(NEW_TOKEN_WAIT_SECONDS) },
-        help: { type: "boolean" },
-      },
-    }).values;
-  } catch (err) {
-    console.error(`models:sync: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+async function main(values: Values<typeof MODELS_SYNC.flags>): Promise<number> {
   const env = process.env;
-  const jurisdiction = values.jurisdiction!;
-  const accessWait = Number(values["access-wait"]);
-  if (!Number.isInteger(accessWait) || accessWait < 0 || accessWait > 3600) {
-    console.error(`models:sync: --access-wait must be an integer 0..3600, got "${values["access-wait"]}"`);
-    return 2;
+  // The manifest first: a wrong path or a bad entry is said before credentials are looked for.
+  try {
+    parseManifest(readFlagFile("--manifest", values.manifest), values.manifest);
+  } catch (err) {
+    throw err instanceof ManifestError ? new SyncError(err.message, 2) : err;
   }
-  if (!(R2_JURISDICTIONS as readonly string[]).includes(jurisdiction)) {
-    console.error(`models:sync: --jurisdiction must be one of ${R2_JURISDICTIONS.join(", ")}, got "${jurisdiction}"`);
-    return 2;
-  }
-  let fromStack: S3Access | undefined;
-  if (values.stack && !(env.R2_ACCESS_KEY_ID && env.R2_SECRET_ACCESS_KEY)) {
-    try {
-      fromStack = stackSyncAccess(values.stack);
-    } catch (err) {
-      console.error(`models:sync: ${(err as Error).message}`);
-      return 2;
-    }
-  }
+  const jurisdiction = values.jurisdiction ?? "default";
+  const accessWait = numberFlag("access-wait", values["access-wait"], 0, 3600, { integer: true });
+  if (!(R2_JURISDICTIONS as readonly string[]).includes(jurisdiction)) throw new UsageError(`--jurisdiction must be one of ${R2_JURISDICTIONS.join(", ")}, got "${jurisdiction}"`);
+  const fromStack = values.stack && !(env.R2_ACCESS_KEY_ID && env.R2_SECRET_ACCESS_KEY) ? stackSyncAccess(values.stack) : undefined;
   const accountId = values["account-id"] ?? env.CLOUDFLARE_ACCOUNT_ID;
   const endpoint = values.endpoint ?? env.R2_ENDPOINT ?? (accountId ? r2S3Endpoint(accountId, jurisdiction as R2Jurisdiction) : fromStack?.endpoint);
   const bucket = values.bucket ?? env.R2_BUCKET ?? fromStack?.bucket;
   const accessKeyId = fromStack?.accessKeyId ?? env.R2_ACCESS_KEY_ID;
   const secretAccessKey = fromStack?.secretAccessKey ?? env.R2_SECRET_ACCESS_KEY;
   const missing = [
-    !values.manifest && "--manifest",
     !bucket && "--bucket (or R2_BUCKET; see `pulumi stack output modelsBucketName`)",
     !endpoint && "--endpoint or --account-id (or R2_ENDPOINT / CLOUDFLARE_ACCOUNT_ID)",
     !accessKeyId && "R2_ACCESS_KEY_ID (or --stack)",
     !secretAccessKey && "R2_SECRET_ACCESS_KEY (or --stack)",
   ].filter(Boolean);
-  if (missing.length) {
-    console.error(`models:sync: missing ${missing.join(", ")}\n${USAGE}`);
-    return 2;
-  }
+  if (missing.length) throw new UsageError(`missing ${missing.join(", ")}`);
   // A bar per file on a terminal; a line every 10 s otherwise.
   const bars = process.stderr.isTTY ? new MultiBar({ format: "{file} {bar} {percentage}% | {mb} MB", stream: process.stderr, hideCursor: true }) : undefined;
   const perFile = new Map<string, SingleBar>();
@@ -352,11 +338,12 @@ async function main(): Promise<number> {
       console.error(`models:sync: ${file}: ${(bytes / 1e6).toFixed(0)}${total ? ` / ${(total / 1e6).toFixed(0)}` : ""} MB`);
     }
   };
+  let r: SyncResult;
   try {
     const client = r2Client(endpoint!, accessKeyId!, secretAccessKey!);
     await waitForBucketAccess(client, bucket!, accessWait * 1000, (l) => console.error(`models:sync: ${l}`));
-    const r = await syncModels({
-      manifestPath: values.manifest!,
+    r = await syncModels({
+      manifestPath: values.manifest,
       only: values.only,
       bucket: bucket!,
       client,
@@ -364,18 +351,16 @@ async function main(): Promise<number> {
       log: (l) => console.error(`models:sync: ${l}`),
       onProgress,
     });
+  } finally {
     bars?.stop();
-    console.error(`models:sync: ${r.uploaded.length} uploaded, ${r.skipped.length} already there`);
-    // For `pulumi up` (syncModelsOnDeploy): the build uses exactly what was synced, whatever the file on disk holds.
-    if (values["print-manifest"]) process.stdout.write(manifestJson(r.files) + "\n");
-    return 0;
-  } catch (err) {
-    bars?.stop();
-    console.error(`models:sync: ${(err as Error).message}`);
-    return err instanceof SyncError ? err.exitCode : 1;
   }
+  console.error(`models:sync: ${r.uploaded.length} uploaded, ${r.skipped.length} already there`);
+  // For `pulumi up` (syncModelsOnDeploy): the build uses exactly what was synced, whatever the file on disk holds.
+  if (values["print-manifest"]) process.stdout.write(manifestJson(r.files) + "\n");
+  return 0;
 }
 
 if (require.main === module) {
-  void main().then((code) => process.exit(code));
+  // pulumi up runs it (syncModelsOnDeploy): a failed source or upload is one line whatever threw it (the SDK, fetch).
+  void runCommand(MODELS_SYNC, process.argv.slice(2), main, { userErrors: "all" }).then((code) => process.exit(code));
 }

@@ -1,11 +1,10 @@
 /**
- * npm run plan: chooses warm windows from a real request log. See USAGE and docs/planner.md.
+ * npm run plan: chooses warm windows from a real request log. See PLAN (its --help) and docs/planner.md.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { ConfigError, parseStackConfig, type StackConfig } from "../components/config";
+import type { StackConfig } from "../components/config";
 import { describeTraffic, PRICES_SOURCE } from "../components/costModel";
 import { binRequests, DEFAULT_MAX_WINDOWS, evaluateWindows, recommend, warmSpans, type PlanGoal, type PlanOutcome } from "../components/planner";
 import { coldArrivals, inFlightPercentile, littleDataWarning, saturationWarning } from "../components/planSanity";
@@ -15,42 +14,48 @@ import { gcloudReadArgs } from "../components/requestLogFilter";
 import { timeZoneProblem } from "../components/timeZones";
 import { isValidTimeZone, parseWarmWindows, weeklyLevels } from "../components/warmWindows";
 import { loadRequestLog, planInputs, simulationOptions, SIM_DEFAULTS, trafficFromLog, type LoadedLog } from "./planInputs";
+import { missingStackMessage } from "./missingStack";
 import { frontierSpec, heatmapSpec, htmlReport, markdownTable, renderSvg, terminalHeatmap, type ReportData } from "./planReport";
-import { readStackConfig } from "./stackFiles";
+import { command, numberFlag, readFlagFile, runCommand, UsageError, writeFlagFile, type Values } from "../container/cli";
+import { CommandError } from "../container/commandError";
 
-const USAGE = `npm run plan -- (--requests FILE | --from-cloud-logging [--days N]) [options]
+/** The cold target when neither --target-cold-fraction nor --monthly-budget is given. */
+const DEFAULT_TARGET = 0.05;
 
-Chooses warm windows from a request log: replays it against scale to zero, 24/7, the stack's current windows and
-plans of a few simple shapes chosen by cross-validation, and prints the cheapest that meets the target.
-
-  --requests FILE             CSV with a timestamp column, NDJSON or a gcloud JSON array (docs/planner.md)
-  --from-cloud-logging        read the service's request log with gcloud logging read (needs the stack's log bucket)
-  --days N                    with --from-cloud-logging: how far back (default 90)
-  --stack NAME                stack whose windows, zone, shape, limits and prices to use (default prod, if Pulumi.prod.yaml exists)
-  --timezone TZ               zone to plan in (default the stack's warmstart:timezone, else UTC)
-  --assume-timezone TZ        zone of timestamps written without a UTC offset (otherwise they are an error)
-  --target-cold-fraction F    at most this fraction of requests cold (default 0.05)
-  --monthly-budget USD        instead: the fewest cold requests within this monthly cost
-  --max-windows N             at most N windows in the plan (default ${DEFAULT_MAX_WINDOWS})
-  --cold-start-seconds S      time from instance start to warm (default ${SIM_DEFAULTS.coldStartSeconds})
-  --service-seconds S         time one request takes (default ${SIM_DEFAULTS.serviceSeconds})
-  --idle-seconds S            how long Cloud Run keeps an idle instance (default ${SIM_DEFAULTS.idleSeconds})
-  --scale-out RULE            on-demand (Cloud Run's documented rule, default) or wait-first
-  --prewarm-seconds N         page view to first request, for the prewarm strategy (default 30)
-  --json OUT  --svg OUT  --html OUT  --markdown OUT    write the result, the charts, the report page, the table
-  --help
-
-Example: npm run plan -- --requests examples/requests.csv --html plan.html
-Exit codes: 0 done; 1 unusable log, config or gcloud failure; 2 usage error.`;
-
-class UsageError extends Error {}
-
-function num(name: string, raw: string | undefined, def: number, min: number, max: number): number {
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number ${min}..${max}, got "${raw}"; e.g. --${name} ${def}`);
-  return n;
-}
+const PLAN = command({
+  name: "plan",
+  purpose: "Chooses warm windows (warmstart:warmWindows) from a request log: the cheapest that meets a cold target.",
+  usage: "npm run plan -- (--requests FILE | --from-cloud-logging [--days N]) [options]",
+  about: `Replays the log against scale to zero, 24/7, the stack's current windows and plans of a few simple shapes chosen
+by cross-validation, and prints the cheapest that meets the target, with the \`pulumi config set\` to apply it.
+docs/planner.md says what the simulator assumes and how to read the report.`,
+  flags: {
+    requests: { type: "string", value: "FILE", defaultText: "none", help: "the request log: CSV with a timestamp column, NDJSON or a gcloud JSON array (docs/planner.md); this or --from-cloud-logging" },
+    "from-cloud-logging": { type: "boolean", help: "read the service's request log with gcloud logging read (needs --stack and the stack's log bucket)" },
+    days: { type: "string", value: "N", default: "90", help: "with --from-cloud-logging: how many days back" },
+    stack: { type: "string", value: "NAME", defaultText: "prod, if Pulumi.prod.yaml exists", help: "stack whose windows, zone, shape, limits and prices to use" },
+    timezone: { type: "string", value: "TZ", defaultText: "the stack's warmstart:timezone, else UTC", help: "zone to plan in" },
+    "assume-timezone": { type: "string", value: "TZ", defaultText: "none: such timestamps are an error", help: "zone of timestamps written without a UTC offset" },
+    "target-cold-fraction": { type: "string", value: "F", defaultText: String(DEFAULT_TARGET), help: "at most this fraction of requests cold, 0..1" },
+    "monthly-budget": { type: "string", value: "USD", defaultText: "none", help: "instead of a cold target: the fewest cold requests within this monthly cost" },
+    "max-windows": { type: "string", value: "N", default: String(DEFAULT_MAX_WINDOWS), help: "at most N windows in the plan, 1..50" },
+    "cold-start-seconds": { type: "string", value: "S", default: String(SIM_DEFAULTS.coldStartSeconds), help: "time from instance start to warm" },
+    "service-seconds": { type: "string", value: "S", default: String(SIM_DEFAULTS.serviceSeconds), help: "time one request takes" },
+    "idle-seconds": { type: "string", value: "S", default: String(SIM_DEFAULTS.idleSeconds), help: "how long Cloud Run keeps an idle instance" },
+    "scale-out": { type: "string", value: "RULE", default: SIM_DEFAULTS.scaleOut, help: `when Cloud Run starts another instance: ${SCALE_OUT_RULES.join(" or ")}; on-demand is its documented rule` },
+    "prewarm-seconds": { type: "string", value: "N", default: "30", help: "page view to first request, for the prewarm strategy" },
+    json: { type: "string", value: "OUT", defaultText: "not written", help: "write the result as JSON, which npm run replan reads" },
+    svg: { type: "string", value: "OUT", defaultText: "not written", help: "write the charts as SVG" },
+    html: { type: "string", value: "OUT", defaultText: "not written", help: "write the report page" },
+    markdown: { type: "string", value: "OUT", defaultText: "not written", help: "write the comparison table as Markdown" },
+  },
+  example: "npm run plan -- --requests examples/requests.csv --html plan.html",
+  exitCodes: {
+    0: "done",
+    1: "an unusable log or stack config, a gcloud failure, or an output that cannot be written",
+    2: "usage error: a flag, or a stack that does not exist",
+  },
+});
 
 const pct = (f: number) => `${(f * 100).toFixed(1)}%`;
 
@@ -70,86 +75,68 @@ function readCloudLogging(stack: StackConfig, days: number): LoadedLog {
   return loadRequestLog(label, text);
 }
 
-async function main(): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      options: {
-        requests: { type: "string" },
-        "from-cloud-logging": { type: "boolean" },
-        days: { type: "string" },
-        stack: { type: "string" },
-        timezone: { type: "string" },
-        "assume-timezone": { type: "string" },
-        "target-cold-fraction": { type: "string" },
-        "monthly-budget": { type: "string" },
-        "max-windows": { type: "string" },
-        "cold-start-seconds": { type: "string" },
-        "service-seconds": { type: "string" },
-        "idle-seconds": { type: "string" },
-        "scale-out": { type: "string" },
-        "prewarm-seconds": { type: "string" },
-        json: { type: "string" },
-        svg: { type: "string" },
-        html: { type: "string" },
-        markdown: { type: "string" },
-        help: { type: "boolean" },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
+
+async function main(values: Values<typeof PLAN.flags>): Promise<number> {
+  const rootDir = path.resolve(__dirname, "..");
+  if (values.stack !== undefined && !fs.existsSync(path.join(rootDir, `Pulumi.${values.stack}.yaml`))) {
+    throw new CommandError(`--stack ${values.stack}: ${missingStackMessage(rootDir, values.stack)}`, 2);
   }
   if (!values.requests && !values["from-cloud-logging"]) throw new UsageError("give --requests FILE or --from-cloud-logging");
   if (values.requests && values["from-cloud-logging"]) throw new UsageError("give --requests or --from-cloud-logging, not both");
   if (values["target-cold-fraction"] !== undefined && values["monthly-budget"] !== undefined) throw new UsageError("give --target-cold-fraction or --monthly-budget, not both");
-  const scaleOut = (values["scale-out"] ?? "on-demand") as ScaleOutRule;
+  const scaleOut = values["scale-out"] as ScaleOutRule;
   if (!SCALE_OUT_RULES.includes(scaleOut)) throw new UsageError(`--scale-out must be ${SCALE_OUT_RULES.join(" or ")}, got "${values["scale-out"]}"`);
   for (const flag of ["timezone", "assume-timezone"] as const) {
     const tz = values[flag];
     const problem = tz === undefined ? undefined : (timeZoneProblem(tz) ?? (isValidTimeZone(tz) ? undefined : "is not known to this Node.js's time zone data: update Node.js"));
     if (problem) throw new UsageError(`--${flag} ${problem}, got "${tz}"`);
   }
+  const days = numberFlag("days", values.days, 1, 3650);
+  const serviceSeconds = numberFlag("service-seconds", values["service-seconds"], 0.1, 3600);
+  const idleSeconds = numberFlag("idle-seconds", values["idle-seconds"], 0, 86_400);
+  const coldStartSeconds = numberFlag("cold-start-seconds", values["cold-start-seconds"], 0, 3600);
+  const goal: PlanGoal =
+    values["monthly-budget"] !== undefined
+      ? { monthlyBudget: numberFlag("monthly-budget", values["monthly-budget"], 0, 1e7) }
+      : { targetColdFraction: numberFlag("target-cold-fraction", values["target-cold-fraction"] ?? String(DEFAULT_TARGET), 0, 1) };
+  const maxWindows = numberFlag("max-windows", values["max-windows"], 1, 50, { integer: true });
+  const prewarmSeconds = numberFlag("prewarm-seconds", values["prewarm-seconds"], 0, 3600);
 
-  const rootDir = path.resolve(__dirname, "..");
   // The stack's config, when there is one: its current windows, zone, instance shape, limits and prices.
   const stackName = values.stack ?? (fs.existsSync(path.join(rootDir, "Pulumi.prod.yaml")) ? "prod" : undefined);
   let stack: StackConfig | undefined;
   if (stackName) {
+    // Loaded here, not above: the config module brings the Pulumi SDK, a second of start-up that --help and a
+    // usage error need not wait for.
+    const { ConfigError, parseStackConfig } = await import("../components/config.js");
+    const { readStackConfig } = await import("./stackFiles.js");
     let files;
     try {
       files = readStackConfig(rootDir, stackName);
     } catch (err) {
-      throw new UsageError(`--stack ${stackName}: ${(err as Error).message}`);
+      throw new CommandError(`--stack ${stackName}: ${(err as Error).message}`, 1);
     }
-    stack = parseStackConfig((k) => files.config[k], { rootDir, isEncrypted: (k) => files.secretKeys.includes(k), presentKeys: files.presentKeys });
+    try {
+      stack = parseStackConfig((k) => files.config[k], { rootDir, isEncrypted: (k) => files.secretKeys.includes(k), presentKeys: files.presentKeys });
+    } catch (err) {
+      throw err instanceof ConfigError ? new CommandError(err.message, 1) : err;
+    }
   }
   if (values["from-cloud-logging"] && !stack) throw new UsageError("--from-cloud-logging needs --stack NAME: the project and service to read");
   const timeZone = values.timezone ?? stack?.warm.schedule.timeZone ?? "UTC";
 
-  const log = values["from-cloud-logging"] ? readCloudLogging(stack!, num("days", values.days, 90, 1, 3650)) : loadRequestLog(values.requests!, undefined, { assumeTimeZone: values["assume-timezone"] });
+  const log = values["from-cloud-logging"] ? readCloudLogging(stack!, days) : loadRequestLog(values.requests!, readFlagFile("--requests", values.requests!, 1), { assumeTimeZone: values["assume-timezone"] });
   for (const b of log.badRows.slice(0, 10)) console.error(`${log.file}:${b.line}: skipped: ${b.reason}`);
   if (log.badRows.length > 10) console.error(`${log.file}: ${log.badRows.length - 10} more bad rows skipped`);
 
-  const sim = simulationOptions(stack, {
-    serviceSeconds: num("service-seconds", values["service-seconds"], SIM_DEFAULTS.serviceSeconds, 0.1, 3600),
-    idleSeconds: num("idle-seconds", values["idle-seconds"], SIM_DEFAULTS.idleSeconds, 0, 86_400),
-    coldStartSeconds: num("cold-start-seconds", values["cold-start-seconds"], SIM_DEFAULTS.coldStartSeconds, 0, 3600),
-    scaleOut,
-  });
+  const sim = simulationOptions(stack, { serviceSeconds, idleSeconds, coldStartSeconds, scaleOut });
   const inputs = planInputs(stack, log, timeZone, sim);
-  const goal: PlanGoal = values["monthly-budget"] !== undefined ? { monthlyBudget: num("monthly-budget", values["monthly-budget"], 300, 0, 1e7) } : { targetColdFraction: num("target-cold-fraction", values["target-cold-fraction"], 0.05, 0, 1) };
-  const maxWindows = num("max-windows", values["max-windows"], DEFAULT_MAX_WINDOWS, 1, 50);
-  const prewarmSeconds = num("prewarm-seconds", values["prewarm-seconds"], 30, 0, 3600);
   const target = "targetColdFraction" in goal ? goal.targetColdFraction : undefined;
 
-  const days = (log.times[log.times.length - 1] - log.times[0]) / 86_400_000;
+  const logDays = (log.times[log.times.length - 1] - log.times[0]) / 86_400_000;
   const warnings: string[] = [];
   if (log.outliers > 0) warnings.push(`dropped ${log.outliers} timestamp${log.outliers === 1 ? "" : "s"} far outside the bulk of the log (${new Date(log.times[0]).toISOString().slice(0, 10)} to ${new Date(log.times[log.times.length - 1]).toISOString().slice(0, 10)})`);
-  const little = littleDataWarning(log.times.length, days, coldArrivals(log.times, sim.idleSeconds).length, target ?? 0.05);
+  const little = littleDataWarning(log.times.length, logDays, coldArrivals(log.times, sim.idleSeconds).length, target ?? DEFAULT_TARGET);
   if (little) warnings.push(little);
 
   const strategies: PlanOutcome[] = [evaluateWindows("scale to zero", "", inputs), evaluateWindows("24/7", "daily 00:00-24:00", inputs)];
@@ -171,7 +158,7 @@ async function main(): Promise<number> {
 
   const traffic = current ? trafficFromLog(current, log) : undefined;
   const notes = [
-    `${log.times.length} requests over ${days.toFixed(1)} days from ${log.file} (${log.badRows.length} bad rows skipped), planned in ${timeZone}`,
+    `${log.times.length} requests over ${logDays.toFixed(1)} days from ${log.file} (${log.badRows.length} bad rows skipped), planned in ${timeZone}`,
     describeSimulation(sim),
     `prices: $${rec.recommended.cost.perInstanceHour.toFixed(4)} per instance-hour (${PRICES_SOURCE}); totals include Cloud Scheduler jobs${inputs.requestLog ? ` and the request-log bucket (${inputs.requestLog.retentionDays} days)` : ""}, as synth's do`,
     ...(traffic ? [`outside the windows (current): ${describeTraffic(traffic)}`] : []),
@@ -192,7 +179,7 @@ async function main(): Promise<number> {
   if (stack?.warm.schedule.timeZone !== timeZone) console.log(`pulumi config set warmstart:timezone ${timeZone}`);
 
   const report: ReportData = {
-    title: `warmstart plan${stackName ? ` for stack ${stackName}` : ""}: ${log.times.length} requests over ${days.toFixed(0)} days`,
+    title: `warmstart plan${stackName ? ` for stack ${stackName}` : ""}: ${log.times.length} requests over ${logDays.toFixed(0)} days`,
     timeZone,
     bins,
     windows: [
@@ -225,29 +212,12 @@ async function main(): Promise<number> {
       assumptions: notes,
       warnings,
     };
-    fs.writeFileSync(values.json, JSON.stringify(doc, null, 2) + "\n");
+    writeFlagFile("--json", values.json, JSON.stringify(doc, null, 2) + "\n");
   }
-  if (values.svg) fs.writeFileSync(values.svg, await renderSvg({ vconcat: [heatmapSpec(report), frontierSpec(report)] }));
-  if (values.html) fs.writeFileSync(values.html, await htmlReport(report));
-  if (values.markdown) fs.writeFileSync(values.markdown, markdownTable(strategies) + "\n");
+  if (values.svg) writeFlagFile("--svg", values.svg, await renderSvg({ vconcat: [heatmapSpec(report), frontierSpec(report)] }));
+  if (values.html) writeFlagFile("--html", values.html, await htmlReport(report));
+  if (values.markdown) writeFlagFile("--markdown", values.markdown, markdownTable(strategies) + "\n");
   return 0;
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (err) => {
-    if (err instanceof UsageError) {
-      console.error(`plan: ${err.message}\n\n${USAGE}`);
-      process.exitCode = 2;
-    } else if (err instanceof RequestLogError || err instanceof ConfigError) {
-      console.error(err.message);
-      process.exitCode = 1;
-    } else if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      console.error(`plan: ${(err as Error).message}`);
-      process.exitCode = 1;
-    } else {
-      console.error(err);
-      process.exitCode = 1;
-    }
-  },
-);
+void runCommand(PLAN, process.argv.slice(2), main, { userErrors: [RequestLogError] }).then((code) => (process.exitCode = code));

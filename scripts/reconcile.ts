@@ -6,14 +6,10 @@
  *   paused, the ones this deploy created or replaced included (Cloud Scheduler creates jobs ENABLED);
  * - otherwise: min instances set to what the schedule wants now.
  * Run with the deploying identity; its token comes from GOOGLE_OAUTH_ACCESS_TOKEN (as for the gcp provider) or
- * `gcloud auth print-access-token`.
- *
- * Environment: RECONCILE_SERVICE (projects/P/locations/R/services/S), RECONCILE_SCHEDULE (ScheduleEdges JSON),
- * RECONCILE_JOBS (comma-separated projects/P/locations/R/jobs/J), RECONCILE_GUARD_STATE (gs://BUCKET/OBJECT, only
- * with the guard), RECONCILE_GUARD_MAX_INSTANCES (default 0). Prints one JSON line with what it did on stdout.
- * Exit codes: 0 done; 1 a Google API call failed; 2 bad environment.
+ * `gcloud auth print-access-token`. Environment and exit codes: RECONCILE (its --help).
  */
 import type { ScheduleEdges } from "../components/warmWindows";
+import { command, runCommand } from "../container/cli";
 import { CommandError } from "../container/commandError";
 import { applyScheduleLevel, hold } from "../functions/enforce";
 import { endpointsFromEnv, GOOGLE_ENDPOINTS, googleApis, type ApiEndpoints } from "../functions/googleApis";
@@ -65,6 +61,25 @@ export async function reconcile(t: ReconcileTargets, token: () => Promise<string
   return { guard: t.guardState ? "clear" : "absent", minInstances };
 }
 
+const RECONCILE = command({
+  name: "reconcile",
+  purpose: "Sets the service's min instances to what the schedule wants now, or holds it down while the budget guard trips.",
+  usage: "npm run reconcile (configured by the environment; pulumi up runs it last)",
+  about: `The deploy's DeployReconcile component runs it once the service, the jobs and the guard are in place: an image
+build can take an hour and a window edge can pass meanwhile. Prints one JSON line with what it did on stdout.`,
+  flags: {},
+  env: {
+    RECONCILE_SERVICE: "the service, projects/P/locations/R/services/S (required)",
+    RECONCILE_SCHEDULE: "the weekly levels, ScheduleEdges JSON (required)",
+    RECONCILE_JOBS: "the warm-window jobs, comma-separated projects/P/locations/R/jobs/J (default none)",
+    RECONCILE_GUARD_STATE: "the budget guard's state, gs://BUCKET/OBJECT (default none: no guard)",
+    RECONCILE_GUARD_MAX_INSTANCES: "the cap while the guard holds (default 0)",
+    GOOGLE_OAUTH_ACCESS_TOKEN: "the deploying identity's token (default: gcloud auth print-access-token)",
+  },
+  example: `RECONCILE_SERVICE=projects/acme-imagegen-prod/locations/us-central1/services/imagegen RECONCILE_SCHEDULE='{"timeZone":"UTC","start":0,"edges":[]}' npm run reconcile`,
+  exitCodes: { 0: "done", 1: "a Google API call failed", 2: "bad environment or usage" },
+});
+
 async function main(): Promise<number> {
   const t = targetsFromEnv(process.env);
   const result = await reconcile(t, deployerToken(process.env), new Date(), endpointsFromEnv(process.env));
@@ -78,11 +93,6 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof CommandError ? err.message : `reconcile: ${(err as Error).message}`);
-      process.exit(err instanceof CommandError ? err.exitCode : 1);
-    },
-  );
+  // pulumi up runs it: a failed API call is one line, the reason and no stack.
+  void runCommand(RECONCILE, process.argv.slice(2), main, { userErrors: "all" }).then((code) => process.exit(code));
 }

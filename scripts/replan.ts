@@ -1,63 +1,67 @@
 /**
  * npm run replan: the replan workflow's second step. Reads `npm run plan -- --json` output, decides whether the
  * recommendation is worth a pull request, and if so rewrites the stack file's warmWindows and writes the pull
- * request's description. See USAGE.
+ * request's description. See REPLAN (its --help).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { decideReplan, pullRequestBody, withWarmWindows, type PlanDocument } from "./replanDecision";
+import { command, numberFlag, readFlagFile, runCommand, writeFlagFile, type Values } from "../container/cli";
+import { CommandError } from "../container/commandError";
+import { decideReplan, planDocumentProblem, pullRequestBody, withWarmWindows, type PlanDocument } from "./replanDecision";
 
-const USAGE = `npm run replan -- --plan PLAN.json --stack NAME [--stack-file FILE] [--min-saving USD] [--table FILE] [--plan-text FILE] [--report-url URL] [--body OUT]
+const REPLAN = command({
+  name: "replan",
+  purpose: "Decides whether the planner's recommendation warrants a pull request, and if so rewrites the stack file.",
+  usage: "npm run replan -- --plan PLAN.json --stack NAME [options]",
+  about: `The recommendation must save at least --min-saving USD a month, or meet the cold target the current windows
+miss. If it does, warmstart:warmWindows is rewritten in the stack file (comments and other keys kept) and the pull
+request's description goes to --body. Prints changed=true or changed=false, also to $GITHUB_OUTPUT when set.`,
+  flags: {
+    plan: { type: "string", value: "FILE", required: true, help: "what npm run plan -- --json wrote" },
+    stack: { type: "string", value: "NAME", required: true, help: "the stack the plan is for" },
+    "stack-file": { type: "string", value: "FILE", defaultText: "Pulumi.<stack>.yaml", help: "the stack file to rewrite" },
+    "min-saving": { type: "string", value: "USD", default: "20", help: "the monthly saving that warrants a change" },
+    table: { type: "string", value: "FILE", defaultText: "none", help: "the comparison table for the description (npm run plan -- --markdown)" },
+    "plan-text": { type: "string", value: "FILE", defaultText: "none", help: "plan's printed output, whose heatmap goes in the description" },
+    "report-url": { type: "string", value: "URL", defaultText: "none", help: "the workflow run whose artifact holds the full report" },
+    body: { type: "string", value: "OUT", defaultText: "not written", help: "where the pull request's description goes" },
+  },
+  env: { GITHUB_OUTPUT: "a file changed=true|false is appended to (GitHub Actions sets it; default none)" },
+  example: "npm run replan -- --plan plan.json --stack prod --table comparison.md --plan-text plan.txt --body pr-body.md",
+  exitCodes: {
+    0: "decided (either way)",
+    1: "an unreadable plan, stack, table or plan-text file, or one that cannot be written",
+    2: "usage error",
+  },
+});
 
-Decides whether the planner's recommendation warrants a pull request: it must save at least --min-saving USD a
-month (default 20), or meet the cold target the current windows miss. If so, rewrites warmstart:warmWindows in the
-stack file (default Pulumi.<stack>.yaml) and writes the pull request description to --body. Prints changed=true or
-changed=false (also to $GITHUB_OUTPUT when set).
-
-Example: npm run replan -- --plan plan.json --stack prod --table comparison.md --plan-text plan.txt --body pr-body.md
-Exit codes: 0 decided (either way); 1 unreadable plan or stack file; 2 usage error.`;
-
-function main(): number {
-  let v;
+function readPlan(file: string): PlanDocument {
+  const text = readFlagFile("--plan", file, 1);
+  let doc: unknown;
   try {
-    v = parseArgs({ options: { plan: { type: "string" }, stack: { type: "string" }, "stack-file": { type: "string" }, "min-saving": { type: "string" }, table: { type: "string" }, "plan-text": { type: "string" }, "report-url": { type: "string" }, body: { type: "string" }, help: { type: "boolean" } } }).values;
+    doc = JSON.parse(text);
   } catch (err) {
-    console.error(`replan: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
+    throw new CommandError(`--plan ${file}: not JSON (${(err as Error).message.replace(/\s+/g, " ")}); give it the file \`npm run plan -- --json FILE\` wrote`, 1);
   }
-  if (v.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!v.plan || !v.stack) {
-    console.error(`replan: --plan and --stack are required\n\n${USAGE}`);
-    return 2;
-  }
-  const minSaving = Number(v["min-saving"] ?? "20");
-  if (!Number.isFinite(minSaving) || minSaving < 0) {
-    console.error(`replan: --min-saving must be a number of USD such as 20, got "${v["min-saving"]}"\n\n${USAGE}`);
-    return 2;
-  }
+  const problem = planDocumentProblem(doc);
+  if (problem) throw new CommandError(`--plan ${file}: ${problem}; give it the file \`npm run plan -- --json FILE\` wrote`, 1);
+  return doc as PlanDocument;
+}
+
+function main(v: Values<typeof REPLAN.flags>): number {
+  const minSaving = numberFlag("min-saving", v["min-saving"], 0, 1e7);
   const stackFile = v["stack-file"] ?? path.resolve(__dirname, "..", `Pulumi.${v.stack}.yaml`);
-  let plan: PlanDocument;
-  let stackText: string;
-  try {
-    plan = JSON.parse(fs.readFileSync(v.plan, "utf8")) as PlanDocument;
-    stackText = fs.readFileSync(stackFile, "utf8");
-  } catch (err) {
-    console.error(`replan: ${(err as Error).message}`);
-    return 1;
-  }
+  const plan = readPlan(v.plan);
+  const stackText = readFlagFile(v["stack-file"] ? "--stack-file" : `--stack ${v.stack}:`, stackFile, 1);
   const decision = decideReplan(plan, minSaving);
   console.log(decision.reason);
   if (decision.change) {
-    fs.writeFileSync(stackFile, withWarmWindows(stackText, plan.recommended.warmWindows));
+    writeFlagFile(v["stack-file"] ? "--stack-file" : `--stack ${v.stack}:`, stackFile, withWarmWindows(stackText, plan.recommended.warmWindows));
     if (v.body) {
-      const table = v.table ? fs.readFileSync(v.table, "utf8").trim() : "";
-      const text = v["plan-text"] ? fs.readFileSync(v["plan-text"], "utf8") : "";
+      const table = v.table ? readFlagFile("--table", v.table, 1).trim() : "";
+      const text = v["plan-text"] ? readFlagFile("--plan-text", v["plan-text"], 1) : "";
       const heatmap = /Requests by weekday and hour[\s\S]*?\n\n/.exec(text)?.[0].trim() ?? "";
-      fs.writeFileSync(v.body, pullRequestBody({ decision, plan, table, heatmap, reportUrl: v["report-url"], stack: v.stack }) + "\n");
+      writeFlagFile("--body", v.body, pullRequestBody({ decision, plan, table, heatmap, reportUrl: v["report-url"], stack: v.stack }) + "\n");
     }
   }
   const line = `changed=${decision.change}`;
@@ -66,4 +70,4 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+void runCommand(REPLAN, process.argv.slice(2), main).then((code) => (process.exitCode = code));

@@ -17,6 +17,22 @@ export interface PlanDocument {
   readonly current: PlannedStrategy | null;
 }
 
+/** What keeps `doc` from being a {@link PlanDocument}, or undefined: the fields the decision and the description read. */
+export function planDocumentProblem(doc: unknown): string | undefined {
+  const strategy = (s: unknown, where: string): string | undefined => {
+    if (typeof s !== "object" || s === null) return `no "${where}" object`;
+    const o = s as Record<string, unknown>;
+    if (typeof o.warmWindows !== "string") return `"${where}.warmWindows" is not a string`;
+    for (const k of ["monthlyCost", "coldFraction"]) if (typeof o[k] !== "number") return `"${where}.${k}" is not a number`;
+    return undefined;
+  };
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return "not a JSON object";
+  const d = doc as Record<string, unknown>;
+  const goal = d.goal as Record<string, unknown> | undefined;
+  if (typeof goal !== "object" || goal === null || (typeof goal.targetColdFraction !== "number" && typeof goal.monthlyBudget !== "number")) return 'no "goal" with targetColdFraction or monthlyBudget';
+  return strategy(d.recommended, "recommended") ?? (d.current === null ? undefined : strategy(d.current, "current"));
+}
+
 export interface ReplanDecision {
   readonly change: boolean;
   readonly reason: string;

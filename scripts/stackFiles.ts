@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { KEYS } from "../components/config";
+import { missingStackMessage } from "./missingStack";
 
 export interface ProjectKey {
   readonly type?: string;
@@ -50,14 +51,7 @@ export function readStackConfig(rootDir: string, stack: string, configFile?: str
   const stackFile = configFile ? path.resolve(rootDir, configFile) : path.join(rootDir, `Pulumi.${stack}.yaml`);
   if (configFile && !fs.existsSync(stackFile)) throw new Error(`no config file ${configFile}`);
   if (!fs.existsSync(stackFile)) {
-    // Offline there is no backend to `pulumi stack init` against: start from an example file instead.
-    const stacks = fs.readdirSync(rootDir).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.slice("Pulumi.".length, -".yaml".length));
-    const examples = fs.existsSync(path.join(rootDir, "examples/stacks")) ? fs.readdirSync(path.join(rootDir, "examples/stacks")).filter((f) => f.endsWith(".yaml")) : [];
-    throw new Error(
-      `no stack file Pulumi.${stack}.yaml${stacks.length ? ` (stacks here: ${stacks.join(", ")})` : ""}. Start from an example and edit its MADE-UP values: ` +
-        `cp Pulumi.prod.yaml Pulumi.${stack}.yaml${examples.length ? `, or cp examples/stacks/${examples[0]} Pulumi.${stack}.yaml (examples/stacks/ has ${examples.map((e) => e.replace(/^Pulumi\.|\.yaml$/g, "")).join(", ")})` : ""}; ` +
-        `or read one in place with --config-file examples/stacks/FILE`,
-    );
+    throw new Error(missingStackMessage(rootDir, stack));
   }
   const doc = (parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
   const config: Record<string, string> = {};

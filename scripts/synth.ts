@@ -11,7 +11,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
+import { command, readFlagFile, runCommand, UsageError, type Values } from "../container/cli";
+import { CommandError } from "../container/commandError";
 import { ConfigError, parseStackConfig, type StackConfig } from "../components/config";
 import { ASSUMED_REQUESTS_PER_DAY, monthlyCost } from "../components/costModel";
 import { RequestLogError } from "../components/requestLog";
@@ -25,22 +26,22 @@ import { renderReport, type SynthCost } from "./synthReport";
 /** The stack synth and plan read when none is named. */
 const DEFAULT_STACK = "prod";
 
-const USAGE = `npm run synth: what a stack would create and cost, offline (no credentials, nothing deployed).
-
-Usage: npm run synth -- [--stack NAME] [options]
-
-Options:
-  --stack NAME          the stack to read, Pulumi.NAME.yaml (default ${DEFAULT_STACK}, as for npm run plan)
-  --config-file FILE    read FILE instead of Pulumi.NAME.yaml, as pulumi --config-file does (e.g. examples/stacks/...)
-  --json FILE           also write every resource (urn, type, name, parent, dependencies, inputs) and the outputs
-  --diff OLD.json       show what changed against an earlier --json or a \`pulumi stack export --file\`
-  --now ISO-8601        deploy as if at this instant (default now), e.g. 2026-11-27T19:00:00Z
-  --requests FILE       price the traffic outside the windows from a request log (as npm run plan does)
-  -h, --help            this text
-
-Example: npm run synth -- --stack prod --json before.json; pulumi config set warmstart:warmWindows "..."; npm run synth -- --stack prod --diff before.json
-
-Exit codes: 0 the plan was printed; 1 the configuration (or the program) is invalid; 2 a usage error.`;
+const SYNTH = command({
+  name: "synth",
+  purpose: "Shows what a stack would create and cost, offline: no credentials, nothing deployed.",
+  usage: "npm run synth -- [--stack NAME] [options]",
+  flags: {
+    stack: { type: "string", value: "NAME", default: DEFAULT_STACK, help: "the stack to read, Pulumi.NAME.yaml; npm run plan has the same default" },
+    "config-file": { type: "string", value: "FILE", defaultText: "Pulumi.NAME.yaml", help: "read FILE instead, as pulumi --config-file does (e.g. examples/stacks/Pulumi.pyserver.yaml)" },
+    json: { type: "string", value: "FILE", defaultText: "none", help: "also write every resource (urn, type, name, parent, dependencies, inputs) and the outputs as JSON" },
+    diff: { type: "string", value: "OLD.json", defaultText: "none", help: "show what changed against an earlier --json, or a `pulumi stack export --file` of the deployed stack" },
+    now: { type: "string", value: "ISO-8601", defaultText: "the current time", help: "deploy as if at this instant, e.g. 2026-11-27T19:00:00Z (the min instances in force at deploy time depend on it)" },
+    requests: { type: "string", value: "FILE", defaultText: "none: warmstart:offWindowInstanceHoursPerDay", help: "price the traffic outside the windows from a request log, as npm run plan does" },
+  },
+  env: { COLUMNS: "the width to wrap at when the output is not a terminal (default 100)" },
+  example: "npm run synth -- --stack prod --json before.json; pulumi config set warmstart:warmWindows \"weekdays 08:00-20:00\"; npm run synth -- --diff before.json",
+  exitCodes: { 0: "the plan was printed", 1: "the stack's configuration (or the program) is invalid: the error names every key", 2: "usage error: a flag, or a stack without a file" },
+});
 
 /** The stack's monthly cost: from its config's assumption, or with the off-window traffic measured from a log. */
 function stackCost(config: StackConfig, requests: string | undefined): SynthCost {
@@ -65,40 +66,25 @@ function stackCost(config: StackConfig, requests: string | undefined): SynthCost
   return { estimate, traffic: { source: "config", instanceHoursPerDay: config.cost.offWindowInstanceHoursPerDay }, schedulerJobs, requestLog: requestLog && { ...requestLog, measured: false } };
 }
 
-async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      options: { stack: { type: "string" }, "config-file": { type: "string" }, json: { type: "string" }, diff: { type: "string" }, now: { type: "string" }, requests: { type: "string" }, help: { type: "boolean", short: "h" } },
-    }).values;
-  } catch (err) {
-    console.error(`synth: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const stack = args.stack ?? DEFAULT_STACK;
+async function main(args: Values<typeof SYNTH.flags>): Promise<number> {
+  const stack = args.stack;
   if (args.now !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(args.now) || Number.isNaN(Date.parse(args.now)))) {
-    console.error(`synth: --now must be an ISO 8601 instant such as 2026-11-23T15:00:00Z, got ${JSON.stringify(args.now)}`);
-    return 2;
+    throw new UsageError(`--now must be an ISO 8601 instant such as 2026-11-23T15:00:00Z, got ${JSON.stringify(args.now)}`);
   }
   const rootDir = path.resolve(__dirname, "..");
   let files;
   try {
     files = readStackConfig(rootDir, stack, args["config-file"]);
   } catch (err) {
-    console.error(`synth: ${(err as Error).message}`);
-    return 2;
+    throw new CommandError((err as Error).message, 2);
   }
   let before: PlanFile | undefined;
   if (args.diff) {
     try {
-      before = parsePlanFile(fs.readFileSync(args.diff, "utf8"), args.diff);
+      before = parsePlanFile(readFlagFile("--diff", args.diff), args.diff);
     } catch (err) {
-      console.error(`synth: --diff ${err instanceof PlanFileError ? err.message : `cannot read ${args.diff}: ${(err as Error).message}`}`);
-      return 2;
+      if (err instanceof PlanFileError) throw new CommandError(`--diff ${err.message}`, 2);
+      throw err;
     }
   }
   const raw = (key: string) => files.config[key];
@@ -131,15 +117,8 @@ async function main(): Promise<number> {
       console.error(err.message);
       return 1;
     }
-    console.error(`synth: ${(err as Error).stack ?? err}`);
-    return 1;
+    throw err;
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+void runCommand(SYNTH, process.argv.slice(2), main).then((code) => process.exit(code));

@@ -3,15 +3,30 @@
  * log-based metric exists at once in Logging but takes minutes to reach Monitoring, which refuses an alert policy on
  * it meanwhile ("Cannot find metric(s) ... If a metric was created recently, it could take up to 10 minutes to become
  * available", hashicorp/terraform-provider-google#11102, still open): a dependency alone does not help, so this waits
- * until Monitoring knows each metric type.
- *
- * Environment: WAIT_PROJECT, WAIT_METRIC_TYPES (comma-separated logging.googleapis.com/user/NAME), WAIT_SECONDS
- * (default 600), WAIT_POLL_SECONDS (default 10). Exit codes: 0 all known; 1 still unknown at the deadline, or an API
- * call failed; 2 bad environment.
+ * until Monitoring knows each metric type. Environment and exit codes: WAIT_LOG_METRICS (its --help).
  */
+import { command, runCommand } from "../container/cli";
 import { CommandError } from "../container/commandError";
 import { endpointsFromEnv, googleApis, type GoogleApis } from "../functions/googleApis";
 import { deployerToken } from "./deployerToken";
+
+const WAIT_LOG_METRICS = command({
+  name: "wait-log-metrics",
+  purpose: "Waits until Cloud Monitoring knows each new log-based metric, so that alert policies on them can be made.",
+  usage: "npm run wait-log-metrics (configured by the environment; pulumi up runs it)",
+  about: `A new log-based metric takes minutes to reach Monitoring, which refuses an alert policy on it meanwhile
+(hashicorp/terraform-provider-google#11102): pulumi up runs this between the metrics and the policies.`,
+  flags: {},
+  env: {
+    WAIT_PROJECT: "the project id (required)",
+    WAIT_METRIC_TYPES: "comma-separated logging.googleapis.com/user/NAME (default none)",
+    WAIT_SECONDS: "how long to wait at most (default 600)",
+    WAIT_POLL_SECONDS: "how often to ask (default 10)",
+    GOOGLE_OAUTH_ACCESS_TOKEN: "the deploying identity's token (default: gcloud auth print-access-token)",
+  },
+  example: "WAIT_PROJECT=acme-imagegen-prod WAIT_METRIC_TYPES=logging.googleapis.com/user/imagegen-warmup-failures npm run wait-log-metrics",
+  exitCodes: { 0: "Monitoring knows every metric", 1: "one is still unknown at the deadline, or an API call failed", 2: "bad environment or usage" },
+});
 
 export interface MetricWait {
   readonly project: string;
@@ -51,16 +66,14 @@ export async function waitForMetrics(api: GoogleApis, w: MetricWait, log: (line:
   }
 }
 
+async function main(): Promise<number> {
+  const w = waitFromEnv(process.env);
+  await waitForMetrics(googleApis(deployerToken(process.env), endpointsFromEnv(process.env)), w, (l) => console.error(l));
+  console.error(`wait-log-metrics: Monitoring knows all ${w.metricTypes.length} log-based metric(s)`);
+  return 0;
+}
+
 if (require.main === module) {
-  (async () => {
-    const w = waitFromEnv(process.env);
-    await waitForMetrics(googleApis(deployerToken(process.env), endpointsFromEnv(process.env)), w, (l) => console.error(l));
-    console.error(`wait-log-metrics: Monitoring knows all ${w.metricTypes.length} log-based metric(s)`);
-  })().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err instanceof CommandError ? err.message : `wait-log-metrics: ${(err as Error).message}`);
-      process.exit(err instanceof CommandError ? err.exitCode : 1);
-    },
-  );
+  // pulumi up runs it: a failed API call is one line, the reason and no stack.
+  void runCommand(WAIT_LOG_METRICS, process.argv.slice(2), main, { userErrors: "all" }).then((code) => process.exit(code));
 }

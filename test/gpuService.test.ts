@@ -9,7 +9,7 @@ import { invokerBindingNames } from "../components/invokerBindings";
 import { L4_REGIONS, weightsFit } from "../components/l4";
 import { probeBudgetSeconds, startupProbeTiming } from "../components/startupProbe";
 import { SECRET_MASK } from "../scripts/offline";
-import { BASE_CONFIG, lastResources, projectTempDir, runStack } from "./harness";
+import { BASE_CONFIG, lastResources, projectTempDir, runStack, sharedStackRun } from "./harness";
 
 const SERVICE = "gcp:cloudrunv2/service:Service";
 const INVOKER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember";
@@ -27,7 +27,7 @@ describe("the Cloud Run service", () => {
   });
 
   test("serves one request per instance by default, not the API's 80, and caps instances and request time", async () => {
-    const svc = (await runStack()).one(SERVICE).inputs as any;
+    const svc = (await sharedStackRun()).one(SERVICE).inputs as any;
     expect(svc.template.maxInstanceRequestConcurrency).toBe(1);
     expect(svc.template.scaling).toEqual({ minInstanceCount: 0, maxInstanceCount: 2 });
     expect(svc.template.timeout).toBe("600s");
@@ -36,7 +36,7 @@ describe("the Cloud Run service", () => {
   });
 
   test("disables GPU zonal redundancy unless asked, and keeps deletion protection on by default", async () => {
-    const svc = (await runStack()).one(SERVICE).inputs as any;
+    const svc = (await sharedStackRun()).one(SERVICE).inputs as any;
     expect(svc.template.gpuZonalRedundancyDisabled).toBe(true);
     expect(svc.deletionProtection).toBe(true);
     const redundant = (await runStack({ "warmstart:gpuZonalRedundancy": "true", "warmstart:deletionProtection": "false" })).one(SERVICE).inputs as any;
@@ -50,7 +50,7 @@ describe("the Cloud Run service", () => {
   });
 
   test("references the image by digest, in the service's own Artifact Registry repository", async () => {
-    const run = await runStack();
+    const run = await sharedStackRun();
     const image = (run.one(SERVICE).inputs as any).template.containers[0].image as string;
     expect(image).toMatch(/^us-central1-docker\.pkg\.dev\/acme-test-123\/warmstart-images\/model-server@sha256:[0-9a-f]{64}$/);
     expect(run.outputs.imageRef).toBe(image);
@@ -58,12 +58,12 @@ describe("the Cloud Run service", () => {
   });
 
   test("declares the service-level scaling block explicitly", async () => {
-    const svc = (await runStack()).one(SERVICE).inputs as any;
+    const svc = (await sharedStackRun()).one(SERVICE).inputs as any;
     expect(svc.scaling).toEqual({ minInstanceCount: 0, scalingMode: "AUTOMATIC" });
   });
 
   test("runs as its own service account with no project-wide role", async () => {
-    const run = await runStack();
+    const run = await sharedStackRun();
     const runtime = run.ofType("gcp:serviceaccount/account:Account").find((a) => a.inputs.accountId === "warmstart-run")!;
     expect(runtime).toBeDefined();
     expect((run.one(SERVICE).inputs as any).template.serviceAccount).toBe("warmstart-run@acme-test-123.iam.gserviceaccount.com");
@@ -168,7 +168,7 @@ describe("the remote image build", () => {
   });
 
   test("passes the models key only through Secret Manager: never in build args, the command or plain inputs", async () => {
-    const run = await runStack();
+    const run = await sharedStackRun();
     const key = BASE_CONFIG["warmstart:modelsAccessKey"];
     for (const r of run.resources) expect(JSON.stringify(r.inputs), r.name).not.toContain(key);
     expect(run.one("gcp:secretmanager/secretVersion:SecretVersion").inputs.secretData).toBe(SECRET_MASK);
@@ -181,7 +181,7 @@ describe("the remote image build", () => {
   });
 
   test("the build account may push to the repository, read the one secret and its source, and write logs", async () => {
-    const run = await runStack();
+    const run = await sharedStackRun();
     const builder = "serviceAccount:warmstart-image-build@acme-test-123.iam.gserviceaccount.com";
     const roles = run.resources.filter((r) => r.inputs.member === builder).map((r) => `${r.type.split(":").pop()} ${r.inputs.role}`).sort();
     expect(roles).toEqual([
@@ -193,7 +193,7 @@ describe("the remote image build", () => {
   });
 
   test("a service no one may call warns, naming the key to set; one with invokers does not", async () => {
-    const none = await runStack();
+    const none = await sharedStackRun();
     expect(none.warnings).toContainEqual(expect.stringMatching(/^no one can call warmstart but its warmups: set warmstart:invokers, e\.g\. pulumi config set --path 'warmstart:invokers\[0\]'/));
     const some = await runStack({ "warmstart:invokers": '["serviceAccount:app@acme-test-123.iam.gserviceaccount.com"]' });
     expect(some.warnings.filter((w) => w.startsWith("no one can call"))).toEqual([]);

@@ -135,8 +135,8 @@ describe("the command, with a stand-in pulumi and gcloud", () => {
     init(TRIPPED);
     const [help, dry, bad] = await Promise.all([run(["--help"]), run(["--stack", "prod", "--dry-run"]), run(["--dry-run"])]);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^usage: npm run guard:reset -- --stack <name> \[--dry-run\]/);
-    expect(help.stdout).toContain("refuses (exit 3) while the budget is still over");
+    expect(help.stdout).toMatch(/^Puts the stack back where the warm schedule wants it.*\n\nUsage: npm run guard:reset -- --stack NAME \[--dry-run\]/);
+    expect(help.stdout.replace(/\s+/g, " ")).toContain("refuses (exit 3) while the budget is still over");
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/^guard:reset \(dry run\): the budget was raised to 700/);
     expect(dry.stdout).toContain("max instances 1 -> no service-level cap");

@@ -91,3 +91,15 @@ export async function runStack(overrides: Record<string, string> = {}, opts: Run
     },
   };
 }
+
+const sharedRuns = new Map<string, Promise<StackRun>>();
+
+/**
+ * runStack for a config several tests of a file read without changing anything on disk between them: one run per
+ * distinct config and options (without `calls`), shared. Use runStack where a test changes files between runs.
+ */
+export function sharedStackRun(overrides: Record<string, string> = {}, opts: Omit<RunOptions, "calls"> = {}): Promise<StackRun> {
+  const key = JSON.stringify([overrides, opts]);
+  if (!sharedRuns.has(key)) sharedRuns.set(key, runStack(overrides, opts));
+  return sharedRuns.get(key)!;
+}

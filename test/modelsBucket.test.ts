@@ -8,7 +8,7 @@ import { imageContentHash, manifestSourcesHash } from "../components/contentHash
 import { ABORT_MULTIPART_AFTER_SECONDS, R2_READ_PERMISSION, R2_WRITE_PERMISSION } from "../components/modelsBucket";
 import { gateExpression } from "../components/modelsGate";
 import { SECRET_MASK } from "../scripts/offline";
-import { BASE_CONFIG, lastResources, runStack } from "./harness";
+import { BASE_CONFIG, lastResources, runStack, sharedStackRun } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -55,7 +55,7 @@ describe("models bucket", () => {
   });
 
   test("the gate is a zone WAF custom rule, secret in state, and exists before the domain is connected", async () => {
-    const run = await runStack(CF);
+    const run = await sharedStackRun(CF);
     const gate = run.one("cloudflare:index/ruleset:Ruleset");
     expect(gate.inputs).toMatchObject({ zoneId: CF["warmstart:cloudflareZoneId"], kind: "zone", phase: "http_request_firewall_custom" });
     expect((gate.inputs as any).rules).toEqual(SECRET_MASK);
@@ -72,7 +72,7 @@ describe("models bucket", () => {
   });
 
   test("exports the base URL, the S3 endpoint and the bucket name", async () => {
-    const run = await runStack(CF);
+    const run = await sharedStackRun(CF);
     expect(run.outputs).toMatchObject({
       modelsBaseUrl: "https://models.example.com",
       modelsS3Endpoint: "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com",
@@ -90,7 +90,7 @@ describe("models bucket", () => {
 });
 
 test("the image build waits for the models bucket and its domain", async () => {
-  const run = await runStack(CF);
+  const run = await sharedStackRun(CF);
   const build = run.command("submit-build");
   // Depending on the component means depending on each of its resources, the custom domain included.
   expect(build.dependencies).toContain(run.one("cloudflare:index/r2CustomDomain:R2CustomDomain").urn);
@@ -110,7 +110,7 @@ describe("presigned access", () => {
   });
 
   test("an account token that may only read this bucket's objects", async () => {
-    const run = await runStack(PRESIGNED);
+    const run = await sharedStackRun(PRESIGNED);
     const token = run.one("cloudflare:index/accountToken:AccountToken").inputs as any;
     expect(token.accountId).toBe(account);
     expect(token.policies).toHaveLength(1);
@@ -121,7 +121,7 @@ describe("presigned access", () => {
   });
 
   test("the token's permission group is looked up by its plain name (the provider encodes the query itself)", async () => {
-    const run = await runStack(PRESIGNED);
+    const run = await sharedStackRun(PRESIGNED);
     const policy = (run.one("cloudflare:index/accountToken:AccountToken").inputs as any).policies[0];
     // The offline mock derives a group's id from the name it was asked for.
     const expected = createHash("sha256").update(`group:${R2_READ_PERMISSION}`).digest("hex").slice(0, 32);
@@ -149,7 +149,7 @@ describe("presigned access", () => {
   });
 
   test("the build waits for the token", async () => {
-    const run = await runStack(PRESIGNED);
+    const run = await sharedStackRun(PRESIGNED);
     expect(run.command("submit-build").dependencies).toContain(run.one("cloudflare:index/accountToken:AccountToken").urn);
   });
 
@@ -170,7 +170,7 @@ describe("sync on deploy", () => {
   const buildCommand = (run: Awaited<ReturnType<typeof runStack>>) => run.ofType("command:local:Command").find((c) => String(c.inputs.create).includes("submit-build"))!;
 
   test("a token that may read and write this bucket's objects, and nothing else", async () => {
-    const run = await runStack(SYNC);
+    const run = await sharedStackRun(SYNC);
     const write = run.one("cloudflare:index/accountToken:AccountToken").inputs as any;
     expect(write.policies).toEqual([
       {
@@ -182,7 +182,7 @@ describe("sync on deploy", () => {
   });
 
   test("runs models:sync with the token's S3 credentials, kept secret, whenever paths or sources change", async () => {
-    const run = await runStack(SYNC);
+    const run = await sharedStackRun(SYNC);
     const sync = syncCommand(run);
     expect(sync.inputs.create).toBe("npm run --silent models:sync -- --manifest 'container/models.json' --print-manifest");
     expect(sync.inputs.environment).toBe(SECRET_MASK);
@@ -199,7 +199,7 @@ describe("sync on deploy", () => {
   });
 
   test("the build waits for the sync and stages the manifest it printed, sized from it", async () => {
-    const run = await runStack(SYNC);
+    const run = await sharedStackRun(SYNC);
     const sync = syncCommand(run);
     const build = buildCommand(run);
     expect(build.dependencies).toContain(sync.urn);
@@ -235,8 +235,8 @@ describe("sync on deploy", () => {
   });
 
   test("exports the write credentials as a secret, for models:sync --stack; not made without the option", async () => {
-    expect((await runStack(SYNC)).outputs.modelsSyncAccess).toBe(SECRET_MASK);
-    const plain = await runStack(CF);
+    expect((await sharedStackRun(SYNC)).outputs.modelsSyncAccess).toBe(SECRET_MASK);
+    const plain = await sharedStackRun(CF);
     expect(plain.outputs.modelsSyncAccess).toBeUndefined();
     expect(plain.ofType("cloudflare:index/accountToken:AccountToken")).toEqual([]);
   });

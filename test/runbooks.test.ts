@@ -195,7 +195,9 @@ function problems(words: string[], where: string): string[] {
         const source = read(file);
         for (const flag of args.slice(dash + 1).map((w) => w.replace(/^\[/, "")).filter((w) => w.startsWith("--"))) {
           const f = flag.split("=")[0];
-          if (!source.includes(f)) found.push(`${where}: npm run ${name} -- ${f}: ${file} takes no such flag`);
+          // A flag is declared as "--name" (usage text) or as a key of its command's flags ("name": { type: ... }).
+          const declared = source.includes(f) || new RegExp(`["']?${f.slice(2)}["']?\\s*:\\s*\\{\\s*type:`).test(source);
+          if (!declared) found.push(`${where}: npm run ${name} -- ${f}: ${file} takes no such flag`);
         }
       }
     }

@@ -21,7 +21,8 @@ afterAll(() => tempStacks.forEach((f) => fs.rmSync(f, { force: true })));
 
 describe("npm run synth", () => {
   const jsonFile = path.join(tmp, "plan.json");
-  const result = synth("--stack", "prod", "--json", jsonFile, "--now", "2026-11-27T19:00:00Z");
+  // No --stack: prod is the default, as for npm run plan.
+  const result = synth("--json", jsonFile, "--now", "2026-11-27T19:00:00Z");
 
   test("prints the plan of the prod stack offline and exits 0", () => {
     expect(result.stderr).toBe("");
@@ -54,37 +55,6 @@ describe("npm run synth", () => {
     // An image digest is the registry's; a build's trigger (a content hash computed here) is real and stays.
     expect(result.stdout).not.toMatch(/(@|Digest: )sha256:[0-9a-f]{64}/);
     expect(result.stdout).not.toMatch(/-uc\.a\.run\.app/);
-  });
-
-  test("reads prod when no stack is named, as npm run plan does", () => {
-    const plain = synth("--now", "2026-11-27T19:00:00Z");
-    expect(plain.status).toBe(0);
-    expect(plain.stdout).toMatch(/^warmstart plan for stack "prod"/);
-  });
-
-  test("--diff against an earlier --json lists only what a change of warmWindows touches: jobs, dashboard, guard, reconcile", () => {
-    const changed = path.join(tmp, "Pulumi.changed.yaml");
-    fs.writeFileSync(changed, fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").replace(/warmstart:warmWindows: .*/, 'warmstart:warmWindows: "weekdays 08:00-21:00; sat,sun 12:00-18:00; fri 18:00-23:30 x2"'));
-    const diff = synth("--stack", "prod", "--config-file", changed, "--diff", jsonFile, "--now", "2026-11-27T19:00:00Z");
-    expect(diff.status).toBe(0);
-    const section = diff.stdout.slice(diff.stdout.indexOf("Changes against"), diff.stdout.indexOf(" unchanged") + 10);
-    const touched = [...section.matchAll(/^ {2}([+~-]) (\S+) {2}(\S+)$/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
-    expect(touched.sort()).toEqual(
-      [
-        "+ gcp:cloudscheduler/job:Job imagegen-warm-weekdays-0755-to-1",
-        "+ gcp:cloudscheduler/job:Job imagegen-warmup-weekdays-0800",
-        "- gcp:cloudscheduler/job:Job imagegen-warm-weekdays-0855-to-1",
-        "- gcp:cloudscheduler/job:Job imagegen-warmup-weekdays-0900",
-        "~ command:local:Command imagegen-reconcile",
-        "~ gcp:cloudfunctionsv2/function:Function imagegen-guard",
-        "~ gcp:monitoring/dashboard:Dashboard imagegen-dashboard",
-      ].sort(),
-    );
-    expect(section).toMatch(/GUARD_SCHEDULE\(json\)\.edges\[0\]\.minuteOfWeek: 535 => 475/);
-    expect(section).toMatch(/2 to create, 3 to update, 2 to delete, \d+ unchanged/);
-    // The same plan against itself: nothing to do.
-    const same = synth("--stack", "prod", "--diff", jsonFile, "--now", "2026-11-27T19:00:00Z");
-    expect(same.stdout.slice(same.stdout.indexOf("Changes"), same.stdout.indexOf("Changes") + 600)).toMatch(/Changes against [\s\S]*?\n {2}none\n {2}0 to create, 0 to update, 0 to delete/);
   });
 
   test("warns while the example's made-up values are still in the stack", () => {

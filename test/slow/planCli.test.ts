@@ -142,7 +142,7 @@ describe("bad input", () => {
   test("usage errors exit 2 with the usage; unusable logs exit 1 naming the file, never a stack trace", () => {
     const none = plan();
     expect(none.status).toBe(2);
-    expect(none.stderr).toMatch(/give --requests FILE or --from-cloud-logging\n\nnpm run plan -- /);
+    expect(none.stderr).toMatch(/give --requests FILE or --from-cloud-logging\n\nUsage: npm run plan -- /);
     expect(plan("--requests", "examples/requests.csv", "--monthly-budget", "1", "--target-cold-fraction", "0.1").stderr).toMatch(/not both/);
     expect(plan("--requests", "examples/requests.csv", "--bogus").status).toBe(2);
     const nope = plan("--requests", "examples/requests.csv", "--stack", "nope");
