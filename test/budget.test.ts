@@ -138,6 +138,8 @@ describe("budget guard resources", () => {
     });
     expect(fn.eventTrigger).toMatchObject({ eventType: "google.cloud.pubsub.topic.v1.messagePublished", pubsubTopic: "projects/acme-test-123/topics/warmstart-budget-updates" });
     expect(fn.serviceConfig.environmentVariables).toEqual({
+      GUARD_DAILY_THRESHOLD: "0",
+      GUARD_DAILY_LIMIT: "0",
       GUARD_SERVICE: "projects/acme-test-123/locations/us-central1/services/warmstart",
       GUARD_JOBS: [
         "projects/acme-test-123/locations/us-central1/jobs/warmstart-warm-weekdays-0855-to-1",
