@@ -3,23 +3,23 @@
  * outside them. Composition only: config in, components wired, outputs out.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Budget } from "./components/budget";
-import { BudgetGuard } from "./components/budgetGuard";
-import { CiAccess } from "./components/ciAccess";
-import { DeployReconcile } from "./components/deployReconcile";
-import { deployTime } from "./components/clock";
-import { loadStackConfig } from "./components/config";
-import { ASSUMED_REQUESTS_PER_DAY, instanceSecondsFor, monthlyCost } from "./components/costModel";
-import { DailySpendLimit } from "./components/dailySpendLimit";
-import { scheduleMarkdown } from "./components/dashboard";
-import { GpuService } from "./components/gpuService";
-import { ModelsBucket } from "./components/modelsBucket";
-import { ModelsSync } from "./components/modelsSync";
-import { StackIdentities } from "./components/stackIdentities";
-import { Observability } from "./components/observability";
-import { RequestLogBucket } from "./components/requestLogBucket";
-import { WarmSchedule } from "./components/warmSchedule";
-import { desiredMinInstances, scheduleEdges, warmInstanceHoursPerWeek } from "./components/warmWindows";
+import { Budget } from "./components/budget/budget";
+import { BudgetGuard } from "./components/budget/budgetGuard";
+import { CiAccess } from "./components/ci/ciAccess";
+import { DeployReconcile } from "./components/schedule/deployReconcile";
+import { deployTime } from "./components/schedule/clock";
+import { loadStackConfig } from "./config/parse";
+import { ASSUMED_REQUESTS_PER_DAY, instanceSecondsFor, monthlyCost } from "./components/budget/costModel";
+import { DailySpendLimit } from "./components/budget/dailySpendLimit";
+import { scheduleMarkdown } from "./components/observability/dashboardWidgets";
+import { GpuService } from "./components/service/gpuService";
+import { ModelsBucket } from "./components/models/modelsBucket";
+import { ModelsSync } from "./components/models/modelsSync";
+import { StackIdentities } from "./components/access/stackIdentities";
+import { Observability } from "./components/observability/observability";
+import { RequestLogBucket } from "./components/logging/requestLogBucket";
+import { WarmSchedule } from "./components/schedule/warmSchedule";
+import { desiredMinInstances, scheduleEdges, warmInstanceHoursPerWeek } from "./components/schedule/warmWindows";
 
 const rootDir = __dirname;
 const config = loadStackConfig(rootDir);
