@@ -3,7 +3,7 @@
  * Observability component turns them into resources. Field names come from the supervisor, never retyped.
  */
 import { GUARD_LOG_COMPONENT, GUARD_TRIPPED_MESSAGE } from "../../functions/guardContract";
-import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../../container/supervisor";
+import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../../container/logContract";
 import type { LatencyObjective, Objectives } from "./objectives";
 import { DAY_NAMES, edgesByDay, type WarmSchedule } from "../schedule/warmWindows";
 

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { COLD_START_PHASES } from "../../container/supervisor";
+import { COLD_START_PHASES } from "../../container/logContract";
 import { latencySloId, type Objectives } from "./objectives";
 import {
   coldStartExtractor,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { COLD_START_FIELD, COLD_START_PHASES, logLine, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../../../container/supervisor";
+import { COLD_START_FIELD, COLD_START_PHASES, logLine, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../../../container/logContract";
 import { dashboardJson, scheduleMarkdown } from "../../../components/observability/dashboardWidgets";
 import { buildWarmSchedule, parseWarmWindows } from "../../../components/schedule/warmWindows";
 import { googleApis } from "../../../functions/googleApis";
