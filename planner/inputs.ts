@@ -4,7 +4,7 @@
  * windows and the same traffic (issue #18).
  */
 import * as fs from "node:fs";
-import type { StackConfig } from "../config/parse";
+import type { StackConfig } from "../config/types";
 import { DEFAULT_PRICES, type TrafficAssumption } from "../components/budget/costModel";
 import { evaluateWindows, planClock, type PlanInputs, type PlanOutcome } from "./recommender";
 import { dropOutliers } from "./planSanity";

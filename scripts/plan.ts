@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { StackConfig } from "../config/parse";
+import type { StackConfig } from "../config/types";
 import { describeTraffic, PRICES_SOURCE } from "../components/budget/costModel";
 import { binRequests, DEFAULT_MAX_WINDOWS, evaluateWindows, recommend, warmSpans, type PlanGoal, type PlanOutcome } from "../planner/recommender";
 import { coldArrivals, inFlightPercentile, littleDataWarning, saturationWarning } from "../planner/planSanity";

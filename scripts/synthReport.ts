@@ -4,7 +4,7 @@
  * with its key settings; lines wrapped to the terminal's width; values the mocks made up shown as <placeholders>.
  * Pure formatting.
  */
-import type { StackConfig } from "../config/parse";
+import type { StackConfig } from "../config/types";
 import { describeTraffic, PRICES_SOURCE, type CostEstimate, type TrafficAssumption } from "../components/budget/costModel";
 import { DAY_NAMES, edgesByDay, warmInstanceHoursPerWeek, type WarmSchedule } from "../components/schedule/warmWindows";
 import type { OfflineRun, Placeholders, RecordedResource } from "./offline";

@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import type { BudgetConfig } from "../../config/parse";
+import type { BudgetConfig } from "../../config/types";
 
 export interface BudgetArgs {
   /** Billing account, amount, alert emails and thresholds (`warmstart:billingAccount`, `monthlyBudget`, ...). */

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { S3Access } from "../../container/presign";
-import type { ModelsBucketConfig } from "../../config/parse";
+import type { ModelsBucketConfig } from "../../config/types";
 import { foreignCustomRulesEntryPoint, GATE_RULESET_NAME, gateExpression } from "./modelsGate";
 import { r2BucketResource } from "./r2";
 

@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import type { ImageConfig, ServiceConfig } from "../../config/parse";
+import type { ImageConfig, ServiceConfig } from "../../config/types";
 import { ModelImage } from "../image/modelImage";
 import { containerEnv } from "./modelServer";
 import { invokerBindingNames, sharedOldNames } from "./invokerBindings";

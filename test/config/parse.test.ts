@@ -3,7 +3,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
-import { ConfigError, KEYS, parseStackConfig, yamlValueToConfigString } from "../../config/parse";
+import { ConfigError, parseStackConfig } from "../../config/parse";
+import { KEYS, yamlValueToConfigString } from "../../config/keys";
 import { readProjectFile } from "../../scripts/stackFiles";
 import { BASE_CONFIG, lastResources, projectTempDir, runStack } from "../harness";
 

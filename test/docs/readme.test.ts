@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect, test } from "vitest";
-import { KEYS } from "../../config/parse";
+import { KEYS } from "../../config/keys";
 import { readProjectFile } from "../../scripts/stackFiles";
 
 const ROOT = path.resolve(__dirname, "../..");

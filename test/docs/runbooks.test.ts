@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { KEYS } from "../../config/parse";
+import { KEYS } from "../../config/keys";
 import { REQUIRED_OUTPUTS, GUARD_OUTPUTS, targetsFromOutputs } from "../../scripts/guard-reset";
 import { projectTempDir, runStack, type StackRun } from "../harness";
 
