@@ -30,6 +30,14 @@ export interface KeySpec<T> {
   /** Undefined: the key has no default (it is required, or optional with no value). */
   readonly default?: YamlValue;
   readonly secret?: boolean;
+  /** The type docs/configuration.md shows when it says more than `type`, e.g. "string (number)". */
+  readonly docType?: string;
+  /** The values a number may take, e.g. "1..100", for docs/configuration.md. */
+  readonly range?: string;
+  /** For secrets: what `pulumi config set --secret` is shown with, e.g. "<hf_...>"; default "<value>". */
+  readonly placeholder?: string;
+  /** A comment above the key in Pulumi.yaml: why it is declared as it is. */
+  readonly yamlNote?: string;
   /**
    * For secrets: whether a stack usually needs it. `npm run synth` stands in for needed ones a stack file cannot hold
    * unencrypted (the example stack), and leaves optional ones unset.
@@ -42,6 +50,7 @@ export interface KeySpec<T> {
 function integer(min: number, max: number, description: string, def?: number): KeySpec<number> {
   return {
     type: "integer",
+    range: `${min}..${max}`,
     description,
     default: def,
     parse: (raw) => {
@@ -57,6 +66,8 @@ function integer(min: number, max: number, description: string, def?: number): K
 function decimal(min: number, max: number, description: string, def: string): KeySpec<number> {
   return {
     type: "string",
+    docType: "string (number)",
+    range: `${min}..${max}`,
     description,
     default: def,
     parse: (raw) => {
@@ -138,6 +149,8 @@ function list(description: string, check: (item: string) => string | undefined):
 function windows(description: string): KeySpec<string | readonly string[]> {
   return {
     type: undefined,
+    docType: "string or list",
+    yamlNote: "No type: a stack may give one string or a list (one window per item); the CLI checks only typed keys.",
     description,
     default: "",
     parse: (raw) => {
@@ -164,6 +177,8 @@ function windows(description: string): KeySpec<string | readonly string[]> {
 function latencyObjectives(description: string): KeySpec<LatencyObjective[]> {
   return {
     type: undefined,
+    docType: "string (JSON) or map",
+    yamlNote: "No type: a stack may give a JSON string or a YAML map of percentile to seconds; the CLI checks only typed keys.",
     description,
     default: LATENCY_OBJECTIVES_EXAMPLE,
     parse: (raw) => {
@@ -190,9 +205,11 @@ function latencyObjectives(description: string): KeySpec<LatencyObjective[]> {
  */
 const SECRET_VALUE_RE = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/;
 
-function secret(description: string, opts: { optional?: boolean } = {}): KeySpec<string> {
+function secret(description: string, opts: { optional?: boolean; placeholder?: string } = {}): KeySpec<string> {
   return {
     type: "string",
+    docType: "string (secret)",
+    placeholder: opts.placeholder,
     description,
     secret: true,
     optional: opts.optional,
@@ -286,7 +303,7 @@ export const KEYS = {
   maxInstances: integer(1, 100, "Most instances (GPUs) at once; keep it within your L4 quota.", 2),
   maxColdStartSeconds: integer(10, 3600, "How long the startup probe waits for the model to load and warm, 10..480 s.", 300),
   gpuZonalRedundancy: boolean("Reserve GPU capacity in another zone for failover (costs ~56% more per GPU-second).", false),
-  invokers: list("IAM members allowed to call the service, e.g. [\"serviceAccount:app@p.iam.gserviceaccount.com\"].", (m) =>
+  invokers: list('IAM members allowed to call the service (user:, group:, serviceAccount:, ...), as a list or comma-separated, each once, e.g. ["serviceAccount:app@p.iam.gserviceaccount.com"].', (m) =>
     m === "allUsers" || m === "allAuthenticatedUsers"
       ? 'is not allowed here; set warmstart:public true to open the service to everyone'
       : IAM_MEMBER_RE.test(m)
@@ -294,7 +311,7 @@ export const KEYS = {
         : "must be an IAM member such as user:a@b.com, group:g@b.com or serviceAccount:x@p.iam.gserviceaccount.com",
   ),
   public: boolean("Let anyone on the internet call the service (grants run.invoker to allUsers).", false),
-  warmupOrigins: list("Origins whose pages may POST /warmup from a browser on page load, e.g. [\"https://app.example.com\"]; needs public true (docs/prewarm.md).", originProblem),
+  warmupOrigins: list("Origins (https://app.example.com, as the browser sends them: no path, no wildcard) whose pages may POST /warmup on load; needs public true (docs/prewarm.md).", originProblem),
   deletionProtection: boolean("Refuse to delete the Cloud Run service (the provider's own default is also true).", true),
   imageBuild: oneOf(["cloudbuild", "local", "none"] as const, "How the image is made: cloudbuild (remote, for big images), local (Docker), none (use warmstart:image).", "cloudbuild"),
   image: string("Image by digest (registry/repo@sha256:...) the service runs: the only image with imageBuild none; with a build, a rollback pin (the build is kept and not re-run).", "", (v) =>
@@ -308,7 +325,7 @@ export const KEYS = {
         ? undefined
         : "must be an image reference such as docker.io/library/python:3.12 (registry host first), or ./images/<name>, e.g. ./images/comfyui",
   ),
-  modelsManifest: string("Path of the models manifest, relative to the project root; it must lie inside the root (symbolic links resolved).", "container/models.json"),
+  modelsManifest: string("Path of the models manifest (each file's path, size, sha256 and source), relative to the project root; it must lie inside the root, symbolic links resolved, and an error never quotes a refused file.", "container/models.json"),
   imageRetention: integer(1, 100, "Images kept in Artifact Registry; older ones are cleaned up.", 3),
   // N1_HIGHCPU_8 and N1_HIGHCPU_32 are deprecated (google/devtools/cloudbuild/v1/cloudbuild.proto, MachineType).
   buildMachineType: oneOf(["E2_HIGHCPU_8", "E2_HIGHCPU_32"] as const, "Cloud Build machine type for the image build (E2_HIGHCPU_8 or E2_HIGHCPU_32).", "E2_HIGHCPU_32"),
@@ -316,14 +333,14 @@ export const KEYS = {
   modelsDomain: string("Host name the weights are served from (the R2 bucket's custom domain), e.g. models.example.com. Unused with modelsAccess presigned.", "", (v) =>
     v === "" || HOSTNAME_RE.test(v) ? undefined : "must be a host name such as models.example.com (no scheme, no path)",
   ),
-  modelsAccessHeader: string("Name of the header that carries the models access key; not one that proxies or the WAF treat specially (Host, Authorization, Cookie, ...).", "X-Warmstart-Models-Key", (v) => {
+  modelsAccessHeader: string("Name of the header that carries the models access key. Not a hop-by-hop, framing, routing or credentials header (Host, Authorization, Cookie, Connection, Content-Length, X-Forwarded-*, ...; RFC 9110), one Cloudflare sets (CF-*), or one the fetcher sends (Range, User-Agent).", "X-Warmstart-Models-Key", (v) => {
     if (!HEADER_NAME_RE.test(v)) return "must be an HTTP header name (letters, digits and hyphens)";
     const role = reservedHeaderRole(v);
     return role
       ? `"${v}" is a header proxies and the WAF treat specially (${role}): the key could be dropped, rewritten or read as something else on the way; use a header of your own, e.g. the default X-Warmstart-Models-Key`
       : undefined;
   }),
-  modelsAccessKey: secret("Secret the image build sends in modelsAccessHeader to read the weights (modelsAccess header). Set with --secret."),
+  modelsAccessKey: secret("Secret the image build sends in modelsAccessHeader; set with --secret. It goes to Secret Manager and reaches the build as a BuildKit secret, never a build arg or a layer."),
   billingAccount: string("Billing account id (XXXXXX-XXXXXX-XXXXXX). When set, the stack creates the budget, its alerts and the guard.", "", (v) =>
     v === "" || /^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/.test(v) ? undefined : "must be a billing account id like 012345-6789AB-CDEF01 (gcloud billing accounts list)",
   ),
@@ -339,7 +356,7 @@ export const KEYS = {
     ),
     default: ["0.5", "0.9", "1.0", "forecast:1.0"],
   },
-  budgetGuard: boolean("Stop the spend when the budget is gone: min instances to 0 and the warm-window jobs paused.", true),
+  budgetGuard: boolean("Deploy the guard that sets min instances to 0 and pauses the warm-window jobs when the budget is spent.", true),
   guardRatio: decimal(0.1, 10, "Spend, as a fraction of the budget, at which the guard acts.", "1.0"),
   guardMaxInstances: integer(
     0,
@@ -350,41 +367,44 @@ export const KEYS = {
   dailySpendLimit: decimal(
     0,
     1_000_000,
-    "Daily spend limit in USD: when the service's billable instance time in the last 24 h, priced at its shape, passes it, the budget guard holds the service until local midnight. 0: none; needs billingAccount and budgetGuard.",
+    "Daily spend limit in USD: when the service's billable instance time in the last 24 h, priced at its shape, passes it, the budget guard holds the service until local midnight (docs/operations.md). 0: none; needs billingAccount and budgetGuard.",
     "0",
   ),
-  prices: string('Price overrides for the cost estimate, a JSON object, e.g. {"l4PerSecond": 0.00019}.', "{}", (v) => {
-    try {
-      parsePriceOverrides(v);
-      return undefined;
-    } catch (err) {
-      return (err as Error).message;
-    }
-  }),
+  prices: {
+    ...string('Price overrides for the cost estimate, e.g. {"l4PerSecond": 0.00019} (keys in components/budget/costModel.ts).', "{}", (v) => {
+      try {
+        parsePriceOverrides(v);
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    }),
+    docType: "string (JSON)",
+  },
   offWindowInstanceHoursPerDay: decimal(0, 2400, "Instance-hours a day your traffic keeps instances up outside warm windows (cost estimate only).", "1"),
   // Cloud Logging keeps the _Default bucket 30 days; the planner reads 90 (https://cloud.google.com/logging/docs/
   // routing/overview, "_Default bucket"; a user-defined bucket keeps 1-3650 days, LogBucket.retention_days).
-  requestLogRetentionDays: integer(0, 3650, "Days the stack's request-log bucket keeps the service's request logs for the planner (npm run plan -- --from-cloud-logging); 0: no bucket.", 120),
+  requestLogRetentionDays: integer(0, 3650, "Days the stack's log bucket keeps the service's request logs, for npm run plan -- --from-cloud-logging (Cloud Logging's _Default bucket keeps 30); 0: no bucket. Priced in the cost estimate.", 120),
   cloudflareAccountId: string("Cloudflare account id; when set, the stack creates the R2 models bucket on modelsDomain.", "", (v) =>
     v === "" || /^[0-9a-f]{32}$/.test(v) ? undefined : "must be a Cloudflare account id (32 hex digits, from the dashboard's URL or Overview)",
   ),
-  cloudflareZoneId: string("Cloudflare zone id of modelsDomain's zone. Required with cloudflareAccountId.", "", (v) =>
+  cloudflareZoneId: string("Zone id of modelsDomain's zone; required with cloudflareAccountId unless modelsAccess is presigned.", "", (v) =>
     v === "" || /^[0-9a-f]{32}$/.test(v) ? undefined : "must be a Cloudflare zone id (32 hex digits)",
   ),
   modelsBucket: string("R2 bucket name; empty: <serviceName>-models.", "", (v) =>
     v === "" || /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(v) ? undefined : "must be 3-63 lowercase letters, digits or hyphens",
   ),
-  modelsJurisdiction: oneOf(R2_JURISDICTIONS, "R2 jurisdiction the bucket's data stays in: default, eu, us or fedramp. Fixed once the bucket exists.", "default"),
+  modelsJurisdiction: oneOf(R2_JURISDICTIONS, "R2 jurisdiction the bucket's data stays in: default, eu, us or fedramp (fixed once the bucket exists; its S3 endpoint becomes https://<account>.<jurisdiction>.r2.cloudflarestorage.com).", "default"),
   modelsLocationHint: oneOf(["", "wnam", "enam", "weur", "eeur", "apac", "oc"] as const, "R2 location hint for a new bucket (wnam, enam, weur, eeur, apac, oc); empty: Cloudflare chooses.", ""),
   modelsAccess: oneOf(
     MODELS_ACCESS,
-    "How the build reads the weights: header (modelsDomain behind a zone WAF rule that wants modelsAccessHeader), presigned (no public host: presigned S3 GETs from a read token the stack makes; needs cloudflareAccountId) or public.",
+    "header: a zone WAF rule blocks requests to the models host without modelsAccessHeader; presigned: no public host, the build presigns S3 GETs from a read-only account token the stack makes (needs cloudflareAccountId); public: no gate (synth warns).",
     "header",
   ),
-  huggingFaceToken: secret("Hugging Face token the sync during pulumi up uses for gated or private sources (syncModelsOnDeploy). Set with --secret.", { optional: true }),
-  syncModelsOnDeploy: boolean("Run models:sync during pulumi up whenever the manifest's files or sources change, with a write token the stack makes (needs cloudflareAccountId).", false),
+  huggingFaceToken: secret("Hugging Face token the sync during pulumi up sends to Hugging Face for gated or private sources (with syncModelsOnDeploy only); set with --secret.", { optional: true, placeholder: "<hf_...>" }),
+  syncModelsOnDeploy: boolean("Run models:sync during pulumi up when the manifest's paths or sources change, with a bucket-scoped write token the stack makes (needs cloudflareAccountId).", false),
   coldStartAlertSeconds: integer(10, 3600, "Alert when a cold start (process start to warm) takes longer than this, in seconds.", 180),
-  coldStartsPerDayObjective: integer(0, 1000, "Objective: fewer cold starts (instance starts) than this in any 24 h; charted, and an alert fires when 24 h reach it. 0: no objective.", 5),
+  coldStartsPerDayObjective: integer(0, 1000, "Objective: fewer cold starts (instance starts, window openings included) than this in any 24 h; charted, and an alert fires when 24 h reach it. 0: no objective.", 5),
   latencyObjectiveSeconds: latencyObjectives(
     `Objective: request latency under these seconds at these percentiles, a JSON object (or YAML map), e.g. ${LATENCY_OBJECTIVES_EXAMPLE}; charted, and each an SLO with an alert. {}: none.`,
   ),
@@ -427,7 +447,7 @@ export const KEYS = {
   stateBucket: string("Pulumi state bucket name (no gs://) the deploy account may read and write. Required with githubRepository.", "", (v) =>
     v === "" || /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(v) ? undefined : "must be a bucket name such as acme-pulumi-state (no gs://)",
   ),
-  secretsKmsKey: string("KMS key of the stack's secrets provider (projects/P/locations/L/keyRings/R/cryptoKeys/K); the deploy account may use it.", "", (v) =>
+  secretsKmsKey: string("KMS key of the stack's secrets provider (projects/P/locations/L/keyRings/R/cryptoKeys/K, each id as Cloud KMS allows it: key ring and key 1-63 letters, digits, _ or -); the deploy account may use it.", "", (v) =>
     v === "" ? undefined : kmsKeyProblem(v),
   ),
 } satisfies Record<string, KeySpec<unknown>>;

@@ -106,7 +106,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       full,
       meant
         ? `is not a key of this stack; did you mean warmstart:${meant}? (pulumi config rm ${full}, then pulumi config set warmstart:${meant} <value>)`
-        : "is not a key of this stack (the README's Configuration reference lists them all); remove it with pulumi config rm " + full,
+        : "is not a key of this stack (docs/configuration.md lists them all); remove it with pulumi config rm " + full,
     );
   }
 

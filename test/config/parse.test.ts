@@ -117,7 +117,7 @@ const BAD_VALUES: [string, string, RegExp][] = [
   ["warmstart:warmWindows", '["weekdays 09:00-17:00", 3]', /as a list, must hold one window per item, each a string/],
   ["warmstart:maxInstance", "3", /^ *warmstart:maxInstance: is not a key of this stack; did you mean warmstart:maxInstances\? \(pulumi config rm warmstart:maxInstance, then pulumi config set warmstart:maxInstances <value>\)$/],
   ["warmstart:warmwindows", "weekdays 09:00-17:00", /did you mean warmstart:warmWindows\?/],
-  ["warmstart:budgetAlertEmail", "a@example.com", /is not a key of this stack \(the README's Configuration reference lists them all\); remove it with pulumi config rm warmstart:budgetAlertEmail$/],
+  ["warmstart:budgetAlertEmail", "a@example.com", /is not a key of this stack \(docs\/configuration.md lists them all\); remove it with pulumi config rm warmstart:budgetAlertEmail$/],
   ["warmstart:warmLeadMinutes", "300", /integer 0\.\.240/],
   ["warmstart:idleMinInstances", "5", /must not exceed warmstart:maxInstances \(2\)/],
   ["warmstart:serviceName", "My_Service", /lowercase letters/],
