@@ -45,13 +45,24 @@ describe("the stack outputs the runbooks use", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// The commands of docs/operations.md and README.md: every output, npm script, flag, config key and gcloud command
-// they name exists; the day-2 runbooks parse as shell and run, as pasted, against stand-ins.
+// The commands of docs/operations.md, README.md and the docs that took the README's long sections: every output,
+// npm script, flag, config key and gcloud command they name exists; the day-2 runbooks parse as shell and run, as
+// pasted, against stand-ins.
 // ---------------------------------------------------------------------------------------------------------------
 
 const ROOT = path.resolve(__dirname, "../..");
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
-const DOCS = ["docs/operations.md", "README.md"] as const;
+const DOCS = [
+  "docs/operations.md",
+  "README.md",
+  "docs/synth.md",
+  "docs/warm-windows.md",
+  "docs/planner.md",
+  "docs/cost-and-budget.md",
+  "docs/models-bucket.md",
+  "docs/image.md",
+  "docs/observability.md",
+] as const;
 /** Sections whose every command must be copy-pasteable (no <placeholder>) and is run here against stand-ins. */
 const DAY2 = ["When the budget guard trips", "Is it warm right now?", "Tear it all down"];
 
@@ -218,7 +229,7 @@ function problems(words: string[], where: string): string[] {
   return found;
 }
 
-describe("the operations guide's and the README's commands", () => {
+describe("the commands of the operations guide, the README and the docs", () => {
   const blocks = DOCS.flatMap(bashBlocks);
 
   test("every output, npm script and flag, config key and gcloud command they name exists", () => {
