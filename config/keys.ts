@@ -25,7 +25,7 @@ export interface KeySpec<T> {
    * sdk/go/common/workspace/project.go, validateStackConfigValues in config.go).
    */
   readonly type: "string" | "integer" | "boolean" | "array" | undefined;
-  /** One line for Pulumi.yaml and the README: what the key changes. */
+  /** One line for Pulumi.yaml and docs/configuration.md: what the key changes. */
   readonly description: string;
   /** Undefined: the key has no default (it is required, or optional with no value). */
   readonly default?: YamlValue;
@@ -282,8 +282,8 @@ function kmsKeyProblem(v: string): string | undefined {
 export type ModelsAccess = (typeof MODELS_ACCESS)[number];
 
 /**
- * Every project key, in the order of Pulumi.yaml and the README's table. Provider keys (`gcp:project`,
- * `gcp:region`) are read separately below.
+ * Every project key: the one table Pulumi.yaml's config block and docs/configuration.md are generated from (`npm run
+ * gen:config`), in their order. Provider keys (`gcp:project`, `gcp:region`) are read separately.
  */
 export const KEYS = {
   serviceName: string("Cloud Run service name; also prefixes the stack's other resource names.", "warmstart", (v) =>
