@@ -7,7 +7,7 @@ import type { Prices } from "../components/budget/costModel";
 import type { R2Jurisdiction } from "../components/models/r2";
 import type { ModelServerConfig } from "../components/service/modelServer";
 import type { Objectives } from "../components/observability/objectives";
-import type { WarmSchedule } from "../components/schedule/warmWindows";
+import type { CompiledSchedule } from "../components/schedule/warmWindows";
 import type { ModelsAccess, ReferenceImage } from "./keys";
 
 export interface ServiceConfig {
@@ -65,7 +65,7 @@ export type ModelsFetch =
 
 export interface WarmConfig {
   readonly windowsText: string;
-  readonly schedule: WarmSchedule;
+  readonly schedule: CompiledSchedule;
   readonly warmMinInstances: number;
   readonly idleMinInstances: number;
   readonly leadMinutes: number;

@@ -1,7 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { schedulerJobId } from "../names";
-import { dstWarnings, type WarmSchedule as CompiledSchedule } from "./warmWindows";
+import { dstWarnings, type CompiledSchedule } from "./warmWindows";
 
 export interface WarmScheduleArgs {
   /**
