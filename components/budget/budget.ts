@@ -2,6 +2,12 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { BudgetConfig } from "../../config/types";
 
+/** A budget alert threshold: a fraction of the budget, on current or forecasted spend. */
+export interface BudgetThreshold {
+  readonly fraction: number;
+  readonly basis: "CURRENT_SPEND" | "FORECASTED_SPEND";
+}
+
 export interface BudgetArgs {
   /** Billing account, amount, alert emails and thresholds (`warmstart:billingAccount`, `monthlyBudget`, ...). */
   readonly budget: BudgetConfig & { readonly billingAccount: string };

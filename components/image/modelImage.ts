@@ -6,11 +6,34 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { manifestBytes, parseManifest, unsyncedFiles } from "../../container/manifest";
 import { artifactRegistryRepository, buildDiskSizeGb, cloudBuildConfig, modelImageBuildArgs } from "./cloudBuild";
-import type { ReferenceImage } from "../../config/keys";
-import type { ImageConfig, ModelsFetch } from "../../config/types";
+import type { ImageConfig } from "../../config/types";
 import { containerBundles } from "./containerBundle";
 import { folderContentHash, imageContentHash } from "./contentHash";
 import { accountId } from "../names";
+
+/** How the image is made (`warmstart:imageBuild`): Cloud Build, Docker on this machine, or not at all. */
+export type ImageBuildMode = "cloudbuild" | "local" | "none";
+
+/** One of this repository's reference images to build: its folder (the build context), the Dockerfile in it, and the image's name. */
+export interface ReferenceImage {
+  /** Relative to the project root, e.g. `images/pyserver`. */
+  readonly folder: string;
+  /** File name inside the folder, e.g. `Dockerfile.cuda`. */
+  readonly dockerfile: string;
+  /** The image's name in the stack's repository, e.g. `base-pyserver-cuda`. */
+  readonly imageName: string;
+}
+
+/**
+ * Where the image build reads the weights, by `warmstart:modelsAccess`. With `presigned` the read credential is not
+ * config: the stack's ModelsBucket makes it, and the build receives it from there.
+ */
+export type ModelsFetch =
+  /** `https://<modelsDomain>`, sending `header: key` through the zone's WAF gate. */
+  | { readonly access: "header"; readonly baseUrl: string; readonly header: string; readonly key: pulumi.Output<string> }
+  | { readonly access: "public"; readonly baseUrl: string }
+  /** The bucket through its S3 endpoint, by presigned GETs. */
+  | { readonly access: "presigned"; readonly s3Endpoint: string; readonly bucket: string };
 
 export interface ModelImageArgs {
   /** How the image is made and what goes into it (`warmstart:imageBuild`, `baseImage`, `modelsManifest`, ...). */
