@@ -82,9 +82,12 @@ const estimate = monthlyCost({
 const billingAccount = config.budget.billingAccount;
 const budget = billingAccount
   ? new Budget(config.service.name, {
-      budget: { ...config.budget, billingAccount },
       project: config.service.project,
-      prefix: config.service.name,
+      billingAccount,
+      monthlyBudget: config.budget.monthlyBudget,
+      alertEmails: config.budget.alertEmails,
+      thresholds: config.budget.thresholds,
+      guarded: config.budget.guard,
       warmScheduleMonthlyCost: estimate.warm + estimate.scheduler,
     })
   : undefined;
