@@ -36,11 +36,23 @@ const identities = new StackIdentities(config.service.name, {
   guard: Boolean(config.budget.billingAccount && config.budget.guard),
 });
 
-const models = config.modelsBucket ? new ModelsBucket(config.service.name, { bucket: config.modelsBucket }) : undefined;
+const bucket = config.modelsBucket;
+const models = bucket
+  ? new ModelsBucket(config.service.name, {
+      accountId: bucket.accountId,
+      bucketName: bucket.bucketName,
+      jurisdiction: bucket.jurisdiction,
+      locationHint: bucket.locationHint,
+      access: bucket.access,
+      domain: bucket.domain,
+      gate: bucket.gate,
+      writeToken: bucket.syncOnDeploy,
+    })
+  : undefined;
 const sync = models?.writeAccess
   ? new ModelsSync(
       config.service.name,
-      { manifestPath: config.image.manifestPath, manifest: config.image.manifest, writeAccess: models.writeAccess, huggingFaceToken: config.modelsBucket?.huggingFaceToken },
+      { manifestPath: config.image.manifestPath, manifest: config.image.manifest, writeAccess: models.writeAccess, huggingFaceToken: bucket?.huggingFaceToken },
       { dependsOn: [models] },
     )
   : undefined;

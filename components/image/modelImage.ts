@@ -5,6 +5,7 @@ import * as dockerBuild from "@pulumi/docker-build";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { manifestBytes, parseManifest, unsyncedFiles } from "../../container/manifest";
+import type { S3Access } from "../../container/presign";
 import { artifactRegistryRepository, buildDiskSizeGb, cloudBuildConfig, modelImageBuildArgs } from "./cloudBuild";
 import type { ImageConfig } from "../../config/types";
 import { containerBundles } from "./containerBundle";
@@ -48,8 +49,8 @@ export interface ModelImageArgs {
   readonly rootDir: string;
   /** Resources the build must wait for (e.g. the bucket it fetches weights from). */
   readonly buildDependsOn?: readonly pulumi.Resource[];
-  /** With presigned access: the bucket's read access JSON, made by the ModelsBucket component (a secret). */
-  readonly modelsReadAccess?: pulumi.Output<string>;
+  /** With presigned access: the bucket's read credentials, made by the ModelsBucket component (a secret). */
+  readonly modelsReadAccess?: pulumi.Output<S3Access>;
   /**
    * With syncModelsOnDeploy: the manifest as the sync in this `pulumi up` left it (JSON). The build uses it instead
    * of the file, and rebuilds when it changes.
@@ -342,7 +343,7 @@ export class ModelImage extends pulumi.ComponentResource {
 }
 
 /** The secret file the fetcher reads in the build: the header line, or the presigned access JSON; none if public. */
-function modelsAccessSecret(models: ModelsFetch, readAccess: pulumi.Output<string> | undefined): pulumi.Output<string> | undefined {
+function modelsAccessSecret(models: ModelsFetch, readAccess: pulumi.Output<S3Access> | undefined): pulumi.Output<string> | undefined {
   switch (models.access) {
     case "header":
       return pulumi.secret(pulumi.interpolate`${models.header}: ${models.key}`);
@@ -350,6 +351,6 @@ function modelsAccessSecret(models: ModelsFetch, readAccess: pulumi.Output<strin
       return undefined;
     case "presigned":
       if (!readAccess) throw new Error("presigned models access needs the ModelsBucket's read access (warmstart:cloudflareAccountId)");
-      return pulumi.secret(readAccess);
+      return pulumi.secret(readAccess.apply((a) => JSON.stringify(a)));
   }
 }

@@ -1,5 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import type { S3Access } from "../../container/presign";
 import type { ImageConfig, ServiceConfig } from "../../config/types";
 import { ModelImage } from "../image/modelImage";
 import { containerEnv } from "./modelServer";
@@ -21,8 +22,8 @@ export interface GpuServiceArgs {
   readonly rootDir: string;
   /** What the image build must wait for, e.g. the models bucket, so it does not fetch before the domain is connected. */
   readonly imageBuildDependsOn?: readonly pulumi.Resource[];
-  /** With presigned models access: the bucket's read access JSON for the build (a secret). */
-  readonly modelsReadAccess?: pulumi.Output<string>;
+  /** With presigned models access: the bucket's read credentials for the build (ModelsBucket's `readAccess`, a secret). */
+  readonly modelsReadAccess?: pulumi.Output<S3Access>;
   /** With syncModelsOnDeploy: the manifest the sync produced, which the build uses (JSON). */
   readonly syncedManifest?: pulumi.Output<string>;
   /** The service runs as it (StackIdentities). */
