@@ -57,9 +57,35 @@ const sync = models?.writeAccess
     )
   : undefined;
 
-const gpu = new GpuService(config.service.name, {
-  service: config.service,
-  image: config.image,
+const { service: svc, image } = config;
+const gpu = new GpuService(svc.name, {
+  project: svc.project,
+  region: svc.region,
+  cpu: svc.cpu,
+  memory: svc.memory,
+  concurrency: svc.concurrency,
+  requestTimeoutSeconds: svc.requestTimeoutSeconds,
+  maxInstances: svc.maxInstances,
+  maxColdStartSeconds: svc.maxColdStartSeconds,
+  gpuZonalRedundancy: svc.gpuZonalRedundancy,
+  invokers: svc.invokers,
+  public: svc.public,
+  warmupOrigins: svc.warmupOrigins,
+  deletionProtection: svc.deletionProtection,
+  modelServer: svc.modelServer,
+  image: {
+    mode: image.mode,
+    baseImage: image.baseImage,
+    baseReference: image.baseReference,
+    pinned: image.image,
+    manifestPath: image.manifestPath,
+    manifest: image.manifest,
+    buildMachineType: image.buildMachineType,
+    buildTimeoutMinutes: image.buildTimeoutMinutes,
+    models: image.models,
+  },
+  imageRetention: image.retention,
+  offloadWarning: image.offloadWarning,
   minInstanceCount: minInstancesNow,
   rootDir,
   // The build writes its log as the build account, so its grants must be in place (StackIdentities).
