@@ -101,10 +101,9 @@ const warm = new WarmSchedule(config.service.name, {
   schedule,
   project: config.service.project,
   region: config.service.region,
-  serviceName: gpu.serviceName,
-  serviceUrl: gpu.url,
+  service: gpu.service,
   schedulerServiceAccount: identities.scheduler,
-  invokerServiceAccountEmail: identities.invoker.email,
+  invokerServiceAccount: identities.invoker,
   now,
 });
 
@@ -141,7 +140,7 @@ const guard =
         project: config.service.project,
         region: config.service.region,
         topic: budget.topic,
-        serviceName: gpu.serviceName,
+        service: gpu.service,
         serviceAccount: identities.guard!,
         buildServiceAccount: identities.guardBuild!,
         accessReady: [identities],
@@ -174,7 +173,7 @@ const reconcile = new DeployReconcile(
   {
     project: config.service.project,
     region: config.service.region,
-    serviceName: gpu.serviceName,
+    service: gpu.service,
     schedule: edges,
     jobs: warm.jobResourceNames,
     guardState: guard?.stateLocation,

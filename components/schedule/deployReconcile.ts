@@ -1,11 +1,13 @@
 import * as command from "@pulumi/command";
+import type * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { ScheduleEdges } from "./warmWindows";
 
 export interface DeployReconcileArgs {
   readonly project: string;
   readonly region: string;
-  readonly serviceName: pulumi.Input<string>;
+  /** The Cloud Run service whose min instances the step sets (GpuService's `service`). */
+  readonly service: gcp.cloudrunv2.Service;
   /** The weekly levels: the reconcile step sets the one in force when the deploy ends. */
   readonly schedule: ScheduleEdges;
   /** Every warm-window and warmup job (projects/P/locations/R/jobs/J); paused again when the guard holds the service down. */
@@ -38,7 +40,7 @@ export class DeployReconcile extends pulumi.ComponentResource {
       {
         create: "npm run --silent reconcile",
         environment: {
-          RECONCILE_SERVICE: pulumi.interpolate`projects/${args.project}/locations/${args.region}/services/${args.serviceName}`,
+          RECONCILE_SERVICE: pulumi.interpolate`projects/${args.project}/locations/${args.region}/services/${args.service.name}`,
           RECONCILE_SCHEDULE: JSON.stringify(args.schedule),
           RECONCILE_JOBS: pulumi.all([...args.jobs]).apply((names) => names.join(",")),
           ...(args.guardState ? { RECONCILE_GUARD_STATE: args.guardState } : {}),
