@@ -32,7 +32,6 @@ const edges = scheduleEdges(schedule);
 // Who everything runs as, and the grants that need IAM admin (applied from a laptop; see docs/operations.md).
 const identities = new StackIdentities(config.service.name, {
   project: config.service.project,
-  serviceName: config.service.name,
   guard: Boolean(config.budget.billingAccount && config.budget.guard),
 });
 
@@ -161,7 +160,7 @@ const dailySpendLimit =
         serviceName: config.service.name,
         topic: budget.topic,
         timeZone: schedule.timeZone,
-        emailChannels: budget.notificationChannels.map((c) => c.id),
+        notificationChannels: budget.notificationChannels.map((c) => c.id),
         now,
         after: [guard],
       })

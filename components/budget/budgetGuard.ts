@@ -18,7 +18,9 @@ export interface BudgetGuardArgs {
    * The guard compares an incident's figure with it (a raised limit releases a daily hold).
    */
   readonly daily: { readonly thresholdSeconds: number; readonly limitUsd: number };
+  /** The Google Cloud project (`gcp:project`). */
   readonly project: string;
+  /** The service's region (`gcp:region`): the function, its bucket and its image repository are made there. */
   readonly region: string;
   /** The topic every budget update is published to; the daily spend limit's alert and midnight tick too. */
   readonly topic: gcp.pubsub.Topic;

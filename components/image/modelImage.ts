@@ -81,7 +81,9 @@ export interface ModelImageSpec {
 }
 
 export interface ModelImageArgs extends ModelImageSpec {
+  /** The Google Cloud project (`gcp:project`): the build runs in it. */
   readonly project: string;
+  /** Where Cloud Build runs and the staging bucket lives: the service's region (`gcp:region`). */
   readonly region: string;
   /** The Docker repository builds push to (kept whatever the build mode; GpuService makes it). */
   readonly repository: gcp.artifactregistry.Repository;
@@ -89,13 +91,20 @@ export interface ModelImageArgs extends ModelImageSpec {
   readonly buildServiceAccount: gcp.serviceaccount.Account;
   /** Project root (where Pulumi runs); the build context is `container/` under it. */
   readonly rootDir: string;
-  /** Resources the build must wait for (e.g. the bucket it fetches weights from). */
+  /**
+   * Resources the build must wait for (e.g. the bucket it fetches weights from).
+   * @default nothing: the build starts as soon as its own resources exist
+   */
   readonly buildDependsOn?: readonly pulumi.Resource[];
-  /** With presigned access: the bucket's read credentials, made by the ModelsBucket component (a secret). */
+  /**
+   * With presigned access: the bucket's read credentials, made by the ModelsBucket component (a secret).
+   * @default none: presigned access then fails, every other access needs none
+   */
   readonly modelsReadAccess?: pulumi.Output<S3Access>;
   /**
    * With syncModelsOnDeploy: the manifest as the sync in this `pulumi up` left it (JSON). The build uses it instead
    * of the file, and rebuilds when it changes.
+   * @default none: the build uses the manifest file, which must already record every file's size and sha256
    */
   readonly syncedManifest?: pulumi.Output<string>;
 }

@@ -4,7 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ScheduleEdges } from "./warmWindows";
 
 export interface DeployReconcileArgs {
+  /** The Google Cloud project (`gcp:project`). */
   readonly project: string;
+  /** The service's region (`gcp:region`). */
   readonly region: string;
   /** The Cloud Run service whose min instances the step sets (GpuService's `service`). */
   readonly service: gcp.cloudrunv2.Service;
@@ -12,7 +14,11 @@ export interface DeployReconcileArgs {
   readonly schedule: ScheduleEdges;
   /** Every warm-window and warmup job (projects/P/locations/R/jobs/J); paused again when the guard holds the service down. */
   readonly jobs: readonly pulumi.Input<string>[];
-  /** gs://BUCKET/guard-state.json when the budget guard is deployed. */
+  /**
+   * The budget guard's state object, whose hold the step re-applies.
+   * @default none: no guard, the step sets the schedule's level
+   * @example "gs://acme-prod-imagegen-guard/guard-state.json"
+   */
   readonly guardState?: pulumi.Input<string>;
   /** Service-level max instances while the guard holds (`warmstart:guardMaxInstances`). */
   readonly guardMaxInstances: number;

@@ -9,6 +9,7 @@ export interface WarmScheduleArgs {
    * @example buildWarmSchedule(parseWarmWindows("weekdays 09:00-21:00"), "Europe/London", opts)
    */
   readonly schedule: CompiledSchedule;
+  /** The Google Cloud project (`gcp:project`): the jobs are made in it. */
   readonly project: string;
   /** Region of the service; the jobs run there too. */
   readonly region: string;

@@ -7,6 +7,7 @@ import { invokerBindingNames, sharedOldNames } from "./invokerBindings";
 import { startupProbeTiming } from "./startupProbe";
 
 export interface GpuServiceArgs {
+  /** The Google Cloud project (`gcp:project`): the service, its repository and the image build are made in it. */
   readonly project: string;
   /**
    * A region with L4 GPUs on Cloud Run (`gcp:region`); the image repository is made there too.
@@ -63,11 +64,20 @@ export interface GpuServiceArgs {
   readonly minInstanceCount: number;
   /** Project root (where Pulumi runs). */
   readonly rootDir: string;
-  /** What the image build must wait for, e.g. the models bucket, so it does not fetch before the domain is connected. */
+  /**
+   * What the image build must wait for, e.g. the models bucket, so it does not fetch before the domain is connected.
+   * @default nothing
+   */
   readonly imageBuildDependsOn?: readonly pulumi.Resource[];
-  /** With presigned models access: the bucket's read credentials for the build (ModelsBucket's `readAccess`, a secret). */
+  /**
+   * With presigned models access: the bucket's read credentials for the build (ModelsBucket's `readAccess`, a secret).
+   * @default none: presigned access then fails, every other access needs none
+   */
   readonly modelsReadAccess?: pulumi.Output<S3Access>;
-  /** With syncModelsOnDeploy: the manifest the sync produced, which the build uses (JSON). */
+  /**
+   * With syncModelsOnDeploy: the manifest the sync produced, which the build uses (JSON).
+   * @default none: the build uses the manifest file
+   */
   readonly syncedManifest?: pulumi.Output<string>;
   /** The service runs as it (StackIdentities). */
   readonly runtimeServiceAccount: gcp.serviceaccount.Account;
