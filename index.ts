@@ -23,6 +23,7 @@ import { desiredMinInstances, scheduleEdges, warmInstanceHoursPerWeek } from "./
 
 const rootDir = __dirname;
 const config = loadStackConfig(rootDir);
+const { service: svc, image } = config;
 for (const w of config.warnings) void pulumi.log.warn(w);
 const now = deployTime();
 const schedule = config.warm.schedule;
@@ -30,14 +31,14 @@ const minInstancesNow = desiredMinInstances(schedule, now);
 const edges = scheduleEdges(schedule);
 
 // Who everything runs as, and the grants that need IAM admin (applied from a laptop; see docs/operations.md).
-const identities = new StackIdentities(config.service.name, {
-  project: config.service.project,
+const identities = new StackIdentities(svc.name, {
+  project: svc.project,
   guard: Boolean(config.budget.billingAccount && config.budget.guard),
 });
 
 const bucket = config.modelsBucket;
 const models = bucket
-  ? new ModelsBucket(config.service.name, {
+  ? new ModelsBucket(svc.name, {
       accountId: bucket.accountId,
       bucketName: bucket.bucketName,
       jurisdiction: bucket.jurisdiction,
@@ -50,13 +51,12 @@ const models = bucket
   : undefined;
 const sync = models?.writeAccess
   ? new ModelsSync(
-      config.service.name,
-      { manifestPath: config.image.manifestPath, manifest: config.image.manifest, writeAccess: models.writeAccess, huggingFaceToken: bucket?.huggingFaceToken },
+      svc.name,
+      { manifestPath: image.manifestPath, manifest: image.manifest, writeAccess: models.writeAccess, huggingFaceToken: bucket?.huggingFaceToken },
       { dependsOn: [models] },
     )
   : undefined;
 
-const { service: svc, image } = config;
 const gpu = new GpuService(svc.name, {
   project: svc.project,
   region: svc.region,
@@ -96,10 +96,10 @@ const gpu = new GpuService(svc.name, {
   imageBuildServiceAccount: identities.imageBuild,
 });
 
-const warm = new WarmSchedule(config.service.name, {
+const warm = new WarmSchedule(svc.name, {
   schedule,
-  project: config.service.project,
-  region: config.service.region,
+  project: svc.project,
+  region: svc.region,
   service: gpu.service,
   schedulerServiceAccount: identities.scheduler,
   invokerServiceAccount: identities.invoker,
@@ -107,7 +107,7 @@ const warm = new WarmSchedule(config.service.name, {
 });
 
 const estimate = monthlyCost({
-  shape: config.service,
+  shape: svc,
   warmInstanceHoursPerWeek: warmInstanceHoursPerWeek(schedule.levels),
   offWindowInstanceHoursPerDay: config.cost.offWindowInstanceHoursPerDay,
   schedulerJobs: schedule.jobs.length + schedule.warmups.length,
@@ -117,8 +117,8 @@ const estimate = monthlyCost({
 
 const billingAccount = config.budget.billingAccount;
 const budget = billingAccount
-  ? new Budget(config.service.name, {
-      project: config.service.project,
+  ? new Budget(svc.name, {
+      project: svc.project,
       billingAccount,
       monthlyBudget: config.budget.monthlyBudget,
       alertEmails: config.budget.alertEmails,
@@ -129,15 +129,15 @@ const budget = billingAccount
   : undefined;
 // The daily spend limit in billable instance-seconds in 24 hours: what that many USD buy at the service's shape.
 const dailyLimit = config.budget.dailySpendLimit;
-const daily = { limitUsd: dailyLimit, thresholdSeconds: dailyLimit > 0 ? Number(instanceSecondsFor(dailyLimit, config.service, config.cost.prices).toFixed(1)) : 0 };
+const daily = { limitUsd: dailyLimit, thresholdSeconds: dailyLimit > 0 ? Number(instanceSecondsFor(dailyLimit, svc, config.cost.prices).toFixed(1)) : 0 };
 const guard =
   budget && config.budget.guard
-    ? new BudgetGuard(config.service.name, {
+    ? new BudgetGuard(svc.name, {
         ratio: config.budget.guardRatio,
         maxInstances: config.budget.guardMaxInstances,
         daily,
-        project: config.service.project,
-        region: config.service.region,
+        project: svc.project,
+        region: svc.region,
         topic: budget.topic,
         service: gpu.service,
         serviceAccount: identities.guard!,
@@ -153,11 +153,11 @@ const guard =
 // The daily spend limit's alert (to the guard through a Pub/Sub channel on its topic) and its midnight tick.
 const dailySpendLimit =
   budget && guard && daily.limitUsd > 0
-    ? new DailySpendLimit(config.service.name, {
+    ? new DailySpendLimit(svc.name, {
         ...daily,
-        project: config.service.project,
-        region: config.service.region,
-        serviceName: config.service.name,
+        project: svc.project,
+        region: svc.region,
+        serviceName: svc.name,
         topic: budget.topic,
         timeZone: schedule.timeZone,
         notificationChannels: budget.notificationChannels.map((c) => c.id),
@@ -168,10 +168,10 @@ const dailySpendLimit =
 
 // Last: the level in force when the deploy ends, and the guard's hold re-applied to whatever this deploy replaced.
 const reconcile = new DeployReconcile(
-  config.service.name,
+  svc.name,
   {
-    project: config.service.project,
-    region: config.service.region,
+    project: svc.project,
+    region: svc.region,
     service: gpu.service,
     schedule: edges,
     jobs: warm.jobResourceNames,
@@ -182,9 +182,9 @@ const reconcile = new DeployReconcile(
   },
 );
 
-new Observability(config.service.name, {
-  project: config.service.project,
-  serviceName: config.service.name,
+new Observability(svc.name, {
+  project: svc.project,
+  serviceName: svc.name,
   coldStartAlertSeconds: config.coldStartAlertSeconds,
   notificationChannels: budget?.notificationChannels.map((c) => c.id) ?? [],
   scheduleMarkdown: scheduleMarkdown(schedule),
@@ -195,13 +195,13 @@ new Observability(config.service.name, {
 // The request log kept for the planner's window (npm run plan -- --from-cloud-logging; the replan workflow).
 const requestLogs =
   config.cost.requestLogRetentionDays > 0
-    ? new RequestLogBucket(config.service.name, { project: config.service.project, serviceName: config.service.name, retentionDays: config.cost.requestLogRetentionDays })
+    ? new RequestLogBucket(svc.name, { project: svc.project, serviceName: svc.name, retentionDays: config.cost.requestLogRetentionDays })
     : undefined;
 
 const ci = config.ci.githubRepository
-  ? new CiAccess(config.service.name, {
+  ? new CiAccess(svc.name, {
       githubRepository: config.ci.githubRepository,
-      project: config.service.project,
+      project: svc.project,
       stateBucket: config.ci.stateBucket,
       secretsKmsKey: config.ci.secretsKmsKey,
       billingAccount,
