@@ -19,7 +19,8 @@ export interface DailySpendLimitArgs {
   /** The region of the service; the midnight job runs there too. */
   readonly region: string;
   /**
-   * The name of the Cloud Run service whose billable instance time is summed (`warmstart:serviceName`): a string known before the service exists, so nothing here waits for it (GpuService's image build takes up to hours).
+   * The name of the Cloud Run service whose billable instance time is summed (`warmstart:serviceName`): a string
+   * known before the service exists, so nothing here waits for it (the service waits for its image build).
    */
   readonly serviceName: string;
   /** The budget guard's topic (the budget's): the alert's channel and the midnight job publish to it. */

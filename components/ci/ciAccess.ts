@@ -14,7 +14,8 @@ export interface CiAccessArgs {
   /** The Pulumi state bucket (name, without gs://); the deploy account reads and writes the stack's state there. */
   readonly stateBucket: string;
   /**
-   * KMS key of the stack's secrets provider (`warmstart:secretsKmsKey`): the deploy account may encrypt and decrypt with it.
+   * KMS key of the stack's secrets provider (`warmstart:secretsKmsKey`): the deploy account may encrypt and decrypt
+   * with it.
    * @default none: the stack's secrets provider is not Cloud KMS
    * @example "projects/acme-prod/locations/global/keyRings/pulumi/cryptoKeys/stack-secrets"
    */

@@ -15,7 +15,10 @@ import { accountId } from "../names";
 /** How the image is made (`warmstart:imageBuild`): Cloud Build, Docker on this machine, or not at all. */
 export type ImageBuildMode = "cloudbuild" | "local" | "none";
 
-/** One of this repository's reference images to build: its folder (the build context), the Dockerfile in it, and the image's name. */
+/**
+ * One of this repository's reference images to build: its folder (the build context), the Dockerfile in it, and the
+ * image's name.
+ */
 export interface ReferenceImage {
   /** Relative to the project root, e.g. `images/pyserver`. */
   readonly folder: string;

@@ -6,8 +6,9 @@ export interface RequestLogBucketArgs {
   /** The Google Cloud project (`gcp:project`): the bucket and the sink are made in it. */
   readonly project: string;
   /**
-   * The name of the Cloud Run service whose request log is kept (`warmstart:serviceName`); the bucket and sink are named
-   * from it: a string known before the service exists, so nothing here waits for it (GpuService's image build takes up to hours).
+   * The name of the Cloud Run service whose request log is kept (`warmstart:serviceName`); the bucket and sink are
+   * named from it: a string known before the service exists, so nothing here waits for it (the service waits for its
+   * image build).
    */
   readonly serviceName: string;
   /**

@@ -22,7 +22,10 @@ export interface ModelsBucketArgs {
    * @example "enam"
    */
   readonly locationHint?: string;
-  /** How the image build reads the weights (`warmstart:modelsAccess`): `presigned` gets a read token, the others the domain. */
+  /**
+   * How the image build reads the weights (`warmstart:modelsAccess`): `presigned` gets a read token, `header` and
+   * `public` the custom domain.
+   */
   readonly access: ModelsAccess;
   /**
    * The custom domain the build fetches from, and its Cloudflare zone (`warmstart:modelsDomain`, `cloudflareZoneId`).
@@ -36,7 +39,10 @@ export interface ModelsBucketArgs {
    * @example { header: "X-Warmstart-Models-Key", key: pulumi.secret("...") }
    */
   readonly gate?: { readonly header: string; readonly key: pulumi.Output<string> };
-  /** Make a token that may also write the bucket's objects (`writeAccess`), for the models sync during `pulumi up` (`warmstart:syncModelsOnDeploy`). */
+  /**
+   * Make a token that may also write the bucket's objects (`writeAccess`), for the models sync during `pulumi up`
+   * (`warmstart:syncModelsOnDeploy`).
+   */
   readonly writeToken: boolean;
 }
 

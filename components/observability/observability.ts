@@ -19,7 +19,7 @@ export interface ObservabilityArgs {
   readonly project: string;
   /**
    * The Cloud Run service's name (`warmstart:serviceName`), which the log filters, charts and metric ids select on:
-   * a string known before the service exists, so nothing here waits for it (GpuService's image build takes up to hours).
+   * a string known before the service exists, so nothing here waits for it (the service waits for its image build).
    */
   readonly serviceName: string;
   /** Alert when a cold start's total exceeds this (`warmstart:coldStartAlertSeconds`). */

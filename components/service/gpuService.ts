@@ -45,7 +45,10 @@ export interface GpuServiceArgs {
   readonly warmupOrigins: readonly string[];
   /** Refuse to delete the Cloud Run service (`warmstart:deletionProtection`). */
   readonly deletionProtection: boolean;
-  /** The model server the supervisor runs: its command, address, health path, warmup and environment (`warmstart:modelServerCommand`, ...). */
+  /**
+   * The model server the supervisor runs: its command, address, health path, warmup and environment
+   * (`warmstart:modelServerCommand`, `modelServerUrl`, ...).
+   */
   readonly modelServer: ModelServerConfig;
   /** What goes into the image and how it is made (`warmstart:imageBuild`, `baseImage`, `modelsManifest`, ...). */
   readonly image: ModelImageSpec;
