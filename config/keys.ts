@@ -8,6 +8,8 @@ import { parsePriceOverrides } from "../components/budget/costModel";
 import { reservedHeaderRole } from "../components/models/modelsGate";
 import { timeZoneProblem, TZDATA_VERSION } from "../components/schedule/timeZones";
 import { R2_JURISDICTIONS } from "../components/models/r2";
+import { MODELS_ACCESS } from "../components/models/modelsAccess";
+import type { ReferenceImage } from "../components/image/modelImage";
 import { COMFYUI_DEFAULTS, parseEnvMap, parseWarmup, pathProblem, secretIdProblem, urlProblem } from "../components/service/modelServer";
 import { LATENCY_OBJECTIVES_EXAMPLE, ObjectiveError, parseLatencyObjectives, type LatencyObjective } from "../components/observability/objectives";
 import { isValidTimeZone } from "../components/schedule/warmWindows";
@@ -232,16 +234,6 @@ const IMAGE_BY_DIGEST_RE = /^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+@sha256:[0-9a-f]{6
  */
 const REFERENCE_IMAGE_RE = /^\.\/images\/([a-z0-9][a-z0-9-]*)(?:\/(Dockerfile(?:\.([a-z0-9][a-z0-9-]*))?))?$/;
 
-/** A reference image to build: its folder (the build context), the Dockerfile in it, and the image's name. */
-export interface ReferenceImage {
-  /** Relative to the project root, e.g. `images/pyserver`. */
-  readonly folder: string;
-  /** File name inside the folder, e.g. `Dockerfile.cuda`. */
-  readonly dockerfile: string;
-  /** The image's name in the stack's repository, e.g. `base-pyserver-cuda`. */
-  readonly imageName: string;
-}
-
 export function referenceImage(baseImage: string): ReferenceImage | undefined {
   const m = REFERENCE_IMAGE_RE.exec(baseImage);
   if (!m) return undefined;
@@ -251,7 +243,6 @@ export function referenceImage(baseImage: string): ReferenceImage | undefined {
 const IMAGE_RE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/;
 const IAM_MEMBER_RE = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
 const HEADER_NAME_RE = /^[A-Za-z0-9-]+$/;
-const MODELS_ACCESS = ["header", "presigned", "public"] as const;
 // https://cloud.google.com/resource-manager/docs/creating-managing-projects: 6-30 lowercase letters, digits or hyphens,
 // starting with a letter, not ending with a hyphen.
 export const PROJECT_ID_RE = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
@@ -277,9 +268,6 @@ function kmsKeyProblem(v: string): string | undefined {
   if (!KMS_ID_RE.test(key)) return `its key id must be 1-63 letters, digits, _ or - (Cloud KMS's rule); ${KMS_KEY_EXAMPLE}`;
   return undefined;
 }
-
-/** How the image build is allowed to read the weights (`warmstart:modelsAccess`). */
-export type ModelsAccess = (typeof MODELS_ACCESS)[number];
 
 /**
  * Every project key: the one table Pulumi.yaml's config block and docs/configuration.md are generated from (`npm run

@@ -20,7 +20,8 @@ import { coldStartObjectiveWarning, LATENCY_OBJECTIVES_EXAMPLE, scheduledStartsP
 import { MAX_COLD_START_SECONDS, PROBE_CAP_SECONDS } from "../components/service/startupProbe";
 import { buildWarmSchedule, maxInstanceHoursIn24h, parseWarmWindows, WarmWindowsError, type WarmWindow } from "../components/schedule/warmWindows";
 import { Invalid, KEYS, PROJECT_ID_RE, referenceImage, yamlValueToConfigString, type KeyName, type KeySpec } from "./keys";
-import type { ModelsFetch, StackConfig } from "./types";
+import type { StackConfig } from "./types";
+import type { ModelsFetch } from "../components/image/modelImage";
 
 
 export interface ConfigProblem {

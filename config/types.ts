@@ -7,8 +7,10 @@ import type { Prices } from "../components/budget/costModel";
 import type { R2Jurisdiction } from "../components/models/r2";
 import type { ModelServerConfig } from "../components/service/modelServer";
 import type { Objectives } from "../components/observability/objectives";
-import type { WarmSchedule } from "../components/schedule/warmWindows";
-import type { ModelsAccess, ReferenceImage } from "./keys";
+import type { CompiledSchedule } from "../components/schedule/warmWindows";
+import type { BudgetThreshold } from "../components/budget/budget";
+import type { ImageBuildMode, ModelsFetch, ReferenceImage } from "../components/image/modelImage";
+import type { ModelsAccess } from "../components/models/modelsAccess";
 
 export interface ServiceConfig {
   readonly name: string;
@@ -32,8 +34,6 @@ export interface ServiceConfig {
   readonly modelServer: ModelServerConfig;
 }
 
-export type ImageBuildMode = "cloudbuild" | "local" | "none";
-
 export interface ImageConfig {
   readonly mode: ImageBuildMode;
   /** The repository's reference image the stack builds as the base (`warmstart:baseImage: ./images/...`); else undefined. */
@@ -52,29 +52,12 @@ export interface ImageConfig {
   readonly models: ModelsFetch | undefined;
 }
 
-/**
- * Where the image build reads the weights, by `warmstart:modelsAccess`. With `presigned` the read credential is not
- * config: the stack's ModelsBucket makes it, and the build receives it from there.
- */
-export type ModelsFetch =
-  /** `https://<modelsDomain>`, sending `header: key` through the zone's WAF gate. */
-  | { readonly access: "header"; readonly baseUrl: string; readonly header: string; readonly key: pulumi.Output<string> }
-  | { readonly access: "public"; readonly baseUrl: string }
-  /** The bucket through its S3 endpoint, by presigned GETs. */
-  | { readonly access: "presigned"; readonly s3Endpoint: string; readonly bucket: string };
-
 export interface WarmConfig {
   readonly windowsText: string;
-  readonly schedule: WarmSchedule;
+  readonly schedule: CompiledSchedule;
   readonly warmMinInstances: number;
   readonly idleMinInstances: number;
   readonly leadMinutes: number;
-}
-
-/** A budget alert threshold: a fraction of the budget, on current or forecasted spend. */
-export interface BudgetThreshold {
-  readonly fraction: number;
-  readonly basis: "CURRENT_SPEND" | "FORECASTED_SPEND";
 }
 
 export interface BudgetConfig {

@@ -3,9 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { accountId } from "../names";
 
 export interface StackIdentitiesArgs {
+  /** The Google Cloud project (`gcp:project`): the accounts, the role and the grants are made in it. */
   readonly project: string;
-  /** The service's name: account ids derive from it. */
-  readonly serviceName: string;
   /** Whether the budget guard is deployed (its two accounts and its custom role). */
   readonly guard: boolean;
 }
@@ -31,6 +30,7 @@ export const GUARD_SCHEDULER_PERMISSIONS = ["cloudscheduler.jobs.get", "cloudsch
  *
  * The accounts once lived in the components that use them: each has an alias to where it was, so an existing stack
  * moves them in place (a deleted account loses its bindings, and a deleted custom role's id stays reserved for 37 days).
+ * Account ids, the guard's role id and every child derive from the component's name, the service's.
  */
 export class StackIdentities extends pulumi.ComponentResource {
   /** The Cloud Run service runs as it; it holds no role. */
@@ -51,54 +51,54 @@ export class StackIdentities extends pulumi.ComponentResource {
   constructor(name: string, args: StackIdentitiesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmstart:access:StackIdentities", name, {}, opts);
     const parent = { parent: this };
-    const svc = args.serviceName;
+    // The aliases' old parents had this name too: every component of the stack is named after the service.
     const was = (type: string, parentName: string, grandparent?: pulumi.Input<string>) => pulumi.createUrn(parentName, type, grandparent);
-    const gpuService = was("warmstart:service:GpuService", svc);
-    const modelImage = was("warmstart:image:ModelImage", `${svc}-image`, gpuService);
-    const warmSchedule = was("warmstart:schedule:WarmSchedule", svc);
-    const budgetGuard = was("warmstart:budget:BudgetGuard", svc);
+    const gpuService = was("warmstart:service:GpuService", name);
+    const modelImage = was("warmstart:image:ModelImage", `${name}-image`, gpuService);
+    const warmSchedule = was("warmstart:schedule:WarmSchedule", name);
+    const budgetGuard = was("warmstart:budget:BudgetGuard", name);
     const account = (resourceName: string, suffix: string, displayName: string, oldParent?: pulumi.Input<string>) =>
       new gcp.serviceaccount.Account(
         resourceName,
-        { accountId: accountId(suffix === "build" ? `${svc}-image` : svc, suffix), displayName, project: args.project },
+        { accountId: accountId(suffix === "build" ? `${name}-image` : name, suffix), displayName, project: args.project },
         { ...parent, aliases: oldParent ? [{ parent: oldParent }] : [] },
       );
     const member = (a: gcp.serviceaccount.Account) => pulumi.interpolate`serviceAccount:${a.email}`;
 
-    this.runtime = account(`${svc}-runtime`, "run", `warmstart ${svc} runtime`, gpuService);
-    this.invoker = account(`${svc}-invoker`, "invoke", `warmstart ${svc} warmup caller`, gpuService);
-    this.scheduler = account(`${svc}-scheduler`, "sched", "warmstart warm-window scheduler", warmSchedule);
-    this.imageBuild = account(`${svc}-image-builder`, "build", "warmstart image build (Cloud Build)", modelImage);
+    this.runtime = account(`${name}-runtime`, "run", `warmstart ${name} runtime`, gpuService);
+    this.invoker = account(`${name}-invoker`, "invoke", `warmstart ${name} warmup caller`, gpuService);
+    this.scheduler = account(`${name}-scheduler`, "sched", "warmstart warm-window scheduler", warmSchedule);
+    this.imageBuild = account(`${name}-image-builder`, "build", "warmstart image build (Cloud Build)", modelImage);
 
     // Changing min instances updates the service, which acts as its runtime account
     // (https://cloud.google.com/run/docs/configuring/services/service-identity).
     new gcp.serviceaccount.IAMMember(
-      `${svc}-scheduler-acts-as-runtime`,
+      `${name}-scheduler-acts-as-runtime`,
       { serviceAccountId: this.runtime.name, role: "roles/iam.serviceAccountUser", member: member(this.scheduler) },
       { ...parent, aliases: [{ parent: warmSchedule }] },
     );
     // A build run as its own account writes its log to Cloud Logging.
     new gcp.projects.IAMMember(
-      `${svc}-image-builder-logs`,
+      `${name}-image-builder-logs`,
       { project: args.project, role: "roles/logging.logWriter", member: member(this.imageBuild) },
       { ...parent, aliases: [{ parent: modelImage }] },
     );
 
     if (args.guard) {
-      this.guard = account(`${svc}-guard`, "guard", "warmstart budget guard", budgetGuard);
-      this.guardBuild = account(`${svc}-guard-build`, "gbuild", "warmstart budget guard build");
+      this.guard = account(`${name}-guard`, "guard", "warmstart budget guard", budgetGuard);
+      this.guardBuild = account(`${name}-guard-build`, "gbuild", "warmstart budget guard build");
       const role = new gcp.projects.IAMCustomRole(
-        `${svc}-guard-scheduler`,
-        { project: args.project, roleId: guardRoleId(svc), title: "warmstart budget guard: pause and resume scheduler jobs", permissions: GUARD_SCHEDULER_PERMISSIONS },
+        `${name}-guard-scheduler`,
+        { project: args.project, roleId: guardRoleId(name), title: "warmstart budget guard: pause and resume scheduler jobs", permissions: GUARD_SCHEDULER_PERMISSIONS },
         { ...parent, aliases: [{ parent: budgetGuard }] },
       );
-      new gcp.projects.IAMMember(`${svc}-guard-scheduler`, { project: args.project, role: role.name, member: member(this.guard) }, { ...parent, aliases: [{ parent: budgetGuard }] });
+      new gcp.projects.IAMMember(`${name}-guard-scheduler`, { project: args.project, role: role.name, member: member(this.guard) }, { ...parent, aliases: [{ parent: budgetGuard }] });
       new gcp.serviceaccount.IAMMember(
-        `${svc}-guard-acts-as-runtime`,
+        `${name}-guard-acts-as-runtime`,
         { serviceAccountId: this.runtime.name, role: "roles/iam.serviceAccountUser", member: member(this.guard) },
         { ...parent, aliases: [{ parent: budgetGuard }] },
       );
-      new gcp.projects.IAMMember(`${svc}-guard-build-logs`, { project: args.project, role: "roles/logging.logWriter", member: member(this.guardBuild) }, parent);
+      new gcp.projects.IAMMember(`${name}-guard-build-logs`, { project: args.project, role: "roles/logging.logWriter", member: member(this.guardBuild) }, parent);
     }
     this.all = {
       runtime: this.runtime,

@@ -18,11 +18,14 @@ export interface BudgetGuardArgs {
    * The guard compares an incident's figure with it (a raised limit releases a daily hold).
    */
   readonly daily: { readonly thresholdSeconds: number; readonly limitUsd: number };
+  /** The Google Cloud project (`gcp:project`). */
   readonly project: string;
+  /** The service's region (`gcp:region`): the function, its bucket and its image repository are made there. */
   readonly region: string;
   /** The topic every budget update is published to; the daily spend limit's alert and midnight tick too. */
   readonly topic: gcp.pubsub.Topic;
-  readonly serviceName: pulumi.Input<string>;
+  /** The Cloud Run service it holds down (GpuService's `service`). */
+  readonly service: gcp.cloudrunv2.Service;
   /** The guard runs as it (StackIdentities: its custom scheduler role, acting as the runtime account). */
   readonly serviceAccount: gcp.serviceaccount.Account;
   /** The guard's function is built as it (StackIdentities: log writing). */
@@ -114,7 +117,7 @@ export class BudgetGuard extends pulumi.ComponentResource {
     const grants: pulumi.Resource[] = [
       new gcp.cloudrunv2.ServiceIamMember(
         `${name}-guard-run-developer`,
-        { project: args.project, location: args.region, name: args.serviceName, role: "roles/run.developer", member },
+        { project: args.project, location: args.region, name: args.service.name, role: "roles/run.developer", member },
         parent,
       ),
     ];
@@ -187,7 +190,7 @@ export class BudgetGuard extends pulumi.ComponentResource {
           ingressSettings: "ALLOW_INTERNAL_ONLY",
           serviceAccountEmail: this.serviceAccount.email,
           environmentVariables: {
-            GUARD_SERVICE: pulumi.interpolate`projects/${args.project}/locations/${args.region}/services/${args.serviceName}`,
+            GUARD_SERVICE: pulumi.interpolate`projects/${args.project}/locations/${args.region}/services/${args.service.name}`,
             GUARD_JOBS: pulumi.all([...args.jobs]).apply((names) => names.join(",")),
             GUARD_STATE: pulumi.interpolate`gs://${bucket.name}/${GUARD_STATE_OBJECT}`,
             GUARD_SCHEDULE: JSON.stringify(args.schedule),

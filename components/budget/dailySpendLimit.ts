@@ -14,17 +14,21 @@ export interface DailySpendLimitArgs {
    * @example 126678.49 // $50 at 8 vCPU, 32 GiB, one L4 without zonal redundancy
    */
   readonly thresholdSeconds: number;
+  /** The Google Cloud project (`gcp:project`). */
   readonly project: string;
   /** The region of the service; the midnight job runs there too. */
   readonly region: string;
-  /** The Cloud Run service whose billable instance time is summed. */
+  /**
+   * The name of the Cloud Run service whose billable instance time is summed (`warmstart:serviceName`): a string
+   * known before the service exists, so nothing here waits for it (the service waits for its image build).
+   */
   readonly serviceName: string;
   /** The budget guard's topic (the budget's): the alert's channel and the midnight job publish to it. */
   readonly topic: gcp.pubsub.Topic;
   /** The stack's time zone (`warmstart:timezone`): the midnight job runs at its midnight. */
   readonly timeZone: string;
-  /** The budget's email channels: people hear of the alert too. */
-  readonly emailChannels: readonly pulumi.Input<string>[];
+  /** Where people hear of the alert too: the budget's email channels. */
+  readonly notificationChannels: readonly pulumi.Input<string>[];
   /** The deploy's instant, for the DST look-ahead of the midnight job (12 months from it). */
   readonly now: Date;
   /** What must exist before an alert is sent: the guard that receives it. */
@@ -108,7 +112,7 @@ export class DailySpendLimit extends pulumi.ComponentResource {
         displayName: `warmstart ${args.serviceName}: daily spend limit`,
         combiner: "OR",
         conditions: [dailySpendCondition(args.serviceName, args.thresholdSeconds, args.limitUsd)],
-        notificationChannels: [this.channel.id, ...args.emailChannels],
+        notificationChannels: [this.channel.id, ...args.notificationChannels],
         alertStrategy: {
           notificationPrompts: ["OPENED"],
           // Reminders while the incident stays open: the guard trips again on one only once a whole day lies after

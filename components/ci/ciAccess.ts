@@ -9,21 +9,32 @@ export interface CiAccessArgs {
    * @example "acme/imagegen-infra"
    */
   readonly githubRepository: string;
+  /** The Google Cloud project (`gcp:project`): the deploy account's roles are granted on it. */
   readonly project: string;
   /** The Pulumi state bucket (name, without gs://); the deploy account reads and writes the stack's state there. */
   readonly stateBucket: string;
-  /** KMS key of the stack's secrets provider (projects/P/locations/L/keyRings/R/cryptoKeys/K), if any. */
-  readonly secretsKmsKey: string | undefined;
-  /** When set, the deploy account may manage this account's budgets. */
-  readonly billingAccount: string | undefined;
+  /**
+   * KMS key of the stack's secrets provider (`warmstart:secretsKmsKey`): the deploy account may encrypt and decrypt
+   * with it.
+   * @default none: the stack's secrets provider is not Cloud KMS
+   * @example "projects/acme-prod/locations/global/keyRings/pulumi/cryptoKeys/stack-secrets"
+   */
+  readonly secretsKmsKey?: string;
+  /**
+   * The billing account whose budgets the deploy account may manage (`warmstart:billingAccount`).
+   * @default none: the stack has no budget
+   * @example "0A1B2C-3D4E5F-6A7B8C"
+   */
+  readonly billingAccount?: string;
   /**
    * The accounts the stack's workloads run as (StackIdentities): the deploy account may act as each, one by one,
    * since deploying a service, job, function or build that runs as an account needs iam.serviceAccounts.actAs on it.
    */
   readonly actsAs: Readonly<Record<string, gcp.serviceaccount.Account>>;
   /**
-   * The request-log bucket's view (components/logging/requestLogBucket.ts) the replan identity may read, if the stack keeps
-   * one: projects/P/locations/L/buckets/B/views/_AllLogs.
+   * The request-log bucket's view (components/logging/requestLogBucket.ts) the replan identity may read.
+   * @default none: the stack keeps no request-log bucket, and the replan identity reads log entries only
+   * @example "projects/acme-prod/locations/global/buckets/imagegen-requests/views/_AllLogs"
    */
   readonly requestLogView?: string;
 }

@@ -2,7 +2,7 @@
  * The Cloud Build configuration for the model image. Pure: the ModelImage component writes it to JSON and
  * `scripts/submit-build.sh` submits it with `gcloud builds submit`.
  */
-import type { ModelsAccess } from "../../config/keys";
+import type { ModelsAccess } from "../models/modelsAccess";
 
 const GIB = 1024 ** 3;
 

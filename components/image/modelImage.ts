@@ -5,17 +5,88 @@ import * as dockerBuild from "@pulumi/docker-build";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { manifestBytes, parseManifest, unsyncedFiles } from "../../container/manifest";
+import type { S3Access } from "../../container/presign";
 import { artifactRegistryRepository, buildDiskSizeGb, cloudBuildConfig, modelImageBuildArgs } from "./cloudBuild";
-import type { ReferenceImage } from "../../config/keys";
-import type { ImageConfig, ModelsFetch } from "../../config/types";
+import type { Manifest } from "../../container/manifest";
 import { containerBundles } from "./containerBundle";
 import { folderContentHash, imageContentHash } from "./contentHash";
 import { accountId } from "../names";
 
-export interface ModelImageArgs {
-  /** How the image is made and what goes into it (`warmstart:imageBuild`, `baseImage`, `modelsManifest`, ...). */
-  readonly image: ImageConfig;
+/** How the image is made (`warmstart:imageBuild`): Cloud Build, Docker on this machine, or not at all. */
+export type ImageBuildMode = "cloudbuild" | "local" | "none";
+
+/**
+ * One of this repository's reference images to build: its folder (the build context), the Dockerfile in it, and the
+ * image's name.
+ */
+export interface ReferenceImage {
+  /** Relative to the project root, e.g. `images/pyserver`. */
+  readonly folder: string;
+  /** File name inside the folder, e.g. `Dockerfile.cuda`. */
+  readonly dockerfile: string;
+  /** The image's name in the stack's repository, e.g. `base-pyserver-cuda`. */
+  readonly imageName: string;
+}
+
+/**
+ * Where the image build reads the weights, by `warmstart:modelsAccess`. With `presigned` the read credential is not
+ * config: the stack's ModelsBucket makes it, and the build receives it from there.
+ */
+export type ModelsFetch =
+  /** `https://<modelsDomain>`, sending `header: key` through the zone's WAF gate. */
+  | { readonly access: "header"; readonly baseUrl: string; readonly header: string; readonly key: pulumi.Output<string> }
+  | { readonly access: "public"; readonly baseUrl: string }
+  /** The bucket through its S3 endpoint, by presigned GETs. */
+  | { readonly access: "presigned"; readonly s3Endpoint: string; readonly bucket: string };
+
+/** What goes into the model image and how it is made: the part of ModelImage's args that config decides. */
+export interface ModelImageSpec {
+  /** How the image is made (`warmstart:imageBuild`): Cloud Build, Docker on this machine, or not here at all. */
+  readonly mode: ImageBuildMode;
+  /**
+   * The model server image the weights are added to (`warmstart:baseImage`): an image reference, or
+   * `./images/<name>` for one of the repository's reference images (then `baseReference` says what to build).
+   * @example "docker.io/example/comfyui:1"
+   */
+  readonly baseImage: string;
+  /**
+   * One of this repository's reference images (`warmstart:baseImage: ./images/<name>`), built first into the stack's
+   * repository; the model image is built FROM it.
+   * @default none: `baseImage` is pulled as it is
+   */
+  readonly baseReference?: ReferenceImage;
+  /**
+   * An image by digest the service runs instead of a built one (`warmstart:image`): the only image with mode `none`,
+   * else a rollback pin (the build is kept and not re-run).
+   * @default the image built here
+   * @example "us-central1-docker.pkg.dev/acme-prod/imagegen-images/model-server@sha256:<64 hex digits>"
+   */
+  readonly pinned?: string;
+  /**
+   * The models manifest's path, relative to the project root (`warmstart:modelsManifest`).
+   * @example "container/models.json"
+   */
+  readonly manifestPath: string;
+  /** The manifest's entries, as read when the program started. */
+  readonly manifest: Manifest;
+  /**
+   * Cloud Build's machine for the build (`warmstart:buildMachineType`).
+   * @example "E2_HIGHCPU_32"
+   */
+  readonly buildMachineType: string;
+  /** Longest the build may run, in minutes (`warmstart:buildTimeoutMinutes`). */
+  readonly buildTimeoutMinutes: number;
+  /**
+   * Where and how the build reads the weights (`warmstart:modelsAccess`, `modelsDomain`, ...).
+   * @default none: nothing is fetched (a prebuilt image, mode `none`)
+   */
+  readonly models?: ModelsFetch;
+}
+
+export interface ModelImageArgs extends ModelImageSpec {
+  /** The Google Cloud project (`gcp:project`): the build runs in it. */
   readonly project: string;
+  /** Where Cloud Build runs and the staging bucket lives: the service's region (`gcp:region`). */
   readonly region: string;
   /** The Docker repository builds push to (kept whatever the build mode; GpuService makes it). */
   readonly repository: gcp.artifactregistry.Repository;
@@ -23,13 +94,20 @@ export interface ModelImageArgs {
   readonly buildServiceAccount: gcp.serviceaccount.Account;
   /** Project root (where Pulumi runs); the build context is `container/` under it. */
   readonly rootDir: string;
-  /** Resources the build must wait for (e.g. the bucket it fetches weights from). */
+  /**
+   * Resources the build must wait for (e.g. the bucket it fetches weights from).
+   * @default nothing: the build starts as soon as its own resources exist
+   */
   readonly buildDependsOn?: readonly pulumi.Resource[];
-  /** With presigned access: the bucket's read access JSON, made by the ModelsBucket component (a secret). */
-  readonly modelsReadAccess?: pulumi.Output<string>;
+  /**
+   * With presigned access: the bucket's read credentials, made by the ModelsBucket component (a secret).
+   * @default none: presigned access then fails, every other access needs none
+   */
+  readonly modelsReadAccess?: pulumi.Output<S3Access>;
   /**
    * With syncModelsOnDeploy: the manifest as the sync in this `pulumi up` left it (JSON). The build uses it instead
    * of the file, and rebuilds when it changes.
+   * @default none: the build uses the manifest file, which must already record every file's size and sha256
    */
   readonly syncedManifest?: pulumi.Output<string>;
 }
@@ -80,25 +158,24 @@ export class ModelImage extends pulumi.ComponentResource {
 
   constructor(name: string, args: ModelImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmstart:image:ModelImage", name, {}, opts);
-    const cfg = args.image;
     const repository = args.repository;
     const repoUrl = pulumi.interpolate`${repository.location}-docker.pkg.dev/${repository.project}/${repository.repositoryId}/${IMAGE_NAME}`;
-    const models = cfg.models;
+    const models = args.models;
     const access = models && modelsAccessSecret(models, args.modelsReadAccess);
     const infra = models ? this.buildInfrastructure(name, args, access) : undefined;
 
     let built: pulumi.Output<string> | undefined;
     this.contentHash = undefined;
-    if (cfg.mode !== "none") {
+    if (args.mode !== "none") {
       // Config validation guarantees the models source whenever the image is built here.
       const build = this.build(name, args, models!, access, infra!, repoUrl);
       built = build.digest;
       this.contentHash = build.contentHash;
     }
-    if (cfg.image) {
+    if (args.pinned) {
       // Config validation guarantees a digest reference here.
-      this.imageRef = pulumi.output(cfg.image);
-      this.digest = pulumi.output(cfg.image.split("@")[1]);
+      this.imageRef = pulumi.output(args.pinned);
+      this.digest = pulumi.output(args.pinned.split("@")[1]);
     } else {
       this.digest = built!;
       this.imageRef = pulumi.interpolate`${repoUrl}@${this.digest}`;
@@ -108,7 +185,6 @@ export class ModelImage extends pulumi.ComponentResource {
 
   private buildInfrastructure(name: string, args: ModelImageArgs, access: pulumi.Output<string> | undefined): BuildInfrastructure {
     const parent = { parent: this };
-    const cfg = args.image;
     const repository = args.repository;
     const secret = access
       ? new gcp.secretmanager.Secret(`${name}-models-access`, { secretId: `${name}-models-access`, project: args.project, replication: { auto: {} } }, parent)
@@ -142,7 +218,7 @@ export class ModelImage extends pulumi.ComponentResource {
     grants.push(new gcp.storage.BucketIAMMember(`${name}-builder-source`, { bucket: staging.name, role: "roles/storage.objectViewer", member: builderMember }, parent));
     // A user-specified build account has no read on other repositories, so FROM a private base image would fail
     // with 403 (https://cloud.google.com/artifact-registry/docs/integrate-functions: grant the Reader role to pull).
-    const base = artifactRegistryRepository(cfg.baseImage);
+    const base = artifactRegistryRepository(args.baseImage);
     if (base && base.project === args.project) {
       grants.push(
         new gcp.artifactregistry.RepositoryIamMember(
@@ -173,25 +249,24 @@ export class ModelImage extends pulumi.ComponentResource {
     repoUrl: pulumi.Output<string>,
   ): { digest: pulumi.Output<string>; contentHash: string } {
     const parent = { parent: this };
-    const cfg = args.image;
     const synced = args.syncedManifest;
     // A sync in this `pulumi up` fills in every entry that has a source; the others must be complete already.
-    const unsynced = unsyncedFiles(cfg.manifest).filter((f) => !(synced && f.source));
+    const unsynced = unsyncedFiles(args.manifest).filter((f) => !(synced && f.source));
     if (unsynced.length > 0) {
       const names = unsynced.map((f) => f.path).join(", ");
-      const advice = `run \`npm run models:sync -- --manifest ${cfg.manifestPath}\`, which uploads them and records size and sha256 (or, with the stack's own bucket, let pulumi up do it: warmstart:syncModelsOnDeploy)`;
+      const advice = `run \`npm run models:sync -- --manifest ${args.manifestPath}\`, which uploads them and records size and sha256 (or, with the stack's own bucket, let pulumi up do it: warmstart:syncModelsOnDeploy)`;
       // A preview may show the plan; an update would start a 30 GB build that the fetcher refuses, so stop first.
-      if (!pulumi.runtime.isDryRun()) throw new Error(`${cfg.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); ${advice}`);
-      void pulumi.log.warn(`${cfg.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); the image build will refuse them: ${advice}.`, this);
+      if (!pulumi.runtime.isDryRun()) throw new Error(`${args.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); ${advice}`);
+      void pulumi.log.warn(`${args.manifestPath}: ${unsynced.length} file(s) have no size/sha256 yet (${names}); the image build will refuse them: ${advice}.`, this);
     }
 
     // A reference base image built here is named by its folder's hash: the model image rebuilds when it changes.
-    const base = cfg.baseReference ? this.referenceBaseImage(name, cfg.baseReference, args, infra, repoUrl) : undefined;
+    const base = args.baseReference ? this.referenceBaseImage(name, args.baseReference, args, infra, repoUrl) : undefined;
     const contentHash = imageContentHash({
       contextDir: path.join(args.rootDir, CONTEXT_DIR),
-      manifestPath: path.resolve(args.rootDir, cfg.manifestPath),
+      manifestPath: path.resolve(args.rootDir, args.manifestPath),
       manifestFromSync: synced !== undefined,
-      baseImage: base ? `${cfg.baseReference!.folder}/${cfg.baseReference!.dockerfile}@${base.folderHash}` : cfg.baseImage,
+      baseImage: base ? `${args.baseReference!.folder}/${args.baseReference!.dockerfile}@${base.folderHash}` : args.baseImage,
       // The bundles themselves, not their sources or the lock file: only a change that reaches the image rebuilds
       // it. Where the weights are fetched from, and with what credential, is left out on purpose: the manifest's
       // sha256s pin their bytes, so moving the bucket, changing the access mode or rotating a key must not rebuild.
@@ -202,10 +277,10 @@ export class ModelImage extends pulumi.ComponentResource {
       ? synced.apply((m) => `sha256:${createHash("sha256").update(`${contentHash}\0${m}`).digest("hex")}`)
       : pulumi.output(contentHash);
     const tag = buildHash.apply((h) => h.slice("sha256:".length, "sha256:".length + 16));
-    const weightBytes = synced ? synced.apply((m) => manifestBytes(parseManifest(m, "synced manifest"))) : pulumi.output(manifestBytes(cfg.manifest));
+    const weightBytes = synced ? synced.apply((m) => manifestBytes(parseManifest(m, "synced manifest"))) : pulumi.output(manifestBytes(args.manifest));
     const baseUrl = models.access === "presigned" ? undefined : models.baseUrl;
 
-    if (cfg.mode === "local") {
+    if (args.mode === "local") {
       // docker-build reads the context as it is, so dist/ is bundled first.
       const bundle = new command.local.Command(`${name}-bundle`, { create: BUNDLE_COMMAND, triggers: [buildHash] }, parent);
       const image = new dockerBuild.Image(
@@ -214,10 +289,10 @@ export class ModelImage extends pulumi.ComponentResource {
           context: { location: CONTEXT_DIR },
           dockerfile: { location: `${CONTEXT_DIR}/Dockerfile` },
           buildArgs: {
-            BASE_IMAGE: cfg.baseImage,
+            BASE_IMAGE: args.baseImage,
             MODELS_ACCESS: models.access,
             ...(baseUrl ? { MODELS_BASE_URL: baseUrl } : {}),
-            MANIFEST: path.relative(CONTEXT_DIR, cfg.manifestPath).split(path.sep).join("/"),
+            MANIFEST: path.relative(CONTEXT_DIR, args.manifestPath).split(path.sep).join("/"),
           },
           secrets: access ? { "models-access": access } : {},
           platforms: ["linux/amd64"],
@@ -231,7 +306,7 @@ export class ModelImage extends pulumi.ComponentResource {
       return { digest: image.digest, contentHash };
     }
 
-    const baseImage = base ? base.ref : pulumi.output(cfg.baseImage);
+    const baseImage = base ? base.ref : pulumi.output(args.baseImage);
     const buildConfig = pulumi.all([repoUrl, infra.secret?.id, tag, weightBytes, baseImage]).apply(([imageRepo, secretId, tag, weightBytes, baseImage]) =>
       JSON.stringify(
         cloudBuildConfig({
@@ -240,9 +315,9 @@ export class ModelImage extends pulumi.ComponentResource {
           buildArgs: modelImageBuildArgs(baseImage, models.access, baseUrl),
           // `latest`, not the version number: rotating the key must not rebuild a 30 GB image.
           accessSecretVersion: secretId === undefined ? undefined : `${secretId}/versions/latest`,
-          machineType: cfg.buildMachineType,
+          machineType: args.buildMachineType,
           diskSizeGb: buildDiskSizeGb(weightBytes),
-          timeoutMinutes: cfg.buildTimeoutMinutes,
+          timeoutMinutes: args.buildTimeoutMinutes,
         }),
       ),
     );
@@ -253,7 +328,7 @@ export class ModelImage extends pulumi.ComponentResource {
         environment: {
           BUILD_CONFIG: buildConfig,
           CONTEXT_DIR,
-          MANIFEST: cfg.manifestPath,
+          MANIFEST: args.manifestPath,
           // With a sync: exactly what was synced, whatever the checkout's file holds.
           ...(synced ? { MANIFEST_JSON: synced } : {}),
           PROJECT: args.project,
@@ -291,10 +366,10 @@ export class ModelImage extends pulumi.ComponentResource {
           buildArgs: {},
           dockerfile,
           accessSecretVersion: undefined,
-          machineType: args.image.buildMachineType,
+          machineType: args.buildMachineType,
           // A CUDA runtime with PyTorch is some 20 GB unpacked; Cloud Build's default disk is 100 GB.
           diskSizeGb: 200,
-          timeoutMinutes: args.image.buildTimeoutMinutes,
+          timeoutMinutes: args.buildTimeoutMinutes,
         }),
       ),
     );
@@ -319,7 +394,7 @@ export class ModelImage extends pulumi.ComponentResource {
 }
 
 /** The secret file the fetcher reads in the build: the header line, or the presigned access JSON; none if public. */
-function modelsAccessSecret(models: ModelsFetch, readAccess: pulumi.Output<string> | undefined): pulumi.Output<string> | undefined {
+function modelsAccessSecret(models: ModelsFetch, readAccess: pulumi.Output<S3Access> | undefined): pulumi.Output<string> | undefined {
   switch (models.access) {
     case "header":
       return pulumi.secret(pulumi.interpolate`${models.header}: ${models.key}`);
@@ -327,6 +402,6 @@ function modelsAccessSecret(models: ModelsFetch, readAccess: pulumi.Output<strin
       return undefined;
     case "presigned":
       if (!readAccess) throw new Error("presigned models access needs the ModelsBucket's read access (warmstart:cloudflareAccountId)");
-      return pulumi.secret(readAccess);
+      return pulumi.secret(readAccess.apply((a) => JSON.stringify(a)));
   }
 }

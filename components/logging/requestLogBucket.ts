@@ -3,13 +3,18 @@ import * as pulumi from "@pulumi/pulumi";
 import { REQUEST_LOG_LOCATION, requestLogBucketId, requestLogSinkFilter, requestLogViewName } from "./requestLogFilter";
 
 export interface RequestLogBucketArgs {
+  /** The Google Cloud project (`gcp:project`): the bucket and the sink are made in it. */
   readonly project: string;
-  /** The Cloud Run service whose request log is kept. */
+  /**
+   * The name of the Cloud Run service whose request log is kept (`warmstart:serviceName`); the bucket and sink are
+   * named from it: a string known before the service exists, so nothing here waits for it (the service waits for its
+   * image build).
+   */
   readonly serviceName: string;
   /**
-   * Days the bucket keeps each entry: long enough for the planner's window (`npm run plan -- --from-cloud-logging
-   * --days 90`). Cloud Logging allows 1..3650 (LogBucket.retention_days).
-   * @default 120
+   * Days the bucket keeps each entry (`warmstart:requestLogRetentionDays`, 120 unless set): long enough for the
+   * planner's window (`npm run plan -- --from-cloud-logging --days 90`). Cloud Logging allows 1..3650
+   * (LogBucket.retention_days).
    */
   readonly retentionDays: number;
 }

@@ -2,13 +2,48 @@ import { createHash } from "node:crypto";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { S3Access } from "../../container/presign";
-import type { ModelsBucketConfig } from "../../config/types";
 import { foreignCustomRulesEntryPoint, GATE_RULESET_NAME, gateExpression } from "./modelsGate";
-import { r2BucketResource } from "./r2";
+import type { ModelsAccess } from "./modelsAccess";
+import { r2BucketResource, r2S3Endpoint, type R2Jurisdiction } from "./r2";
 
 export interface ModelsBucketArgs {
-  /** Account, bucket, access mode, and the domain and gate when the bucket has a public host (`warmstart:modelsAccess`). */
-  readonly bucket: ModelsBucketConfig;
+  /**
+   * The Cloudflare account the bucket and its tokens belong to (`warmstart:cloudflareAccountId`).
+   * @example "0123456789abcdef0123456789abcdef"
+   */
+  readonly accountId: string;
+  /** The bucket's name (`warmstart:modelsBucket`; the config's default is `<serviceName>-models`). */
+  readonly bucketName: string;
+  /** Where R2 keeps the bucket's data (`warmstart:modelsJurisdiction`); fixed once the bucket exists. */
+  readonly jurisdiction: R2Jurisdiction;
+  /**
+   * R2's location hint for a new bucket (`warmstart:modelsLocationHint`).
+   * @default Cloudflare chooses
+   * @example "enam"
+   */
+  readonly locationHint?: string;
+  /**
+   * How the image build reads the weights (`warmstart:modelsAccess`): `presigned` gets a read token, `header` and
+   * `public` the custom domain.
+   */
+  readonly access: ModelsAccess;
+  /**
+   * The custom domain the build fetches from, and its Cloudflare zone (`warmstart:modelsDomain`, `cloudflareZoneId`).
+   * @default no public host (what presigned access wants)
+   * @example { host: "models.example.com", zoneId: "fedcba9876543210fedcba9876543210" }
+   */
+  readonly domain?: { readonly host: string; readonly zoneId: string };
+  /**
+   * What the zone's WAF rule wants on every request to the domain: the header and its key (`header` access).
+   * @default no rule: the domain is open to anyone (`public` access, warned)
+   * @example { header: "X-Warmstart-Models-Key", key: pulumi.secret("...") }
+   */
+  readonly gate?: { readonly header: string; readonly key: pulumi.Output<string> };
+  /**
+   * Make a token that may also write the bucket's objects (`writeAccess`), for the models sync during `pulumi up`
+   * (`warmstart:syncModelsOnDeploy`).
+   */
+  readonly writeToken: boolean;
 }
 
 /** Abort multipart uploads left incomplete after this long (R2's lifecycle counts seconds, not days). */
@@ -36,21 +71,21 @@ export class ModelsBucket extends pulumi.ComponentResource {
   /** The S3 API endpoint for uploads (models sync) and presigned reads. */
   public readonly s3Endpoint: string;
   /**
-   * With presigned access: `{endpoint, bucket, accessKeyId, secretAccessKey}` as JSON, a secret, for the build's
-   * fetcher (`--s3-access`). R2's S3 key id is the token's id and its secret the sha256 of the token's value.
+   * With presigned access: S3 credentials that may read this bucket's objects (a secret), from which the build's
+   * fetcher presigns its GETs (`--s3-access`, as JSON). R2's S3 key id is the token's id and its secret the sha256 of
+   * the token's value.
    */
-  public readonly readAccess: pulumi.Output<string> | undefined;
-  /** With syncModelsOnDeploy: S3 credentials that may read and write this bucket's objects (a secret). */
+  public readonly readAccess: pulumi.Output<S3Access> | undefined;
+  /** With `writeToken`: S3 credentials that may read and write this bucket's objects (a secret). */
   public readonly writeAccess: pulumi.Output<S3Access> | undefined;
 
   constructor(name: string, args: ModelsBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmstart:models:ModelsBucket", name, {}, opts);
     const parent = { parent: this };
-    const b = args.bucket;
     // Every sub-resource names the bucket and its jurisdiction the same way (pulumi-cloudflare#1174).
-    const where = { accountId: b.accountId, jurisdiction: b.jurisdiction };
+    const where = { accountId: args.accountId, jurisdiction: args.jurisdiction };
 
-    const bucket = new cloudflare.R2Bucket(`${name}-models`, { ...where, name: b.bucketName, location: b.locationHint }, parent);
+    const bucket = new cloudflare.R2Bucket(`${name}-models`, { ...where, name: args.bucketName, location: args.locationHint }, parent);
     new cloudflare.R2ManagedDomain(`${name}-models-r2dev`, { ...where, bucketName: bucket.name, enabled: false }, parent);
     new cloudflare.R2BucketLifecycle(
       `${name}-models-lifecycle`,
@@ -70,21 +105,20 @@ export class ModelsBucket extends pulumi.ComponentResource {
     );
 
     this.bucketName = bucket.name;
-    this.s3Endpoint = b.s3Endpoint;
-    this.baseUrl = b.domain ? `https://${b.domain.host}` : undefined;
-    this.readAccess =
-      b.access === "presigned" ? this.bucketToken(name, "read", "read (image build)", [R2_READ_PERMISSION], b, bucket).apply((a) => JSON.stringify(a)) : undefined;
-    this.writeAccess = b.syncOnDeploy ? this.bucketToken(name, "write", "write (models sync)", [R2_READ_PERMISSION, R2_WRITE_PERMISSION], b, bucket) : undefined;
-    if (b.domain) this.customDomain(name, b, b.domain, bucket);
+    this.s3Endpoint = r2S3Endpoint(args.accountId, args.jurisdiction);
+    this.baseUrl = args.domain ? `https://${args.domain.host}` : undefined;
+    this.readAccess = args.access === "presigned" ? this.bucketToken(name, "read", "read (image build)", [R2_READ_PERMISSION], args, bucket) : undefined;
+    this.writeAccess = args.writeToken ? this.bucketToken(name, "write", "write (models sync)", [R2_READ_PERMISSION, R2_WRITE_PERMISSION], args, bucket) : undefined;
+    if (args.domain) this.customDomain(name, args, args.domain, bucket);
     this.registerOutputs({ bucketName: this.bucketName, baseUrl: this.baseUrl, s3Endpoint: this.s3Endpoint });
   }
 
   /** The custom domain, behind the WAF gate unless access is public. */
-  private customDomain(name: string, b: ModelsBucketConfig, domain: NonNullable<ModelsBucketConfig["domain"]>, bucket: cloudflare.R2Bucket): void {
+  private customDomain(name: string, args: ModelsBucketArgs, domain: NonNullable<ModelsBucketArgs["domain"]>, bucket: cloudflare.R2Bucket): void {
     const parent = { parent: this };
     const dependsOn: pulumi.Resource[] = [];
-    if (b.gate) {
-      const gate = b.gate;
+    if (args.gate) {
+      const gate = args.gate;
       // A zone has one entry-point ruleset per phase: this stack owns every custom WAF rule of the zone. Refuse,
       // already in preview, to take over an entry point that holds someone else's rules.
       const description = cloudflare.getRulesetsOutput({ zoneId: domain.zoneId }, parent).results.apply((results) => {
@@ -122,7 +156,7 @@ export class ModelsBucket extends pulumi.ComponentResource {
     }
     new cloudflare.R2CustomDomain(
       `${name}-models-domain`,
-      { accountId: b.accountId, jurisdiction: b.jurisdiction, bucketName: bucket.name, domain: domain.host, zoneId: domain.zoneId, enabled: true, minTls: "1.2" },
+      { accountId: args.accountId, jurisdiction: args.jurisdiction, bucketName: bucket.name, domain: domain.host, zoneId: domain.zoneId, enabled: true, minTls: "1.2" },
       { ...parent, dependsOn },
     );
   }
@@ -137,30 +171,30 @@ export class ModelsBucket extends pulumi.ComponentResource {
     suffix: string,
     purpose: string,
     permissions: readonly string[],
-    b: ModelsBucketConfig,
+    args: ModelsBucketArgs,
     bucket: cloudflare.R2Bucket,
   ): pulumi.Output<S3Access> {
     const parent = { parent: this };
     const groupIds = permissions.map((permission) =>
       // The plain name: the provider URL-encodes the query itself, and an encoded name, encoded again, matches nothing
       // (its own acceptance tests pass name = "DNS Read"; cloudflare/terraform-provider-cloudflare).
-      cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId: b.accountId, name: permission }, parent).results.apply((results) => {
+      cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId: args.accountId, name: permission }, parent).results.apply((results) => {
         const group = (results ?? []).find((g) => g.name === permission);
-        if (!group) throw new Error(`Cloudflare lists no permission group "${permission}" for account ${b.accountId}; is R2 enabled on it?`);
+        if (!group) throw new Error(`Cloudflare lists no permission group "${permission}" for account ${args.accountId}; is R2 enabled on it?`);
         return group.id;
       }),
     );
     const token = new cloudflare.AccountToken(
       `${name}-models-${suffix}`,
       {
-        accountId: b.accountId,
-        name: `warmstart ${b.bucketName} ${purpose}`,
+        accountId: args.accountId,
+        name: `warmstart ${args.bucketName} ${purpose}`,
         policies: [
           {
             effect: "allow",
             permissionGroups: groupIds.map((id) => ({ id })),
             // pulumi-cloudflare 6.x takes the resources map as a JSON string.
-            resources: bucket.name.apply((bucketName) => JSON.stringify({ [r2BucketResource(b.accountId, b.jurisdiction, bucketName)]: "*" })),
+            resources: bucket.name.apply((bucketName) => JSON.stringify({ [r2BucketResource(args.accountId, args.jurisdiction, bucketName)]: "*" })),
           },
         ],
       },
@@ -168,7 +202,7 @@ export class ModelsBucket extends pulumi.ComponentResource {
     );
     return pulumi.secret(
       pulumi.all([token.id, token.value, bucket.name]).apply(([id, value, bucketName]) => ({
-        endpoint: b.s3Endpoint,
+        endpoint: this.s3Endpoint,
         bucket: bucketName,
         accessKeyId: id,
         secretAccessKey: createHash("sha256").update(value).digest("hex"),

@@ -5,12 +5,20 @@ import type { S3Access } from "../../container/presign";
 import { manifestSourcesHash } from "../image/contentHash";
 
 export interface ModelsSyncArgs {
-  /** The manifest's path relative to the project root (`warmstart:modelsManifest`), and its entries as read now. */
+  /**
+   * The manifest's path relative to the project root (`warmstart:modelsManifest`): the sync reads it and writes sizes
+   * and sha256 back into it.
+   * @example "container/models.json"
+   */
   readonly manifestPath: string;
+  /** Its entries as read when the program started: their paths and sources decide when the sync runs again. */
   readonly manifest: Manifest;
   /** S3 credentials that may write the stack's bucket (ModelsBucket's write token), a secret. */
   readonly writeAccess: pulumi.Output<S3Access>;
-  /** A Hugging Face token for gated or private sources (`warmstart:huggingFaceToken`), a secret. */
+  /**
+   * A Hugging Face token for gated or private sources (`warmstart:huggingFaceToken`), a secret.
+   * @default none: public sources only
+   */
   readonly huggingFaceToken?: pulumi.Output<string>;
 }
 

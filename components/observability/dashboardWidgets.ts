@@ -5,10 +5,10 @@
 import { GUARD_LOG_COMPONENT, GUARD_TRIPPED_MESSAGE } from "../../functions/guardContract";
 import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../../container/logContract";
 import type { LatencyObjective, Objectives } from "./objectives";
-import { DAY_NAMES, edgesByDay, type WarmSchedule } from "../schedule/warmWindows";
+import { DAY_NAMES, edgesByDay, type CompiledSchedule } from "../schedule/warmWindows";
 
 /** The weekly schedule as a markdown table: per day, the level at midnight and each edge. */
-export function scheduleMarkdown(s: WarmSchedule): string {
+export function scheduleMarkdown(s: CompiledSchedule): string {
   const rows = edgesByDay(s.levels).map((d, i) => `| ${DAY_NAMES[i]} | ${d.atMidnight} | ${d.changes.map((c) => `${c.time} → ${c.level}`).join(", ") || "—"} |`);
   return [`Min instances by ${s.timeZone} wall clock:`, "", "| day | at 00:00 | changes |", "|---|---|---|", ...rows].join("\n");
 }

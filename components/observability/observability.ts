@@ -15,8 +15,12 @@ import {
 } from "./dashboardWidgets";
 
 export interface ObservabilityArgs {
+  /** The Google Cloud project (`gcp:project`): the metrics, dashboard, policies and SLOs are made in it. */
   readonly project: string;
-  /** The Cloud Run service name (log filters and charts select on it). */
+  /**
+   * The Cloud Run service's name (`warmstart:serviceName`), which the log filters, charts and metric ids select on:
+   * a string known before the service exists, so nothing here waits for it (the service waits for its image build).
+   */
   readonly serviceName: string;
   /** Alert when a cold start's total exceeds this (`warmstart:coldStartAlertSeconds`). */
   readonly coldStartAlertSeconds: number;

@@ -1,16 +1,24 @@
 import * as command from "@pulumi/command";
+import type * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { ScheduleEdges } from "./warmWindows";
 
 export interface DeployReconcileArgs {
+  /** The Google Cloud project (`gcp:project`). */
   readonly project: string;
+  /** The service's region (`gcp:region`). */
   readonly region: string;
-  readonly serviceName: pulumi.Input<string>;
+  /** The Cloud Run service whose min instances the step sets (GpuService's `service`). */
+  readonly service: gcp.cloudrunv2.Service;
   /** The weekly levels: the reconcile step sets the one in force when the deploy ends. */
   readonly schedule: ScheduleEdges;
   /** Every warm-window and warmup job (projects/P/locations/R/jobs/J); paused again when the guard holds the service down. */
   readonly jobs: readonly pulumi.Input<string>[];
-  /** gs://BUCKET/guard-state.json when the budget guard is deployed. */
+  /**
+   * The budget guard's state object, whose hold the step re-applies.
+   * @default none: no guard, the step sets the schedule's level
+   * @example "gs://acme-prod-imagegen-guard/guard-state.json"
+   */
   readonly guardState?: pulumi.Input<string>;
   /** Service-level max instances while the guard holds (`warmstart:guardMaxInstances`). */
   readonly guardMaxInstances: number;
@@ -38,7 +46,7 @@ export class DeployReconcile extends pulumi.ComponentResource {
       {
         create: "npm run --silent reconcile",
         environment: {
-          RECONCILE_SERVICE: pulumi.interpolate`projects/${args.project}/locations/${args.region}/services/${args.serviceName}`,
+          RECONCILE_SERVICE: pulumi.interpolate`projects/${args.project}/locations/${args.region}/services/${args.service.name}`,
           RECONCILE_SCHEDULE: JSON.stringify(args.schedule),
           RECONCILE_JOBS: pulumi.all([...args.jobs]).apply((names) => names.join(",")),
           ...(args.guardState ? { RECONCILE_GUARD_STATE: args.guardState } : {}),

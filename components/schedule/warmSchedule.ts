@@ -1,7 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { schedulerJobId } from "../names";
-import { dstWarnings, type WarmSchedule as CompiledSchedule } from "./warmWindows";
+import { dstWarnings, type CompiledSchedule } from "./warmWindows";
 
 export interface WarmScheduleArgs {
   /**
@@ -9,15 +9,16 @@ export interface WarmScheduleArgs {
    * @example buildWarmSchedule(parseWarmWindows("weekdays 09:00-21:00"), "Europe/London", opts)
    */
   readonly schedule: CompiledSchedule;
+  /** The Google Cloud project (`gcp:project`): the jobs are made in it. */
   readonly project: string;
   /** Region of the service; the jobs run there too. */
   readonly region: string;
-  readonly serviceName: pulumi.Input<string>;
-  readonly serviceUrl: pulumi.Input<string>;
+  /** The Cloud Run service (GpuService's `service`): the min-instance jobs PATCH it, the warmup jobs call its URL. */
+  readonly service: gcp.cloudrunv2.Service;
   /** The min-instance jobs PATCH the service as it (StackIdentities lets it act as the runtime account). */
   readonly schedulerServiceAccount: gcp.serviceaccount.Account;
-  /** An account that may only invoke the service; warmup calls carry its OIDC token. */
-  readonly invokerServiceAccountEmail: pulumi.Input<string>;
+  /** An account that may only invoke the service; warmup calls carry its OIDC token (StackIdentities). */
+  readonly invokerServiceAccount: gcp.serviceaccount.Account;
   /** The instant of the deploy, for the DST look-ahead (12 months from it). */
   readonly now: Date;
 }
@@ -56,13 +57,13 @@ export class WarmSchedule extends pulumi.ComponentResource {
     const grants = [
       new gcp.cloudrunv2.ServiceIamMember(
         `${name}-scheduler-run-developer`,
-        { project: args.project, location: args.region, name: args.serviceName, role: "roles/run.developer", member },
+        { project: args.project, location: args.region, name: args.service.name, role: "roles/run.developer", member },
         parent,
       ),
     ];
 
     // Without updateMask the PATCH body would replace the whole service, image and all.
-    const patchUri = pulumi.interpolate`https://run.googleapis.com/v2/projects/${args.project}/locations/${args.region}/services/${args.serviceName}?updateMask=scaling.minInstanceCount`;
+    const patchUri = pulumi.interpolate`https://run.googleapis.com/v2/projects/${args.project}/locations/${args.region}/services/${args.service.name}?updateMask=scaling.minInstanceCount`;
     const retryConfig = { retryCount: 5, minBackoffDuration: "10s", maxBackoffDuration: "120s", maxDoublings: 3 };
 
     // Every job is named, placed and timed the same way; what it calls differs.
@@ -97,7 +98,7 @@ export class WarmSchedule extends pulumi.ComponentResource {
       ),
     );
 
-    const warmupUri = pulumi.interpolate`${args.serviceUrl}/warmup`;
+    const warmupUri = pulumi.interpolate`${args.service.uri}/warmup`;
     this.warmupJobs = s.warmups.map((job) =>
       scheduled(
         job.name,
@@ -110,7 +111,7 @@ export class WarmSchedule extends pulumi.ComponentResource {
           httpTarget: {
             httpMethod: "POST",
             uri: warmupUri,
-            oidcToken: { serviceAccountEmail: args.invokerServiceAccountEmail, audience: args.serviceUrl },
+            oidcToken: { serviceAccountEmail: args.invokerServiceAccount.email, audience: args.service.uri },
           },
         },
         parent,

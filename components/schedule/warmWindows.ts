@@ -391,8 +391,11 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
-/** A compiled warm schedule: what the stack deploys and what synth shows. */
-export interface WarmSchedule {
+/**
+ * The warm windows compiled for one time zone: the weekly levels, the min-instance jobs and the warmup calls. What the
+ * WarmSchedule component deploys as Cloud Scheduler jobs and what synth shows.
+ */
+export interface CompiledSchedule {
   readonly windows: readonly WarmWindow[];
   readonly timeZone: string;
   readonly levels: WeeklyLevels;
@@ -402,7 +405,7 @@ export interface WarmSchedule {
   readonly warmups: readonly WarmupJob[];
 }
 
-export function buildWarmSchedule(windows: readonly WarmWindow[], timeZone: string, opts: ScheduleOptions): WarmSchedule {
+export function buildWarmSchedule(windows: readonly WarmWindow[], timeZone: string, opts: ScheduleOptions): CompiledSchedule {
   const levels = weeklyLevels(windows, opts);
   const openings = new Set<number>();
   for (const w of windows) {
@@ -427,7 +430,7 @@ export function buildWarmSchedule(windows: readonly WarmWindow[], timeZone: stri
 }
 
 /** The min instances the schedule wants in force at an instant. */
-export function desiredMinInstances(schedule: WarmSchedule, at: Date): number {
+export function desiredMinInstances(schedule: CompiledSchedule, at: Date): number {
   return schedule.levels[localMinuteOfWeek(at, schedule.timeZone)];
 }
 
@@ -442,7 +445,7 @@ export interface ScheduleEdges {
   readonly edges: readonly Edge[];
 }
 
-export function scheduleEdges(schedule: WarmSchedule): ScheduleEdges {
+export function scheduleEdges(schedule: CompiledSchedule): ScheduleEdges {
   return { timeZone: schedule.timeZone, start: schedule.levels[0], edges: weeklyEdges(schedule.levels) };
 }
 

@@ -1,16 +1,64 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import type { ImageConfig, ServiceConfig } from "../../config/types";
-import { ModelImage } from "../image/modelImage";
-import { containerEnv } from "./modelServer";
+import type { S3Access } from "../../container/presign";
+import { ModelImage, type ModelImageSpec } from "../image/modelImage";
+import { containerEnv, type ModelServerConfig } from "./modelServer";
 import { invokerBindingNames, sharedOldNames } from "./invokerBindings";
 import { startupProbeTiming } from "./startupProbe";
 
 export interface GpuServiceArgs {
-  /** Service shape and access: CPU, memory, concurrency, probes, invokers (`warmstart:cpu`, `memory`, ...). */
-  readonly service: ServiceConfig;
-  /** How the image is built and what goes into it (`warmstart:imageBuild`, `baseImage`, `modelsManifest`, ...). */
-  readonly image: ImageConfig;
+  /** The Google Cloud project (`gcp:project`): the service, its repository and the image build are made in it. */
+  readonly project: string;
+  /**
+   * A region with L4 GPUs on Cloud Run (`gcp:region`); the image repository is made there too.
+   * @example "us-central1"
+   */
+  readonly region: string;
+  /** vCPUs per instance, 4, 6 or 8 (`warmstart:cpu`): Cloud Run wants at least 4 with a GPU. */
+  readonly cpu: number;
+  /**
+   * Memory per instance, in Cloud Run's notation (`warmstart:memory`).
+   * @example "32Gi"
+   */
+  readonly memory: string;
+  /** Requests one instance serves at once (`warmstart:concurrency`). */
+  readonly concurrency: number;
+  /** Longest a request may run, in seconds (`warmstart:requestTimeoutSeconds`). */
+  readonly requestTimeoutSeconds: number;
+  /** Most instances (GPUs) at once (`warmstart:maxInstances`). */
+  readonly maxInstances: number;
+  /** How long the startup probe waits for the model to load and warm, in seconds (`warmstart:maxColdStartSeconds`). */
+  readonly maxColdStartSeconds: number;
+  /** Reserve GPU capacity in another zone for failover (`warmstart:gpuZonalRedundancy`). */
+  readonly gpuZonalRedundancy: boolean;
+  /**
+   * IAM members that may invoke the service (`warmstart:invokers`); the warmup account always may.
+   * @example ["serviceAccount:app@acme-prod.iam.gserviceaccount.com"]
+   */
+  readonly invokers: readonly string[];
+  /** Let anyone on the internet invoke the service (`warmstart:public`): run.invoker for allUsers, warned. */
+  readonly public: boolean;
+  /**
+   * Origins whose pages may POST /warmup from a browser (`warmstart:warmupOrigins`): the supervisor's WARMUP_ORIGINS.
+   * @example ["https://app.example.com"]
+   */
+  readonly warmupOrigins: readonly string[];
+  /** Refuse to delete the Cloud Run service (`warmstart:deletionProtection`). */
+  readonly deletionProtection: boolean;
+  /**
+   * The model server the supervisor runs: its command, address, health path, warmup and environment
+   * (`warmstart:modelServerCommand`, `modelServerUrl`, ...).
+   */
+  readonly modelServer: ModelServerConfig;
+  /** What goes into the image and how it is made (`warmstart:imageBuild`, `baseImage`, `modelsManifest`, ...). */
+  readonly image: ModelImageSpec;
+  /** Images the repository keeps (`warmstart:imageRetention`); older ones are deleted. */
+  readonly imageRetention: number;
+  /**
+   * Shown as a warning on the service: the weights outgrow the L4's memory and the server must offload part of them.
+   * @default none
+   */
+  readonly offloadWarning?: string;
   /**
    * Service-level min instances the service is created with: what the warm schedule wants at deploy time. Later
    * deploys leave the field to the schedule and the reconcile step (DeployReconcile).
@@ -19,11 +67,20 @@ export interface GpuServiceArgs {
   readonly minInstanceCount: number;
   /** Project root (where Pulumi runs). */
   readonly rootDir: string;
-  /** What the image build must wait for, e.g. the models bucket, so it does not fetch before the domain is connected. */
+  /**
+   * What the image build must wait for, e.g. the models bucket, so it does not fetch before the domain is connected.
+   * @default nothing
+   */
   readonly imageBuildDependsOn?: readonly pulumi.Resource[];
-  /** With presigned models access: the bucket's read access JSON for the build (a secret). */
-  readonly modelsReadAccess?: pulumi.Output<string>;
-  /** With syncModelsOnDeploy: the manifest the sync produced, which the build uses (JSON). */
+  /**
+   * With presigned models access: the bucket's read credentials for the build (ModelsBucket's `readAccess`, a secret).
+   * @default none: presigned access then fails, every other access needs none
+   */
+  readonly modelsReadAccess?: pulumi.Output<S3Access>;
+  /**
+   * With syncModelsOnDeploy: the manifest the sync produced, which the build uses (JSON).
+   * @default none: the build uses the manifest file
+   */
   readonly syncedManifest?: pulumi.Output<string>;
   /** The service runs as it (StackIdentities). */
   readonly runtimeServiceAccount: gcp.serviceaccount.Account;
@@ -39,7 +96,8 @@ export const HEALTH_PATH = "/healthz";
 
 /**
  * A Cloud Run service on one NVIDIA L4, running the model image by digest, reachable only by the invokers named
- * in config, with a startup probe that passes only once the model is loaded and warm.
+ * in config, with a startup probe that passes only once the model is loaded and warm. The service is called `name`,
+ * its image repository `<name>-images`.
  */
 export class GpuService extends pulumi.ComponentResource {
   public readonly serviceName: pulumi.Output<string>;
@@ -61,13 +119,12 @@ export class GpuService extends pulumi.ComponentResource {
   constructor(name: string, args: GpuServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmstart:service:GpuService", name, {}, opts);
     const parent = { parent: this };
-    const svc = args.service;
 
-    if (args.image.offloadWarning) void pulumi.log.warn(args.image.offloadWarning, this);
-    if (svc.public) void pulumi.log.warn(`warmstart:public is true: anyone on the internet can call ${svc.name} and spend GPU time`, this);
-    else if (svc.invokers.length === 0) {
+    if (args.offloadWarning) void pulumi.log.warn(args.offloadWarning, this);
+    if (args.public) void pulumi.log.warn(`warmstart:public is true: anyone on the internet can call ${name} and spend GPU time`, this);
+    else if (args.invokers.length === 0) {
       void pulumi.log.warn(
-        `no one can call ${svc.name} but its warmups: set warmstart:invokers, e.g. pulumi config set --path 'warmstart:invokers[0]' serviceAccount:app@${svc.project}.iam.gserviceaccount.com (docs/operations.md, "First request")`,
+        `no one can call ${name} but its warmups: set warmstart:invokers, e.g. pulumi config set --path 'warmstart:invokers[0]' serviceAccount:app@${args.project}.iam.gserviceaccount.com (docs/operations.md, "First request")`,
         this,
       );
     }
@@ -80,27 +137,27 @@ export class GpuService extends pulumi.ComponentResource {
     const repository = new gcp.artifactregistry.Repository(
       `${name}-images`,
       {
-        repositoryId: `${svc.name}-images`,
-        project: svc.project,
-        location: svc.region,
+        repositoryId: `${name}-images`,
+        project: args.project,
+        location: args.region,
         format: "DOCKER",
         description: "warmstart model images (weights baked in)",
         cleanupPolicyDryRun: false,
         // Images are ~30 GB each: keep the last few for rollback and delete the rest.
         cleanupPolicies: [
-          { id: "keep-recent", action: "KEEP", mostRecentVersions: { keepCount: args.image.retention } },
+          { id: "keep-recent", action: "KEEP", mostRecentVersions: { keepCount: args.imageRetention } },
           { id: "delete-older", action: "DELETE", condition: { tagState: "ANY" } },
         ],
       },
       { ...parent, retainOnDelete: true },
     );
-    this.imageRepository = pulumi.interpolate`projects/${svc.project}/locations/${svc.region}/repositories/${repository.repositoryId}`;
+    this.imageRepository = pulumi.interpolate`projects/${args.project}/locations/${args.region}/repositories/${repository.repositoryId}`;
     const image = new ModelImage(
-      `${svc.name}-image`,
+      `${name}-image`,
       {
-        image: args.image,
-        project: svc.project,
-        region: svc.region,
+        ...args.image,
+        project: args.project,
+        region: args.region,
         repository,
         buildServiceAccount: args.imageBuildServiceAccount,
         rootDir: args.rootDir,
@@ -114,24 +171,24 @@ export class GpuService extends pulumi.ComponentResource {
     this.imageDigest = image.digest;
 
     // The runtime account reads the model server's secrets, each one alone.
-    const secretGrants = Object.values(svc.modelServer.secrets).map(
+    const secretGrants = Object.values(args.modelServer.secrets).map(
       (secret) =>
         new gcp.secretmanager.SecretIamMember(
           `${name}-runtime-reads-${secret}`,
-          { project: svc.project, secretId: secret, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${this.runtimeServiceAccount.email}` },
+          { project: args.project, secretId: secret, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${this.runtimeServiceAccount.email}` },
           parent,
         ),
     );
-    const probe = startupProbeTiming(svc.maxColdStartSeconds);
+    const probe = startupProbeTiming(args.maxColdStartSeconds);
     this.service = new gcp.cloudrunv2.Service(
       `${name}-service`,
       {
-        name: svc.name,
-        project: svc.project,
-        location: svc.region,
+        name,
+        project: args.project,
+        location: args.region,
         ingress: "INGRESS_TRAFFIC_ALL",
         // The provider defaults this to true; it is explicit so the config key is the one place to change it.
-        deletionProtection: svc.deletionProtection,
+        deletionProtection: args.deletionProtection,
         // Owned by the warm schedule. Declared in full: the API returns a zeroed block, and providers have shown a
         // perpetual diff on min_instance_count = 0 when it was left implicit (terraform-provider-google#25457).
         scaling: { minInstanceCount: args.minInstanceCount, scalingMode: "AUTOMATIC" },
@@ -139,21 +196,21 @@ export class GpuService extends pulumi.ComponentResource {
         template: {
           serviceAccount: this.runtimeServiceAccount.email,
           // The API default is 80 requests per instance, which would pile image jobs onto one GPU.
-          maxInstanceRequestConcurrency: svc.concurrency,
-          timeout: `${svc.requestTimeoutSeconds}s`,
-          gpuZonalRedundancyDisabled: !svc.gpuZonalRedundancy,
+          maxInstanceRequestConcurrency: args.concurrency,
+          timeout: `${args.requestTimeoutSeconds}s`,
+          gpuZonalRedundancyDisabled: !args.gpuZonalRedundancy,
           nodeSelector: { accelerator: "nvidia-l4" },
-          scaling: { minInstanceCount: 0, maxInstanceCount: svc.maxInstances },
+          scaling: { minInstanceCount: 0, maxInstanceCount: args.maxInstances },
           containers: [
             {
               image: this.imageRef,
               ports: { containerPort: CONTAINER_PORT },
               // The model server's settings: on the service, so changing one is a new revision, not a new image.
-              envs: containerEnv(svc.modelServer, svc.warmupOrigins).map((e) =>
+              envs: containerEnv(args.modelServer, args.warmupOrigins).map((e) =>
                 "value" in e ? { name: e.name, value: e.value } : { name: e.name, valueSource: { secretKeyRef: { secret: e.secret, version: "latest" } } },
               ),
               resources: {
-                limits: { cpu: String(svc.cpu), memory: svc.memory, "nvidia.com/gpu": "1" },
+                limits: { cpu: String(args.cpu), memory: args.memory, "nvidia.com/gpu": "1" },
                 // GPU services require CPU always allocated.
                 cpuIdle: false,
                 startupCpuBoost: true,
@@ -176,7 +233,7 @@ export class GpuService extends pulumi.ComponentResource {
       { ...parent, dependsOn: [repository, ...secretGrants], ignoreChanges: ["scaling.minInstanceCount", "scaling.maxInstanceCount"] },
     );
     this.serviceName = this.service.name;
-    this.resourceName = pulumi.interpolate`projects/${svc.project}/locations/${svc.region}/services/${this.service.name}`;
+    this.resourceName = pulumi.interpolate`projects/${args.project}/locations/${args.region}/services/${this.service.name}`;
     this.location = this.service.location;
     this.project = this.service.project;
     this.url = this.service.uri;
@@ -184,11 +241,11 @@ export class GpuService extends pulumi.ComponentResource {
     const invoke = (resourceName: string, member: pulumi.Input<string>, alias?: string) =>
       new gcp.cloudrunv2.ServiceIamMember(
         resourceName,
-        { project: svc.project, location: svc.region, name: this.service.name, role: "roles/run.invoker", member },
+        { project: args.project, location: args.region, name: this.service.name, role: "roles/run.invoker", member },
         { ...parent, aliases: alias ? [{ name: alias }] : undefined },
       );
     invoke(`${name}-invoker-warmup`, pulumi.interpolate`serviceAccount:${this.invokerServiceAccount.email}`);
-    const bindings = invokerBindingNames(name, svc.invokers);
+    const bindings = invokerBindingNames(name, args.invokers);
     for (const b of bindings) invoke(b.name, b.member, b.alias);
     for (const { oldName, members } of sharedOldNames(bindings)) {
       void pulumi.log.warn(
@@ -197,7 +254,7 @@ export class GpuService extends pulumi.ComponentResource {
         this,
       );
     }
-    if (svc.public) invoke(`${name}-invoker-public`, "allUsers");
+    if (args.public) invoke(`${name}-invoker-public`, "allUsers");
 
     this.registerOutputs({
       serviceName: this.serviceName,

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { cloudBuildConfig, modelImageBuildArgs, substituted } from "../../components/image/cloudBuild";
-import type { ModelsAccess } from "../../config/keys";
+import type { ModelsAccess } from "../../components/models/modelsAccess";
 
 const { values } = parseArgs({
   options: { access: { type: "string" }, "base-image": { type: "string" }, image: { type: "string" }, "base-url": { type: "string" }, secret: { type: "boolean" } },

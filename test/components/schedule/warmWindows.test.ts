@@ -9,7 +9,7 @@ import {
   levelAt,
   scheduleEdges,
   parseWarmWindows,
-  type WarmSchedule,
+  type CompiledSchedule,
 } from "../../../components/schedule/warmWindows";
 
 const OPTS = { warmMinInstances: 1, idleMinInstances: 0, leadMinutes: 5 };
@@ -196,7 +196,7 @@ function localNaive(t: Date, timeZone: string): Date {
 }
 
 /** The level set by the last job that fired at or before t, reading wall-clock time in the zone. */
-function replay(s: WarmSchedule, t: Date): number {
+function replay(s: CompiledSchedule, t: Date): number {
   if (s.jobs.length === 0) return s.levels[0];
   const crons: ParsedCron[] = s.jobs.map((j) => {
     const [m, h, , , dow] = j.cron.split(" ");
