@@ -38,4 +38,20 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Components declare their own args; index.ts maps the parsed config to them (CONTRIBUTING.md).
+    files: ["components/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/planner/**", "**/planner"], message: "The stack does not import the planner (a tool, not part of the stack)." },
+            { group: ["**/container/supervisor"], message: "Import the supervisor's log names from container/logContract, not the supervisor program." },
+            { group: ["**/config/**", "**/config"], message: "A component declares its own Args and does not import config/: index.ts maps the config to them." },
+          ],
+        },
+      ],
+    },
+  },
 );
