@@ -101,28 +101,35 @@ export function simulate(times: readonly number[], levelAt: (t: number) => numbe
 
   const retire = (inst: Instance, at: number) => (billedMs += Math.max(0, at - inst.createdAt));
 
+  /**
+   * Idle instances beyond the level go once their idle time is up; billed until then. Checked at each minute and
+   * at each request and prewarm, so that one arriving at or after an instance's expiry never finds it.
+   */
+  const retireIdle = (at: number, level: number) => {
+    if (alive.length <= level) return;
+    alive.sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+    const kept: Instance[] = [];
+    let surplus = alive.length - level;
+    for (const inst of alive) {
+      const expiry = Math.max(Math.max(inst.lastUsedAt, inst.readyAt) + idle, inst.heldUntil);
+      if (surplus > 0 && busyUntil(inst) <= at && expiry <= at) {
+        retire(inst, expiry);
+        surplus--;
+      } else kept.push(inst);
+    }
+    alive = kept;
+  };
+
   for (let minute = start; minute < end; minute += MINUTE) {
     const level = Math.min(o.maxInstances, levelAt(minute));
     floorMinutes += level;
-    if (alive.length > level) {
-      // Idle instances beyond the level go once their idle time is up; billed until then.
-      alive.sort((a, b) => a.lastUsedAt - b.lastUsedAt);
-      const kept: Instance[] = [];
-      let surplus = alive.length - level;
-      for (const inst of alive) {
-        const expiry = Math.max(Math.max(inst.lastUsedAt, inst.readyAt) + idle, inst.heldUntil);
-        if (surplus > 0 && busyUntil(inst) <= minute && expiry <= minute) {
-          retire(inst, expiry);
-          surplus--;
-        } else kept.push(inst);
-      }
-      alive = kept;
-    }
+    retireIdle(minute, level);
     while (alive.length < level) alive.push(make(minute, minute + cold));
     if (alive.length <= level) for (const inst of alive) inst.heldUntil = minute;
 
     for (; nextPrewarm < prewarms.length && prewarms[nextPrewarm] < minute + MINUTE; nextPrewarm++) {
       const p = prewarms[nextPrewarm];
+      retireIdle(p, level);
       // A page view's warmup call starts an instance only when there is none: Cloud Run routes it to any that exists.
       if (alive.length === 0) {
         alive.push(make(p, p + cold));
@@ -132,6 +139,7 @@ export function simulate(times: readonly number[], levelAt: (t: number) => numbe
 
     for (; next < times.length && times[next] < minute + MINUTE; next++) {
       const t = times[next];
+      retireIdle(t, level);
       let inst = alive.find((i) => i.readyAt <= t && freeAt(i) <= t);
       if (!inst) {
         const soonest = alive.length ? alive.reduce((best, i) => (Math.max(i.readyAt, freeAt(i)) < Math.max(best.readyAt, freeAt(best)) ? i : best)) : undefined;

@@ -118,6 +118,19 @@ describe("simulator", () => {
     expect(r.floorInstanceHours).toBe(0);
   });
 
+  test("an idle instance is gone at its idle expiry: a request arriving exactly then is cold, one a second earlier warm", () => {
+    // Served from +120 s to +140 s, kept 900 s idle: it expires at +1040 s, 20 s past a minute.
+    const expiry = T0 + H + (120 + 20 + 900) * 1000;
+    const at = (t: number) => simulate([T0 + H, t], () => 0, { ...OPTS, maxInstances: 1 });
+    expect(at(expiry - 1000).coldRequests).toBe(1);
+    expect(at(expiry).coldRequests).toBe(2);
+    expect(at(expiry).startsOnDemand).toBe(2);
+    // The same on a minute: +1080 s.
+    const onMinute = (t: number) => simulate([T0 + H + 40_000, t], () => 0, { ...OPTS, maxInstances: 1 });
+    expect(onMinute(T0 + H + 1_080_000).coldRequests).toBe(2);
+    expect(onMinute(T0 + H + 1_079_000).coldRequests).toBe(1);
+  });
+
   test("a request behind a starting instance is cold and waits the remaining start time", () => {
     const r = simulate([T0 + H, T0 + H + 30_000], () => 0, { ...OPTS, maxInstances: 1 });
     expect(r.coldRequests).toBe(2);
