@@ -9,7 +9,8 @@ import { CiAccess } from "./components/ciAccess";
 import { DeployReconcile } from "./components/deployReconcile";
 import { deployTime } from "./components/clock";
 import { loadStackConfig } from "./components/config";
-import { ASSUMED_REQUESTS_PER_DAY, monthlyCost } from "./components/costModel";
+import { ASSUMED_REQUESTS_PER_DAY, instanceSecondsFor, monthlyCost } from "./components/costModel";
+import { DailySpendLimit } from "./components/dailySpendLimit";
 import { scheduleMarkdown } from "./components/dashboard";
 import { GpuService } from "./components/gpuService";
 import { ModelsBucket } from "./components/modelsBucket";
@@ -87,11 +88,15 @@ const budget = billingAccount
       warmScheduleMonthlyCost: estimate.warm + estimate.scheduler,
     })
   : undefined;
+// The daily spend limit in billable instance-seconds in 24 hours: what that many USD buy at the service's shape.
+const dailyLimit = config.budget.dailySpendLimit;
+const daily = { limitUsd: dailyLimit, thresholdSeconds: dailyLimit > 0 ? Number(instanceSecondsFor(dailyLimit, config.service, config.cost.prices).toFixed(1)) : 0 };
 const guard =
   budget && config.budget.guard
     ? new BudgetGuard(config.service.name, {
         ratio: config.budget.guardRatio,
         maxInstances: config.budget.guardMaxInstances,
+        daily,
         project: config.service.project,
         region: config.service.region,
         topic: budget.topic,
@@ -103,6 +108,22 @@ const guard =
         schedule: edges,
         now,
         rootDir,
+      })
+    : undefined;
+
+// The daily spend limit's alert (to the guard through a Pub/Sub channel on its topic) and its midnight tick.
+const dailySpendLimit =
+  budget && guard && daily.limitUsd > 0
+    ? new DailySpendLimit(config.service.name, {
+        ...daily,
+        project: config.service.project,
+        region: config.service.region,
+        serviceName: config.service.name,
+        topic: budget.topic,
+        timeZone: schedule.timeZone,
+        emailChannels: budget.notificationChannels.map((c) => c.id),
+        now,
+        after: [guard],
       })
     : undefined;
 
@@ -177,8 +198,23 @@ export const warmJobResourceNames = warm.jobResourceNames;
 export const warmScheduleEdges = edges;
 /** With the budget guard: its state object, gs://BUCKET/guard-state.json (docs/operations.md, "When the budget guard trips"). */
 export const guardStateObject = guard?.stateLocation;
-/** With the budget guard: the line it trips at (ratio x monthly budget, in the billing account's currency) and its max-instances cap (0: none). */
-export const guardSettings = guard ? { ratio: config.budget.guardRatio, monthlyBudget: config.budget.monthlyBudget, maxInstances: config.budget.guardMaxInstances } : undefined;
+/**
+ * With the budget guard: the lines it trips at (ratio x monthly budget, in the billing account's currency; the daily
+ * spend limit in USD and in billable instance-seconds in 24 h, 0: none), its max-instances cap (0: none) and the zone
+ * whose midnight ends a daily hold.
+ */
+export const guardSettings = guard
+  ? {
+      ratio: config.budget.guardRatio,
+      monthlyBudget: config.budget.monthlyBudget,
+      maxInstances: config.budget.guardMaxInstances,
+      dailySpendLimit: daily.limitUsd,
+      dailyThresholdSeconds: daily.thresholdSeconds,
+      timeZone: schedule.timeZone,
+    }
+  : undefined;
+/** With a daily spend limit: the Cloud Scheduler job that tells the guard a new local day began (projects/P/locations/R/jobs/J). */
+export const guardMidnightJob = dailySpendLimit?.midnightJobResourceName;
 /** For the GitHub repository variables WIF_PROVIDER and DEPLOY_SERVICE_ACCOUNT (docs/operations.md). */
 export const workloadIdentityProvider = ci?.workloadIdentityProvider;
 export const deployServiceAccount = ci?.deployServiceAccount;

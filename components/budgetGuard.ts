@@ -13,9 +13,14 @@ export interface BudgetGuardArgs {
   readonly ratio: number;
   /** Service-level max instances while held; 0 leaves it alone (`warmstart:guardMaxInstances`). */
   readonly maxInstances: number;
+  /**
+   * The daily spend limit in billable instance-seconds in 24 hours, and in USD (`warmstart:dailySpendLimit`); 0: none.
+   * The guard compares an incident's figure with it (a raised limit releases a daily hold).
+   */
+  readonly daily: { readonly thresholdSeconds: number; readonly limitUsd: number };
   readonly project: string;
   readonly region: string;
-  /** The topic every budget update is published to. */
+  /** The topic every budget update is published to; the daily spend limit's alert and midnight tick too. */
   readonly topic: gcp.pubsub.Topic;
   readonly serviceName: pulumi.Input<string>;
   /** The guard runs as it (StackIdentities: its custom scheduler role, acting as the runtime account). */
@@ -85,8 +90,8 @@ export function guardArchive(rootDir: string, runtime: NodeRuntime = GUARD_RUNTI
 }
 
 /**
- * A Cloud Run function subscribed to the budget topic that stops the spend when the budget is gone (see
- * functions/budgetGuard.ts). Its account may update this one service, act as its runtime account, and get, pause
+ * A Cloud Run function subscribed to the budget topic that stops the spend when the budget is gone, or the day's
+ * limit (see functions/budgetGuard.ts). Its account may update this one service, act as its runtime account, and get, pause
  * and resume scheduler jobs; nothing else.
  */
 export class BudgetGuard extends pulumi.ComponentResource {
@@ -166,7 +171,7 @@ export class BudgetGuard extends pulumi.ComponentResource {
         name: `${name}-budget-guard`,
         project: args.project,
         location: args.region,
-        description: "warmstart: stops GPU spend when the budget is gone",
+        description: "warmstart: stops GPU spend when the budget or the daily spend limit is gone",
         buildConfig: {
           runtime: GUARD_RUNTIME,
           entryPoint: GUARD_ENTRY_POINT,
@@ -188,6 +193,8 @@ export class BudgetGuard extends pulumi.ComponentResource {
             GUARD_SCHEDULE: JSON.stringify(args.schedule),
             GUARD_RATIO: String(args.ratio),
             GUARD_MAX_INSTANCES: String(args.maxInstances),
+            GUARD_DAILY_THRESHOLD: String(args.daily.thresholdSeconds),
+            GUARD_DAILY_LIMIT: String(args.daily.limitUsd),
           },
         },
         eventTrigger: {

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ManifestError, manifestBytes, parseManifest, type Manifest } from "../container/manifest";
 import { originProblem } from "../container/warmupOrigins";
-import { DEFAULT_PRICES, parsePriceOverrides, type Prices } from "./costModel";
+import { DEFAULT_PRICES, instanceHourlyCost, parsePriceOverrides, type Prices } from "./costModel";
 import { findL4Region, L4_REGIONS, weightsFit } from "./l4";
 import { reservedHeaderRole } from "./modelsGate";
 import { closestName } from "./closestName";
@@ -21,7 +21,7 @@ import { exampleValueWarnings } from "./exampleValues";
 import { COMFYUI_DEFAULTS, parseEnvMap, parseWarmup, pathProblem, secretIdProblem, urlProblem, type ModelServerConfig } from "./modelServer";
 import { coldStartObjectiveWarning, LATENCY_OBJECTIVES_EXAMPLE, ObjectiveError, parseLatencyObjectives, scheduledStartsPer24h, type LatencyObjective, type Objectives } from "./objectives";
 import { MAX_COLD_START_SECONDS, PROBE_CAP_SECONDS } from "./startupProbe";
-import { buildWarmSchedule, isValidTimeZone, parseWarmWindows, WarmWindowsError, type WarmSchedule, type WarmWindow } from "./warmWindows";
+import { buildWarmSchedule, isValidTimeZone, maxInstanceHoursIn24h, parseWarmWindows, WarmWindowsError, type WarmSchedule, type WarmWindow } from "./warmWindows";
 
 /** A value of a key's declared type, as Pulumi.yaml writes its default. */
 export type YamlValue = string | number | boolean | string[];
@@ -352,7 +352,18 @@ export const KEYS = {
   },
   budgetGuard: boolean("Stop the spend when the budget is gone: min instances to 0 and the warm-window jobs paused.", true),
   guardRatio: decimal(0.1, 10, "Spend, as a fraction of the budget, at which the guard acts.", "1.0"),
-  guardMaxInstances: integer(0, 100, "Max instances the guard caps the service to when it acts; 0 leaves max instances alone.", 0),
+  guardMaxInstances: integer(
+    0,
+    100,
+    "Max instances the guard caps the service to while it holds it (budget or daily limit): requests beyond what they serve wait (10 s, or 3.5 x the average cold start if longer), then get 429. 0: no cap, traffic still starts instances.",
+    1,
+  ),
+  dailySpendLimit: decimal(
+    0,
+    1_000_000,
+    "Daily spend limit in USD: when the service's billable instance time in the last 24 h, priced at its shape, passes it, the budget guard holds the service until local midnight. 0: none; needs billingAccount and budgetGuard.",
+    "0",
+  ),
   prices: string('Price overrides for the cost estimate, a JSON object, e.g. {"l4PerSecond": 0.00019}.', "{}", (v) => {
     try {
       parsePriceOverrides(v);
@@ -515,6 +526,8 @@ export interface BudgetConfig {
   readonly guard: boolean;
   readonly guardRatio: number;
   readonly guardMaxInstances: number;
+  /** USD a day; 0: no daily spend limit. */
+  readonly dailySpendLimit: number;
 }
 
 export interface CostConfig {
@@ -756,6 +769,14 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   if (v.alertEmails !== undefined && v.alertEmails.length > 5) {
     problem("warmstart:alertEmails", `has ${v.alertEmails.length} addresses; a budget takes at most 5 notification channels`, JSON.stringify(v.alertEmails));
   }
+  if (v.dailySpendLimit !== undefined && v.dailySpendLimit > 0 && (!v.billingAccount || v.budgetGuard === false)) {
+    // The budget guard acts on the daily limit's alert: it arrives on the budget's topic, so it needs the budget too.
+    problem(
+      "warmstart:dailySpendLimit",
+      `needs ${!v.billingAccount ? "warmstart:billingAccount (the budget and its guard, which acts on the daily limit)" : "warmstart:budgetGuard true (the guard acts on the daily limit)"}; set it, or set the limit to 0`,
+      String(v.dailySpendLimit),
+    );
+  }
   if (v.guardMaxInstances !== undefined && v.maxInstances !== undefined && v.guardMaxInstances > v.maxInstances) {
     problem("warmstart:guardMaxInstances", `must not exceed warmstart:maxInstances (${v.maxInstances})`, String(v.guardMaxInstances));
   }
@@ -836,8 +857,10 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
         : { access: "public", baseUrl: `https://${c.modelsDomain}` };
   const schedule = buildWarmSchedule(windows!, c.timezone, opts2);
   const coldStartWarning = coldStartObjectiveWarning(c.coldStartsPerDayObjective, scheduledStartsPer24h(schedule.levels));
+  const prices = { ...DEFAULT_PRICES, ...parsePriceOverrides(c.prices) };
+  const dailyWarning = dailyLimitWarning(c.dailySpendLimit, maxInstanceHoursIn24h(schedule.levels), instanceHourlyCost({ cpu: c.cpu, memoryGiB: memoryGiB!, gpuZonalRedundancy: c.gpuZonalRedundancy }, prices));
   return {
-    warnings: [...exampleValueWarnings(raw), ...(coldStartWarning ? [coldStartWarning] : [])],
+    warnings: [...exampleValueWarnings(raw), ...(coldStartWarning ? [coldStartWarning] : []), ...(dailyWarning ? [dailyWarning] : [])],
     modelsBucket: c.cloudflareAccountId
       ? {
           accountId: c.cloudflareAccountId,
@@ -910,13 +933,21 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       guard: c.budgetGuard,
       guardRatio: c.guardRatio,
       guardMaxInstances: c.guardMaxInstances,
+      dailySpendLimit: c.dailySpendLimit,
     },
     cost: {
-      prices: { ...DEFAULT_PRICES, ...parsePriceOverrides(c.prices) },
+      prices,
       offWindowInstanceHoursPerDay: c.offWindowInstanceHoursPerDay,
       requestLogRetentionDays: c.requestLogRetentionDays,
     },
   };
+}
+
+/** When the warm schedule alone would pass the daily spend limit in its busiest 24 hours. */
+function dailyLimitWarning(limit: number, warmInstanceHours: number, perInstanceHour: number): string | undefined {
+  const cost = warmInstanceHours * perInstanceHour;
+  if (limit === 0 || cost <= limit) return undefined;
+  return `the warm schedule alone keeps ${Math.round(warmInstanceHours * 10) / 10} instance-hours warm in its busiest 24 h (about ${cost.toFixed(2)} USD), more than warmstart:dailySpendLimit (${limit}): the budget guard would hold the service on such days; raise the limit or shorten warmstart:warmWindows`;
 }
 
 const OUTSIDE_ROOT = "must lie inside the project root (symbolic links resolved): the program reads no file outside it; e.g. container/models.json";

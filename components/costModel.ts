@@ -41,10 +41,24 @@ export interface InstanceShape {
   readonly gpuZonalRedundancy: boolean;
 }
 
+/** USD per second for one running instance of this shape: the L4 (with or without zonal redundancy), vCPUs, memory. */
+export function instanceSecondCost(shape: InstanceShape, prices: Prices): number {
+  const gpu = shape.gpuZonalRedundancy ? prices.l4ZonalRedundantPerSecond : prices.l4PerSecond;
+  return gpu + shape.cpu * prices.vcpuPerSecond + shape.memoryGiB * prices.gibPerSecond;
+}
+
 /** USD per hour for one running instance of this shape. */
 export function instanceHourlyCost(shape: InstanceShape, prices: Prices): number {
-  const gpu = shape.gpuZonalRedundancy ? prices.l4ZonalRedundantPerSecond : prices.l4PerSecond;
-  return (gpu + shape.cpu * prices.vcpuPerSecond + shape.memoryGiB * prices.gibPerSecond) * 3600;
+  return instanceSecondCost(shape, prices) * 3600;
+}
+
+/**
+ * The billable instance-seconds that cost `usd` at this shape's prices: what Cloud Run's billable instance time must
+ * reach for the spend to reach `usd` (the daily spend limit's alert threshold). Instance-based billing, which a GPU
+ * requires, bills each instance's whole lifetime at the per-second rate of its shape.
+ */
+export function instanceSecondsFor(usd: number, shape: InstanceShape, prices: Prices): number {
+  return usd / instanceSecondCost(shape, prices);
 }
 
 export interface CostInputs {

@@ -194,7 +194,9 @@ export class Observability extends pulumi.ComponentResource {
                 // Counts are whole: more than N-1 is N or more. A threshold condition compares only GT or LT.
                 comparison: "COMPARISON_GT",
                 thresholdValue: coldStartsPerDay - 1,
-                duration: "0s",
+                // 60 s: the least a condition with evaluationMissingData may wait (alert.proto,
+                // MetricThreshold.evaluation_missing_data); the API refuses 0 s with it.
+                duration: "60s",
                 // An alert policy's alignment period is a window sliding with each evaluation, at most 90,000 s
                 // (Aggregation.alignmentPeriod, https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies;
                 // https://cloud.google.com/monitoring/alerts/concepts-indepth): 86,400 s is the last 24 hours.
@@ -255,7 +257,8 @@ export class Observability extends pulumi.ComponentResource {
               filter: `select_slo_burn_rate("projects/${args.project}/services/${serviceId}/serviceLevelObjectives/${latencySloId(o)}", "86400s")`,
               comparison: "COMPARISON_GT",
               thresholdValue: 1,
-              duration: "0s",
+              // At least 60 s with evaluationMissingData (alert.proto), as above.
+              duration: "60s",
               evaluationMissingData: "EVALUATION_MISSING_DATA_INACTIVE",
             },
           })),

@@ -464,6 +464,18 @@ export function warmInstanceHoursPerWeek(levels: WeeklyLevels): number {
   return minutes / 60;
 }
 
+/** The most instance-hours the schedule keeps warm in any 24 hours: a sliding day, across the week's end too. */
+export function maxInstanceHoursIn24h(levels: WeeklyLevels): number {
+  let sum = 0;
+  for (let m = 0; m < MINUTES_PER_DAY; m++) sum += levels[m];
+  let max = sum;
+  for (let m = 0; m < MINUTES_PER_WEEK; m++) {
+    sum += levels[(m + MINUTES_PER_DAY) % MINUTES_PER_WEEK] - levels[m];
+    max = Math.max(max, sum);
+  }
+  return max / 60;
+}
+
 /** An edge that falls, on some date, in a local hour that the zone skips or repeats. */
 export interface DstWarning {
   readonly job: string;

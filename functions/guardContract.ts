@@ -11,3 +11,10 @@ export const GUARD_LOG_COMPONENT = "warmstart-budget-guard";
 export const GUARD_TRIPPED_MESSAGE = "budget guard tripped";
 /** The guard's state object in its bucket (guardState.ts defines what it holds). */
 export const GUARD_STATE_OBJECT = "guard-state.json";
+/**
+ * The midnight tick's message body: what the stack's Cloud Scheduler job publishes to the guard's topic at local
+ * midnight, so that a daily hold ends on time without waiting for a budget notification. Neither a budget
+ * notification (costAmount, budgetAmount, costIntervalStart) nor a Monitoring incident ({incident, version}) has
+ * this field.
+ */
+export const GUARD_TICK = { warmstart: "guard-midnight-tick" } as const;

@@ -29,7 +29,7 @@ import { command, runCommand, type Values } from "../container/cli";
 import { CommandError } from "../container/commandError";
 import { release, type Enforced } from "../functions/enforce";
 import { endpointsFromEnv, googleApis, type ApiEndpoints } from "../functions/googleApis";
-import { released, releasableNow, type DeployedBudget } from "../functions/guardState";
+import { held, released, releasableNow, type DeployedBudget } from "../functions/guardState";
 import { parseStateLocation, updateState } from "../functions/guardStore";
 import { jobsFromEnv, scheduleFromEnv, serviceFromEnv } from "../functions/guardTargets";
 import { deployerToken } from "./deployerToken";
@@ -139,7 +139,7 @@ export async function reset(t: ResetTargets, token: () => Promise<string>, now: 
     // and a refusal is decided on the state actually written over.
     const verdict = await updateState(api, parseStateLocation(t.guardState), (s) => {
       const v = releasableNow(s, t.budget, now);
-      return { next: v.release ? released(s) : s, verdict: v, changed: v.release && JSON.stringify(released(s)) !== JSON.stringify(s) };
+      return { next: v.release ? released(s, now) : s, verdict: v, changed: v.release && held(s) };
     });
     if (!verdict.verdict.release) return { kind: "refused", reason: verdict.verdict.reason };
     reason = verdict.verdict.reason;

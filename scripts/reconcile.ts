@@ -13,6 +13,7 @@ import { command, runCommand } from "../container/cli";
 import { CommandError } from "../container/commandError";
 import { applyScheduleLevel, hold } from "../functions/enforce";
 import { endpointsFromEnv, GOOGLE_ENDPOINTS, googleApis, type ApiEndpoints } from "../functions/googleApis";
+import { heldSince } from "../functions/guardState";
 import { parseStateLocation, readState } from "../functions/guardStore";
 import { jobsFromEnv, maxInstancesFromEnv, scheduleFromEnv, serviceFromEnv } from "../functions/guardTargets";
 import { deployerToken } from "./deployerToken";
@@ -49,9 +50,11 @@ export async function reconcile(t: ReconcileTargets, token: () => Promise<string
   const api = googleApis(token, endpoints);
   if (t.guardState) {
     const { state } = await readState(api, parseStateLocation(t.guardState));
-    if (state.trip) {
+    // Either hold (the monthly budget, the daily spend limit) keeps the service down.
+    const since = heldSince(state);
+    if (since) {
       const held = await hold(api, { service: t.service, jobs: t.jobs, maxInstances: t.guardMaxInstances, schedule: t.schedule });
-      return { guard: "holds", minInstances: 0, pausedJobs: held.changed, since: state.trip.since };
+      return { guard: "holds", minInstances: 0, pausedJobs: held.changed, since };
     }
   }
   const minInstances = await applyScheduleLevel(api, t.service, t.schedule, now);

@@ -36,7 +36,9 @@ const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
   "gcp:artifactregistry/repository:Repository": (i) =>
     `${i.location}/${i.repositoryId} keeps ${i.cleanupPolicies?.find((p: Inputs) => p.mostRecentVersions)?.mostRecentVersions?.keepCount} images`,
   "gcp:cloudscheduler/job:Job": (i) =>
-    `"${i.schedule}" ${i.timeZone}: ${i.httpTarget?.httpMethod} ${shortApiUri(String(i.httpTarget?.uri))}${i.httpTarget?.body ? ` ${Buffer.from(i.httpTarget.body, "base64").toString()}` : ""}`,
+    i.pubsubTarget
+      ? `"${i.schedule}" ${i.timeZone}: publish ${Buffer.from(i.pubsubTarget.data ?? "", "base64").toString()} to ${i.pubsubTarget.topicName}`
+      : `"${i.schedule}" ${i.timeZone}: ${i.httpTarget?.httpMethod} ${shortApiUri(String(i.httpTarget?.uri))}${i.httpTarget?.body ? ` ${Buffer.from(i.httpTarget.body, "base64").toString()}` : ""}`,
   "command:local:Command": (i) => `${i.create} (re-runs when ${(i.triggers ?? []).map((t: unknown) => (typeof t === "string" ? t : JSON.stringify(t))).join(", ")} changes)`,
   "gcp:storage/bucket:Bucket": (i) => `gs://${i.name} (${i.location})`,
   "gcp:secretmanager/secret:Secret": (i) => `${i.secretId}`,
@@ -45,7 +47,8 @@ const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
       `${i.amount?.specifiedAmount?.units} a month on ${i.billingAccount}, ${i.budgetFilter?.projects?.join(",")} ${i.budgetFilter?.services?.join(",")}`,
       `alerts at ${(i.thresholdRules ?? []).map((t: Inputs) => `${t.thresholdPercent * 100}%${t.spendBasis === "FORECASTED_SPEND" ? " forecast" : ""}`).join(", ")}; updates to ${i.allUpdatesRule?.pubsubTopic}`,
     ].join("\n"),
-  "gcp:monitoring/notificationChannel:NotificationChannel": (i) => `${i.type} ${i.labels?.email_address}`,
+  "gcp:monitoring/notificationChannel:NotificationChannel": (i) => `${i.type} ${i.labels?.email_address ?? i.labels?.topic}`,
+  "gcp:pubsub/topicIAMMember:TopicIAMMember": (i) => `${i.role} -> ${i.member}`,
   "gcp:cloudfunctionsv2/function:Function": (i) =>
     `${i.buildConfig?.runtime} on ${i.eventTrigger?.eventType} from ${i.eventTrigger?.pubsubTopic}; acts at ${i.serviceConfig?.environmentVariables?.GUARD_RATIO} x budget`,
   "gcp:projects/iAMCustomRole:IAMCustomRole": (i) => `${i.roleId}: ${(i.permissions ?? []).join(", ")}`,
@@ -56,7 +59,13 @@ const KEY_SETTINGS: Record<string, (i: Inputs) => string> = {
   "cloudflare:index/ruleset:Ruleset": (i) => `${i.phase}: blocks requests without the access header (expression secret)`,
   "cloudflare:index/accountToken:AccountToken": (i) => `${i.name}: account token limited to ${Object.keys(JSON.parse(i.policies?.[0]?.resources ?? "{}")).join(", ")}`,
   "gcp:logging/metric:Metric": (i) => `${i.metricDescriptor?.valueType} ${i.valueExtractor ?? "count"}`,
-  "gcp:monitoring/alertPolicy:AlertPolicy": (i) => `${i.displayName} -> ${(i.notificationChannels ?? []).length} channel(s)`,
+  "gcp:monitoring/alertPolicy:AlertPolicy": (i) => {
+    const t = i.conditions?.[0]?.conditionThreshold;
+    const a = t?.aggregations?.[0];
+    // A threshold on a platform metric is worth its figures (the daily spend limit's instance-seconds in 24 h).
+    const figures = t?.filter?.startsWith('metric.type="run.googleapis.com/') && a?.alignmentPeriod === "86400s" ? `; ${a.perSeriesAligner}/${a.crossSeriesReducer} over ${a.alignmentPeriod} ${t.comparison} ${t.thresholdValue}` : "";
+    return `${i.displayName} -> ${(i.notificationChannels ?? []).length} channel(s)${figures}`;
+  },
   "gcp:monitoring/slo:Slo": (i) => `${Math.round(i.goal * 1000) / 10}% of requests within ${i.requestBasedSli?.distributionCut?.range?.max} ms over ${i.rollingPeriodDays} days`,
 };
 

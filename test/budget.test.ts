@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { DEFAULT_PRICES, instanceHourlyCost, monthlyCost, parsePriceOverrides } from "../components/costModel";
+import { DEFAULT_PRICES, instanceHourlyCost, instanceSecondsFor, monthlyCost, parsePriceOverrides } from "../components/costModel";
 import { buildWarmSchedule, parseWarmWindows, scheduleEdges } from "../components/warmWindows";
 import { GUARD_RUNTIME, runtimeStatus } from "../components/functionRuntimes";
 import { runStack } from "./harness";
@@ -19,6 +19,15 @@ describe("cost model", () => {
     expect(instanceHourlyCost(shape, { ...DEFAULT_PRICES })).toBeCloseTo(1.42092, 5);
     // zonal redundancy: (0.0002909 + 0.000144 + 0.000064) x 3600 = 1.79604
     expect(instanceHourlyCost({ ...shape, gpuZonalRedundancy: true }, { ...DEFAULT_PRICES })).toBeCloseTo(1.79604, 5);
+  });
+
+  test("a daily limit is the billable instance-seconds that cost it at the stack's shape", () => {
+    // $50 / (0.0001867 + 8 x 0.000018 + 32 x 0.000002 = 0.0003947 $/s) = 126,678.49 s, 35.19 instance-hours
+    expect(instanceSecondsFor(50, shape, { ...DEFAULT_PRICES })).toBeCloseTo(126678.49, 1);
+    // zonal redundancy: $50 / 0.0004989 $/s = 100,220.49 s
+    expect(instanceSecondsFor(50, { ...shape, gpuZonalRedundancy: true }, { ...DEFAULT_PRICES })).toBeCloseTo(100220.49, 1);
+    // 4 vCPU / 16 GiB: $20 / (0.0001867 + 4 x 0.000018 + 16 x 0.000002 = 0.0002907 $/s) = 68,799.45 s
+    expect(instanceSecondsFor(20, { cpu: 4, memoryGiB: 16, gpuZonalRedundancy: false }, { ...DEFAULT_PRICES })).toBeCloseTo(68799.45, 1);
   });
 
   test("weekdays 09:00-21:00 plus a 5 min lead, one hour a day outside, two jobs", () => {
@@ -129,6 +138,8 @@ describe("budget guard resources", () => {
     });
     expect(fn.eventTrigger).toMatchObject({ eventType: "google.cloud.pubsub.topic.v1.messagePublished", pubsubTopic: "projects/acme-test-123/topics/warmstart-budget-updates" });
     expect(fn.serviceConfig.environmentVariables).toEqual({
+      GUARD_DAILY_THRESHOLD: "0",
+      GUARD_DAILY_LIMIT: "0",
       GUARD_SERVICE: "projects/acme-test-123/locations/us-central1/services/warmstart",
       GUARD_JOBS: [
         "projects/acme-test-123/locations/us-central1/jobs/warmstart-warm-weekdays-0855-to-1",

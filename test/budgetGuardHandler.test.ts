@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { budgetGuard, handleNotification, type GuardConfig } from "../functions/budgetGuard";
+import { budgetGuard, handleMessage, handleNotification, type GuardConfig } from "../functions/budgetGuard";
 import { googleApis, metadataToken } from "../functions/googleApis";
-import { decide, INITIAL_STATE, parseGuardState, type BudgetNotification } from "../functions/guardState";
+import { decide, INITIAL_STATE, parseGuardState, type BudgetNotification, type GuardMessage } from "../functions/guardState";
 import { buildWarmSchedule, parseWarmWindows, scheduleEdges } from "../components/warmWindows";
 import { startFakeGoogle, type FakeGoogle } from "./support/fakeGoogle";
 
@@ -17,7 +17,7 @@ let google: FakeGoogle;
 let cfg: GuardConfig;
 beforeEach(async () => {
   google = await startFakeGoogle({ services: { [SERVICE]: { minInstanceCount: 1 } }, jobs: Object.fromEntries(JOBS.map((j) => [j, "ENABLED"])) });
-  cfg = { service: SERVICE, jobs: JOBS, ratio: 1, maxInstances: 0, schedule: SCHEDULE, state: STATE };
+  cfg = { service: SERVICE, jobs: JOBS, ratio: 1, maxInstances: 0, schedule: SCHEDULE, state: STATE, dailyThresholdSeconds: 0 };
   // The guard logs JSON lines for Cloud Logging; keep them out of the test report.
   vi.spyOn(console, "log").mockImplementation(() => undefined);
 });
@@ -45,7 +45,7 @@ describe("budget guard handler", () => {
     expect((await handle(msg(612.5))).outcome).toBe("hold");
     expect(google.services.get(SERVICE)!.scaling).toEqual({ minInstanceCount: 0 });
     expect(jobStates()).toEqual(["PAUSED", "PAUSED"]);
-    expect(stored().trip).toEqual({ budget: "monthly", periodStart: "2026-11-01T07:00:00Z", since: NOW.toISOString(), costAmount: 612.5, budgetAmount: 600, currencyCode: "USD" });
+    expect(stored().trips.monthly).toEqual({ budget: "monthly", periodStart: "2026-11-01T07:00:00Z", since: NOW.toISOString(), costAmount: 612.5, budgetAmount: 600, currencyCode: "USD" });
     expect(mutations()[0]).toMatch(/^POST \/upload\/storage\/v1\/b\/p-imagegen-guard\/o\?uploadType=media&name=guard-state\.json&ifGenerationMatch=0$/);
     expect(mutations()[1]).toBe(`PATCH /v2/${SERVICE}?updateMask=scaling.minInstanceCount`);
     expect(google.tokens.every((t) => t === "Bearer fake-token")).toBe(true);
@@ -77,14 +77,14 @@ describe("budget guard handler", () => {
   test("the trip is in the state even when acting on it failed, so a deploy meanwhile keeps the service down", async () => {
     google.failNext("PATCH", "/v2/", 500);
     await expect(handle(msg(612.5))).rejects.toThrow(/PATCH .* HTTP 500/);
-    expect(stored().trip?.periodStart).toBe("2026-11-01T07:00:00Z");
+    expect(stored().trips.monthly?.periodStart).toBe("2026-11-01T07:00:00Z");
   });
 
   test("below the budget nothing is changed but the newest period is remembered", async () => {
     expect((await handle(msg(300))).outcome).toBe("none");
     expect(google.services.get(SERVICE)!.scaling).toEqual({ minInstanceCount: 1 });
     expect(mutations().filter((c) => !c.includes("/upload/storage/"))).toEqual([]);
-    expect(stored()).toEqual({ version: 1, periods: { monthly: "2026-11-01T07:00:00Z" } });
+    expect(stored()).toEqual({ version: 2, periods: { monthly: "2026-11-01T07:00:00Z" }, trips: {} });
   });
 
   test("a late below-budget message from the tripped period does not undo the trip", async () => {
@@ -100,7 +100,7 @@ describe("budget guard handler", () => {
     expect(r.enforced?.changed).toEqual(JOBS);
     expect(jobStates()).toEqual(["ENABLED", "ENABLED"]);
     expect(google.services.get(SERVICE)!.scaling.minInstanceCount).toBe(1);
-    expect(stored()).toEqual({ version: 1, periods: { monthly: "2026-12-01T08:00:00Z" } });
+    expect(stored()).toEqual({ version: 2, periods: { monthly: "2026-12-01T08:00:00Z" }, trips: {} });
   });
 
   test("a late over-budget message of last period, after this period's release, does not trip again", async () => {
@@ -138,7 +138,11 @@ describe("guard state", () => {
   const periodMessages = (start: string, costs: number[]) => costs.map((c) => msg(c, start));
   const PERIODS = ["2026-10-01T07:00:00Z", "2026-11-01T07:00:00Z", "2026-12-01T08:00:00Z"];
 
-  test("any order of duplicate, late and failed-once deliveries ends held while over budget, released in a new period", async () => {
+  const DAILY_INCIDENT: GuardMessage = { kind: "incident", incident: { incidentId: "0.daily", state: "open", observedValue: 127_000, test: false } };
+  /** The first midnight tick after NOW (UTC, the schedule's zone): the daily hold ends there. */
+  const NEXT_DAY = new Date("2026-12-02T00:00:10Z");
+
+  test("any order of duplicate, late and failed-once deliveries ends held while over budget or the day's limit, released in a new period and at midnight", async () => {
     await fc.assert(
       fc.asyncProperty(
         // Per period: rising costs, some above 600.
@@ -146,23 +150,40 @@ describe("guard state", () => {
         // Deliveries: each message at most three times, in a shuffled order (Eventarc is at-least-once, unordered).
         fc.infiniteStream(fc.integer({ min: 0, max: 1000 })),
         fc.array(fc.constantFrom(":pause", ":resume", "PATCH"), { maxLength: 3 }),
-        async (costs, randoms, failures) => {
+        // Copies of a daily-limit incident among them (0: none), and a midnight tick of today (it ends nothing).
+        fc.integer({ min: 0, max: 2 }),
+        async (costs, randoms, failures, incidents) => {
+          const daily = { ...cfg, dailyThresholdSeconds: 126_678.49 };
+          const deliver = async (m: GuardMessage, now = NOW) => {
+            // Pub/Sub redelivers a failed message until it succeeds.
+            for (let attempt = 0; attempt < 10 && (await handleMessage(m, daily, api(), now).then(() => false, () => true)); attempt++);
+          };
           for (const [j] of google.jobs) google.jobs.get(j)!.state = "ENABLED";
           google.objects.clear();
           google.services.get(SERVICE)!.scaling = { minInstanceCount: 1 };
-          const all = PERIODS.flatMap((p, i) => periodMessages(p, costs[i]));
+          const all: GuardMessage[] = [
+            ...PERIODS.flatMap((p, i) => periodMessages(p, costs[i])).map((notification) => ({ kind: "budget" as const, notification })),
+            ...Array<GuardMessage>(incidents).fill(DAILY_INCIDENT),
+            { kind: "tick" },
+          ];
           const it = randoms[Symbol.iterator]();
           const next = () => it.next().value as number;
           const deliveries = all.flatMap((m) => Array.from({ length: 1 + (next() % 3) }, () => m)).sort(() => (next() % 3) - 1);
           for (const f of failures) google.failNext(f === "PATCH" ? "PATCH" : "POST", f === "PATCH" ? "/v2/" : "/v1/", 503);
-          // Pub/Sub redelivers a failed message until it succeeds.
-          for (const m of deliveries) for (let attempt = 0; attempt < 10 && (await handle(m).then(() => false, () => true)); attempt++);
+          for (const m of deliveries) await deliver(m);
           const newest = costs[PERIODS.length - 1];
           const overNow = newest.some((c) => c >= 600);
-          // The newest period decides: any over-budget message of it holds; none releases what an older one tripped.
+          // The newest period decides the monthly hold: any over-budget message of it holds; none releases what an
+          // older one tripped. The incident holds for the rest of the day, whatever the budget messages say.
+          const heldToday = overNow || incidents > 0;
+          expect(jobStates()).toEqual(heldToday ? ["PAUSED", "PAUSED"] : ["ENABLED", "ENABLED"]);
+          if (heldToday) expect(google.services.get(SERVICE)!.scaling.minInstanceCount).toBe(0);
+          expect(Boolean(stored().trips.monthly)).toBe(overNow);
+          expect(Boolean(stored().trips.daily)).toBe(incidents > 0);
+          // The next local day's tick ends the daily hold, never the monthly one.
+          await deliver({ kind: "tick" }, NEXT_DAY);
           expect(jobStates()).toEqual(overNow ? ["PAUSED", "PAUSED"] : ["ENABLED", "ENABLED"]);
-          expect(google.services.get(SERVICE)!.scaling.minInstanceCount).toBe(overNow ? 0 : google.services.get(SERVICE)!.scaling.minInstanceCount);
-          expect(Boolean(stored().trip)).toBe(overNow);
+          expect(stored().trips).toEqual(overNow ? { monthly: expect.anything() } : {});
         },
       ),
       { numRuns: 25 },
@@ -174,7 +195,7 @@ describe("guard state", () => {
     const tripped = decide(INITIAL_STATE, msg(700), 1, now).next;
     expect(decide(tripped, msg(100, "2026-10-01T07:00:00Z"), 1, now)).toMatchObject({ next: tripped, enforce: "hold", reason: expect.stringMatching(/^stale/) });
     const onward = decide(tripped, msg(650, "2026-12-01T08:00:00Z"), 1, now).next;
-    expect(onward.trip).toMatchObject({ periodStart: "2026-12-01T08:00:00Z", since: tripped.trip!.since });
+    expect(onward.trips.monthly).toMatchObject({ periodStart: "2026-12-01T08:00:00Z", since: tripped.trips.monthly!.since });
   });
 
   test("exactly ratio x budget trips; a cent below does not", () => {
@@ -184,8 +205,9 @@ describe("guard state", () => {
   });
 
   test("a stored state that is not one is refused, not acted on", () => {
-    expect(() => parseGuardState('{"version":2}')).toThrow(/not a version 1 state/);
+    expect(() => parseGuardState('{"version":3,"periods":{},"trips":{}}')).toThrow(/not a version 1 or 2 state/);
     expect(() => parseGuardState('{"version":1,"periods":{},"trip":{"budget":"monthly"}}')).toThrow(/trip must have/);
+    expect(() => parseGuardState('{"version":2,"periods":{},"trips":{"daily":{"budget":"daily","incidentId":"0.x"}}}')).toThrow(/daily trip must have/);
   });
 });
 
@@ -209,12 +231,34 @@ describe("budgetGuard entry point", () => {
     expect(JSON.parse(log.mock.calls[0][0] as string)).toMatchObject({ severity: "WARNING", message: expect.stringMatching(/^budget guard tripped/), costAmount: 545 });
   });
 
+  test("tells a Monitoring incident and the midnight tick from a budget notification, and logs which hold tripped it", async () => {
+    env();
+    vi.stubEnv("GUARD_DAILY_THRESHOLD", "126678.49");
+    vi.stubEnv("GUARD_DAILY_LIMIT", "50");
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    // As Cloud Monitoring's Pub/Sub channel publishes it (schema 1.2; values as strings, times in epoch seconds).
+    const incident = { incident: { incident_id: "0.nqp7rsdkc4mv", state: "open", started_at: 1764590100, ended_at: null, policy_name: "warmstart imagegen: daily spend limit", observed_value: "127003.5", threshold_value: "126678.49" }, version: "1.2" };
+    await budgetGuard(event(incident), { now: () => NOW });
+    expect(google.services.get(SERVICE)!.scaling.minInstanceCount).toBe(0);
+    expect(JSON.parse(log.mock.calls[0][0] as string)).toMatchObject({
+      severity: "WARNING",
+      message: "budget guard tripped by the daily spend limit: min instances set to 0 and warm-window jobs paused",
+      messageKind: "Monitoring incident",
+      trippedBy: "daily",
+      incidentId: "0.nqp7rsdkc4mv",
+      dailySpendLimit: 50,
+    });
+    await budgetGuard(event({ warmstart: "guard-midnight-tick" }), { now: () => new Date("2026-12-02T00:00:05Z") });
+    expect(JSON.parse(log.mock.calls[1][0] as string)).toMatchObject({ message: expect.stringMatching(/^budget guard released/), messageKind: "midnight tick", released: ["daily"] });
+    expect(jobStates()).toEqual(["ENABLED", "ENABLED"]);
+  });
+
   test("drops (acknowledges) a message that is not a budget notification, logging why", async () => {
     env();
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     await budgetGuard(event("not json"));
     await budgetGuard(event({ costAmount: "lots" }));
     expect(google.calls).toEqual([]);
-    expect(log.mock.calls.map((c) => JSON.parse(c[0] as string).message)).toEqual(["not a budget notification; dropped", "not a budget notification; dropped"]);
+    expect(log.mock.calls.map((c) => JSON.parse(c[0] as string).message)).toEqual(Array(2).fill("not a budget notification, Monitoring incident or midnight tick; dropped"));
   });
 });

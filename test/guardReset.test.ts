@@ -18,9 +18,9 @@ const STATE_KEY = "p-imagegen-guard/guard-state.json";
 /** Tuesday 2026-11-24 12:00 UTC: inside the window (level 1), in the period that began 2026-11-01 (Pacific). */
 const NOW = new Date("2026-11-24T12:00:00Z");
 const TRIPPED: GuardState = {
-  version: 1,
+  version: 2,
   periods: { monthly: "2026-11-01T07:00:00Z" },
-  trip: { budget: "monthly", periodStart: "2026-11-01T07:00:00Z", since: "2026-11-20T10:00:00.000Z", costAmount: 612, budgetAmount: 600, currencyCode: "USD" },
+  trips: { monthly: { budget: "monthly", periodStart: "2026-11-01T07:00:00Z", since: "2026-11-20T10:00:00.000Z", costAmount: 612, budgetAmount: 600, currencyCode: "USD" } },
 };
 const OUTPUTS = {
   serviceResourceName: SERVICE,
@@ -33,7 +33,7 @@ const targets = (monthlyBudget = 600): ResetTargets => targetsFromOutputs({ ...O
 
 describe("when a person may release the guard (the guard's own rules, asked for its next notification)", () => {
   test.each([
-    ["no trip", { version: 1, periods: {} } as GuardState, 600, NOW, true, /does not hold/],
+    ["no trip", { version: 2, periods: {}, trips: {} } as GuardState, 600, NOW, true, /does not hold/],
     ["still over the same budget", TRIPPED, 600, NOW, false, /holds since 2026-11-20.*612 USD is at or above 1 x 600.*more than 612/],
     ["the budget raised above the trip's cost", TRIPPED, 700, NOW, true, /raised to 700/],
     ["raised, but not above the cost", TRIPPED, 612, NOW, false, /at or above 1 x 612/],
@@ -68,7 +68,7 @@ describe("npm run guard:reset", () => {
     init(TRIPPED);
     const outcome = await reset(targets(700), async () => "fake-token", NOW, endpoints());
     expect(outcome).toMatchObject({ kind: "reset", stateCleared: true, before: { minInstanceCount: 0, maxInstanceCount: 1 }, enforced: { changed: JOBS } });
-    expect(JSON.parse(google.objects.get(STATE_KEY)!.text)).toEqual({ version: 1, periods: TRIPPED.periods });
+    expect(JSON.parse(google.objects.get(STATE_KEY)!.text)).toEqual({ version: 2, periods: TRIPPED.periods, trips: {} });
     expect([...google.jobs.values()].map((j) => j.state)).toEqual(["ENABLED", "ENABLED", "ENABLED"]);
     expect(google.services.get(SERVICE)!.scaling).toEqual({ minInstanceCount: 1, maxInstanceCount: 0 });
     // The state is written first, under its generation: a deploy running meanwhile no longer sees a trip.
@@ -83,7 +83,7 @@ describe("npm run guard:reset", () => {
   });
 
   test("after a release by hand that left the cap: no trip, yet the jobs and the cap are put right", async () => {
-    init({ version: 1, periods: TRIPPED.periods }, 2);
+    init({ version: 2, periods: TRIPPED.periods, trips: {} }, 2);
     google.jobs.get(JOBS[2])!.state = "ENABLED";
     const outcome = await reset(targets(), async () => "fake-token", NOW, endpoints());
     expect(outcome).toMatchObject({ kind: "reset", stateCleared: false, enforced: { changed: JOBS.slice(0, 2), unchanged: [JOBS[2]] } });

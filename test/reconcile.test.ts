@@ -15,6 +15,7 @@ const JOBS = ["projects/p/locations/us-central1/jobs/imagegen-warm-weekdays-0855
 const NEW_JOB = "projects/p/locations/us-central1/jobs/imagegen-warm-weekdays-0755-to-1";
 const SCHEDULE = scheduleEdges(buildWarmSchedule(parseWarmWindows("weekdays 09:00-21:00"), "UTC", { warmMinInstances: 1, idleMinInstances: 0, leadMinutes: 5 }));
 const STATE = "gs://p-imagegen-guard/guard-state.json";
+/** As a guard deployed before the daily spend limit wrote it (version 1): read all the same. */
 const TRIPPED = { version: 1, periods: { monthly: "2026-11-01T07:00:00Z" }, trip: { budget: "monthly", periodStart: "2026-11-01T07:00:00Z", since: "2026-11-20T10:00:00.000Z", costAmount: 612, budgetAmount: 600 } };
 
 let google: FakeGoogle;
@@ -48,6 +49,12 @@ describe("the reconcile step at the end of a deploy", () => {
     expect([...google.jobs.values()].map((j) => j.state)).toEqual(["PAUSED", "PAUSED", "PAUSED"]);
     // The state is only read: the guard owns it.
     expect(google.calls.filter((c) => c.startsWith("POST /upload"))).toEqual([]);
+  });
+
+  test("while only the daily spend limit holds, the service stays at 0 too", async () => {
+    const daily = { version: 2, periods: {}, trips: { daily: { budget: "daily", incidentId: "0.x", since: "2026-12-01T09:00:00.000Z", until: "2026-12-02T00:00:00.000Z", timeZone: "UTC" } } };
+    google.objects.set("p-imagegen-guard/guard-state.json", { text: JSON.stringify(daily), generation: 7 });
+    expect(await run(targets(), "2026-12-01T10:00:00Z")).toMatchObject({ guard: "holds", minInstances: 0, since: "2026-12-01T09:00:00.000Z" });
   });
 
   test("without a guard there is no state to read", async () => {

@@ -35,7 +35,7 @@ describe("the stack outputs the runbooks use", () => {
     expect(run.outputs.serviceResourceName).toBe(guardEnv.GUARD_SERVICE);
     expect(run.outputs.warmScheduleEdges).toEqual(JSON.parse(guardEnv.GUARD_SCHEDULE));
     expect(run.outputs.guardStateObject).toBe(guardEnv.GUARD_STATE);
-    expect(run.outputs.guardSettings).toEqual({ ratio: 1, monthlyBudget: 600, maxInstances: 1 });
+    expect(run.outputs.guardSettings).toEqual({ ratio: 1, monthlyBudget: 600, maxInstances: 1, dailySpendLimit: 0, dailyThresholdSeconds: 0, timeZone: "UTC" });
   });
 
   test("npm run guard:reset reads every output it needs from them", () => {

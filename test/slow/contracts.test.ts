@@ -9,10 +9,11 @@ import * as path from "node:path";
 import { API_RULES, apisOf, readmeApis } from "../contracts/apis";
 import { RUNTIME_AND_BUILD_RULES } from "../contracts/build";
 import { IAM_RULES } from "../contracts/iam";
+import { MONITORING_RULES } from "../contracts/monitoring";
 import { ORDERING_RULES } from "../contracts/ordering";
 import type { ContractRule } from "../contracts/rule";
 
-export const ALL_RULES: readonly ContractRule[] = [...RUNTIME_AND_BUILD_RULES, ...ORDERING_RULES, ...IAM_RULES, ...API_RULES];
+export const ALL_RULES: readonly ContractRule[] = [...RUNTIME_AND_BUILD_RULES, ...ORDERING_RULES, ...MONITORING_RULES, ...IAM_RULES, ...API_RULES];
 
 let stacks: SynthesizedStack[] = [];
 beforeAll(async () => {

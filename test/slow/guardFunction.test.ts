@@ -162,8 +162,8 @@ describe("the deployed budget guard, through the Functions Framework", () => {
     expect(r.status, log).toBeLessThan(300);
     expect(google.services.get(SERVICE)!.scaling.minInstanceCount).toBe(0);
     expect(jobStates()).toEqual(["PAUSED", "PAUSED"]);
-    expect(JSON.parse(google.objects.get("p-imagegen-guard/guard-state.json")!.text).trip).toMatchObject({ budget: "monthly", periodStart: "2026-11-01T07:00:00Z" });
-    expect(log).toMatch(/"message":"budget guard tripped: min instances set to 0/);
+    expect(JSON.parse(google.objects.get("p-imagegen-guard/guard-state.json")!.text).trips.monthly).toMatchObject({ budget: "monthly", periodStart: "2026-11-01T07:00:00Z" });
+    expect(log).toMatch(/"message":"budget guard tripped by the monthly budget: min instances set to 0[^\n]*"trippedBy":"monthly"/);
   });
 
   test("the same event delivered again is acknowledged and pauses nothing twice", async () => {
@@ -208,3 +208,94 @@ describe("the deployed budget guard, through the Functions Framework", () => {
     }
   });
 });
+
+/**
+ * A Cloud Monitoring incident as a Pub/Sub notification channel publishes it (schema 1.2, the documented example's
+ * fields and types: started_at seconds, observed_value and threshold_value strings;
+ * https://cloud.google.com/monitoring/support/notification-options#schema-pubsub), for the daily spend-limit policy.
+ */
+const incident = (state: "open" | "closed", observed: string) => ({
+  incident: {
+    incident_id: "0.nqp7rsdkc4mv",
+    scoping_project_id: "p",
+    scoping_project_number: 123456789012,
+    url: "https://console.cloud.google.com/monitoring/alerting/incidents/0.nqp7rsdkc4mv?project=p",
+    started_at: 1764669600,
+    ended_at: state === "closed" ? 1764673200 : null,
+    state,
+    summary: `Billable instance time for p Cloud Run Revision labels {service_name=imagegen} is above the threshold of 126678.490 with a value of ${observed}.`,
+    observed_value: observed,
+    resource: { type: "cloud_run_revision", labels: { project_id: "p", service_name: "imagegen", location: "us-central1" } },
+    resource_type_display_name: "Cloud Run Revision",
+    metric: { type: "run.googleapis.com/container/billable_instance_time", displayName: "Billable Instance Time", labels: {} },
+    policy_name: "warmstart imagegen: daily spend limit",
+    condition_name: "billable instance time in the last 24 h above 126678 s (50 USD)",
+    threshold_value: "126678.49",
+    documentation: { content: "The service's billable instance time in the last 24 hours costs more than warmstart:dailySpendLimit", mime_type: "text/markdown" },
+    severity: "No severity",
+  },
+  version: "1.2",
+});
+/** A message as a Pub/Sub channel or a Scheduler job publishes it: no billing attributes. */
+const published = (body: object, id: string) => ({ data: Buffer.from(JSON.stringify(body)).toString("base64"), messageId: id, publishTime: "2026-12-02T10:00:00.000Z" });
+
+describe("the daily spend limit, through the Functions Framework", () => {
+  // New York: the incident lands at 05:00 local on 2 December; the hold ends at the next local midnight, 05:00 UTC on 3 December.
+  const DAILY_ENV = { GUARD_DAILY_THRESHOLD: "126678.49", GUARD_DAILY_LIMIT: "50", GUARD_MAX_INSTANCES: "1" };
+  const stateOf = () => JSON.parse(google.objects.get("p-imagegen-guard/guard-state.json")!.text);
+  const withFunction = async (now: string, body: (url: string) => Promise<void>) => {
+    const schedule = JSON.stringify(scheduleEdges(buildWarmSchedule(parseWarmWindows("daily 00:00-24:00"), "America/New_York", { warmMinInstances: 1, idleMinInstances: 0, leadMinutes: 0 })));
+    const f = await startFunction(archiveDir, node, { ...DAILY_ENV, GUARD_SCHEDULE: schedule, WARMSTART_NOW: now });
+    try {
+      await body(f.url);
+    } finally {
+      f.proc.kill();
+    }
+  };
+
+  beforeAll(() => {
+    google.services.get(SERVICE)!.scaling.minInstanceCount = 1;
+    delete google.services.get(SERVICE)!.scaling.maxInstanceCount;
+    google.objects.clear();
+    for (const j of JOBS) google.jobs.get(j)!.state = "ENABLED";
+  });
+
+  test("an open incident holds the service: min 0, max instances capped, jobs paused, and the log says the daily limit tripped it", async () => {
+    await withFunction("2026-12-02T10:00:00Z", async (to) => {
+      const r = await postBinary({ message: published(incident("open", "127003.500"), "d-1"), subscription: "projects/p/subscriptions/eventarc-trigger" }, "d-1", to);
+      expect(r.status, log).toBeLessThan(300);
+    });
+    expect(google.services.get(SERVICE)!.scaling).toMatchObject({ minInstanceCount: 0, maxInstanceCount: 1 });
+    expect(jobStates()).toEqual(["PAUSED", "PAUSED"]);
+    expect(stateOf().trips.daily).toMatchObject({ incidentId: "0.nqp7rsdkc4mv", until: "2026-12-03T05:00:00.000Z", timeZone: "America/New_York", observedSeconds: 127003.5 });
+    expect(log).toMatch(/"message":"budget guard tripped by the daily spend limit: min instances set to 0, max instances capped at 1 and warm-window jobs paused"[^\n]*"trippedBy":"daily"/);
+  });
+
+  test("the midnight tick before local midnight ends nothing; Monitoring's closing message neither", async () => {
+    await withFunction("2026-12-03T04:59:00Z", async (to) => {
+      expect((await postBinary({ message: published({ warmstart: "guard-midnight-tick" }, "t-1") }, "t-1", to)).status).toBeLessThan(300);
+      expect((await postBinary({ message: published(incident("closed", "120000.000"), "d-2") }, "d-2", to)).status).toBeLessThan(300);
+    });
+    expect(jobStates()).toEqual(["PAUSED", "PAUSED"]);
+    expect(stateOf().trips.daily).toBeDefined();
+  });
+
+  test("the midnight tick at local midnight releases it: jobs resumed, the cap lifted, min instances back on the schedule", async () => {
+    await withFunction("2026-12-03T05:00:30Z", async (to) => {
+      const r = await postBinary({ message: published({ warmstart: "guard-midnight-tick" }, "t-2") }, "t-2", to);
+      expect(r.status, log).toBeLessThan(300);
+    });
+    expect(jobStates()).toEqual(["ENABLED", "ENABLED"]);
+    expect(google.services.get(SERVICE)!.scaling.minInstanceCount).toBe(1);
+    expect(google.services.get(SERVICE)!.scaling.maxInstanceCount ?? 0).toBe(0);
+    expect(stateOf().trips).toEqual({});
+  });
+
+  test("a reminder of the same incident within 24 hours of the release does not trip again", async () => {
+    await withFunction("2026-12-03T06:00:00Z", async (to) => {
+      expect((await postBinary({ message: published(incident("open", "127003.500"), "d-3") }, "d-3", to)).status).toBeLessThan(300);
+    });
+    expect(jobStates()).toEqual(["ENABLED", "ENABLED"]);
+  });
+});
+
