@@ -9,7 +9,8 @@
 /**
  * Each group: what is mutated, and the test files that state its behaviour. `file.ts:from-to` mutates those lines
  * only (the fetcher's verification path, the guard's permission list).
- * @type {Record<string, { mutate: string[]; testFiles: string[] }>}
+ * `options` overrides the defaults below for that group.
+ * @type {Record<string, { mutate: string[]; testFiles: string[]; options?: import('@stryker-mutator/api/core').PartialStrykerOptions }>}
  */
 export const GROUPS = {
   schedule: {
@@ -39,8 +40,10 @@ export const GROUPS = {
   },
   guard: {
     // The handler, its state machine and what it does to the service and jobs, and the custom role's permissions.
-    mutate: ["functions/budgetGuard.ts", "functions/guardState.ts", "functions/enforce.ts", "components/stackIdentities.ts:23"],
-    testFiles: ["test/budgetGuardHandler.test.ts", "test/guardPermissions.test.ts", "test/budget.test.ts"],
+    mutate: ["functions/budgetGuard.ts", "functions/guardState.ts", "functions/localDay.ts", "functions/enforce.ts", "components/stackIdentities.ts:23"],
+    testFiles: ["test/budgetGuardHandler.test.ts", "test/guardState.test.ts", "test/guardPermissions.test.ts", "test/budget.test.ts"],
+    // The role's permission list is a module-level constant: a static mutant, run against every test of the group.
+    options: { ignoreStatic: false },
   },
 };
 
@@ -56,8 +59,8 @@ export default {
   concurrency: 1,
   mutate: Object.values(GROUPS).flatMap((g) => g.mutate),
   testFiles: [...new Set(Object.values(GROUPS).flatMap((g) => g.testFiles))],
-  // The stack runs and spawned fetches take seconds; a mutant that loops is still cut off after this.
-  timeoutMS: 20_000,
+  // On top of 1.5 × the covering tests' own time: a mutant that loops is cut off within seconds.
+  timeoutMS: 5_000,
   // Module-level constants (the price table, the config table) run once per test file; ignoring them here keeps a
   // run short, and they are covered by the tests that read the values.
   ignoreStatic: true,

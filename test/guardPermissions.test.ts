@@ -7,7 +7,8 @@
  * gets 403 resuming them next period.
  */
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
-import { handleNotification, type GuardConfig } from "../functions/budgetGuard";
+import { handleMessage, type GuardConfig } from "../functions/budgetGuard";
+import type { GuardMessage } from "../functions/guardState";
 import { googleApis, metadataToken } from "../functions/googleApis";
 import { GUARD_SCHEDULER_PERMISSIONS } from "../components/stackIdentities";
 import { buildWarmSchedule, parseWarmWindows, scheduleEdges } from "../components/warmWindows";
@@ -64,15 +65,24 @@ function needs(calls: readonly string[]): { call: string; permission: string }[]
   });
 }
 
-test("the guard's grants hold every permission its calls need through a trip, a repeat and a release", async () => {
+test("the guard's grants hold every permission its calls need through trips, repeats and releases, monthly and daily", async () => {
   const schedule = scheduleEdges(buildWarmSchedule(parseWarmWindows("weekdays 09:00-21:00"), "UTC", { warmMinInstances: 1, idleMinInstances: 0, leadMinutes: 5 }));
-  const cfg: GuardConfig = { service: SERVICE, jobs: JOBS, ratio: 1, maxInstances: 1, schedule, state: { bucket: "p-imagegen-guard", object: "guard-state.json" } };
+  const cfg: GuardConfig = { service: SERVICE, jobs: JOBS, ratio: 1, maxInstances: 1, schedule, state: { bucket: "p-imagegen-guard", object: "guard-state.json" }, dailyThresholdSeconds: 126_678.49 };
   const api = googleApis(metadataToken(`${google.base}/token`), { run: google.base, scheduler: google.base, storage: google.base, monitoring: google.base });
-  const msg = (costAmount: number, costIntervalStart: string) => ({ budgetDisplayName: "imagegen monthly (warmstart)", costAmount, costIntervalStart, budgetAmount: 600, currencyCode: "USD" });
+  const budget = (costAmount: number, costIntervalStart: string): GuardMessage => ({ kind: "budget", notification: { budgetDisplayName: "imagegen monthly (warmstart)", costAmount, costIntervalStart, budgetAmount: 600, currencyCode: "USD" } });
+  const incident: GuardMessage = { kind: "incident", incident: { incidentId: "0.daily", state: "open", observedValue: 127_000, test: false } };
   const now = new Date("2026-12-01T12:00:00Z");
-  expect((await handleNotification(msg(612.5, "2026-11-01T07:00:00Z"), cfg, api, now)).outcome).toBe("hold");
-  expect((await handleNotification(msg(640, "2026-11-01T07:00:00Z"), cfg, api, now)).outcome).toBe("hold");
-  expect((await handleNotification(msg(4.2, "2026-12-01T08:00:00Z"), cfg, api, now)).outcome).toBe("release");
+  const outcomes = [];
+  for (const [m, at] of [
+    [budget(612.5, "2026-11-01T07:00:00Z"), now],
+    [budget(640, "2026-11-01T07:00:00Z"), now],
+    [budget(4.2, "2026-12-01T08:00:00Z"), now],
+    [incident, now],
+    [{ kind: "tick" }, new Date("2026-12-02T00:00:10Z")],
+  ] as [GuardMessage, Date][]) {
+    outcomes.push((await handleMessage(m, cfg, api, at)).outcome);
+  }
+  expect(outcomes).toEqual(["hold", "hold", "release", "hold", "release"]);
 
   const needed = needs(google.calls);
   expect(needed.filter((n) => !GRANTED.has(n.permission))).toEqual([]);
