@@ -8,6 +8,7 @@ import { simulate, type SimulationOptions } from "../components/planSimulator";
 import { parseRequestLog } from "../components/requestLog";
 import { gcloudReadArgs, requestLogSinkFilter, requestLogViewName } from "../components/requestLogFilter";
 import { buildWarmSchedule, desiredMinInstances, parseWarmWindows, weeklyLevels } from "../components/warmWindows";
+import { generateRequests, OFFICE_SHAPE } from "../scripts/exampleRequests";
 
 const OPTS: SimulationOptions = { serviceSeconds: 20, idleSeconds: 900, coldStartSeconds: 120, maxInstances: 2 };
 const T0 = Date.parse("2026-11-02T00:00:00Z"); // a Monday
@@ -264,6 +265,36 @@ describe("cross-validation and the recommendation", () => {
     expect(r.recommended.coldFraction).toBeLessThanOrEqual(0.05);
     expect(r.recommended.windowCount).toBeLessThanOrEqual(7);
     expect(r.recommended.warmWindows).toMatch(/^daily 0[89]:\d\d-1[67]:\d\d$/);
+  });
+
+  test("a monthly budget: the fewest cold requests whose validated cost is within it, a budget exactly at a plan's cost included", () => {
+    // Two weeks of the office example log: plans that trade cost for cold requests, not one that wins both.
+    const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
+    const p = inputs(office.filter((t) => t < office[0] + 15 * DAY));
+    // With a budget the internal targets do not depend on it: every budget sees the same validated candidates.
+    const all = recommend(p, { monthlyBudget: 1e9 }).validation;
+    const byColdThenCost = [...all].sort((a, b) => a.validationColdFraction - b.validationColdFraction || a.validationMonthlyCost - b.validationMonthlyCost);
+    const cheapest = Math.min(...all.map((c) => c.validationMonthlyCost));
+    const best = byColdThenCost[0];
+    expect(best.validationMonthlyCost).toBeGreaterThan(cheapest);
+    const atIt = recommend(p, { monthlyBudget: best.validationMonthlyCost });
+    expect(atIt.chosen).toEqual(best);
+    // A cent less: that plan is out, and what is chosen leaves more requests cold within the budget.
+    const below = recommend(p, { monthlyBudget: best.validationMonthlyCost - 0.01 });
+    expect(below.chosen!.validationMonthlyCost).toBeLessThanOrEqual(best.validationMonthlyCost - 0.01);
+    expect(below.chosen!.validationColdFraction).toBeGreaterThan(best.validationColdFraction);
+    // Under every plan's cost: the cheapest, said as such by its cost.
+    expect(recommend(p, { monthlyBudget: cheapest / 2 }).chosen!.validationMonthlyCost).toBe(cheapest);
+  });
+
+  test("a cold target is met by a plan whose validated cold fraction equals it: the cheapest such plan is chosen", () => {
+    const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
+    const p = inputs(office.filter((t) => t < office[0] + 15 * DAY));
+    const first = recommend(p, { targetColdFraction: 0.03 }).chosen!;
+    // Asked for exactly what that plan achieves: it (or a cheaper one as cold) meets the target.
+    const exact = recommend(p, { targetColdFraction: first.validationColdFraction }).chosen!;
+    expect(exact.validationColdFraction).toBeLessThanOrEqual(first.validationColdFraction);
+    expect(exact.validationMonthlyCost).toBeLessThanOrEqual(first.validationMonthlyCost);
   });
 
   test("--max-windows 1 keeps plans to one window", () => {
