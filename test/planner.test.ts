@@ -4,7 +4,7 @@ import { DEFAULT_PRICES, describeTraffic, monthlyCost, requestLogMonthlyCost } f
 import { localMinutes } from "../components/localMinutes";
 import { daySpec, evaluateWindows, formatWindows, planClock, recommend, scoreBins, weekFolds, type PlanInputs } from "../components/planner";
 import { coldArrivals, dropOutliers, inFlightPercentile, littleDataWarning, saturationWarning } from "../components/planSanity";
-import { simulate, type SimulationOptions } from "../components/planSimulator";
+import { describeSimulation, simulate, type SimulationOptions } from "../components/planSimulator";
 import { parseRequestLog } from "../components/requestLog";
 import { gcloudReadArgs, requestLogSinkFilter, requestLogViewName } from "../components/requestLogFilter";
 import { buildWarmSchedule, desiredMinInstances, parseWarmWindows, weeklyLevels } from "../components/warmWindows";
@@ -130,6 +130,56 @@ describe("simulator", () => {
     const onMinute = (t: number) => simulate([T0 + H + 40_000, t], () => 0, { ...OPTS, maxInstances: 1 });
     expect(onMinute(T0 + H + 1_080_000).coldRequests).toBe(2);
     expect(onMinute(T0 + H + 1_079_000).coldRequests).toBe(1);
+  });
+
+  test("every figure of a warm replay: the floor instance billed from the first minute to the end of the last request's idle tail", () => {
+    // The last request at +40 s; its start, ten services and idle time end at +21:00 exactly; the replay runs to +22:00.
+    const r = simulate([T0 + H, T0 + H + 40_000], () => 1, { ...OPTS, maxInstances: 1 });
+    expect(r).toEqual({
+      requests: 2,
+      coldRequests: 0,
+      coldFraction: 0,
+      waitMeanSeconds: 0,
+      waitP50Seconds: 0,
+      waitP95Seconds: 0,
+      billedInstanceHours: 22 / 60,
+      floorInstanceHours: 22 / 60,
+      startsOnDemand: 0,
+      periodDays: (22 * 60) / 86_400,
+    });
+  });
+
+  test("waits: the median and the 95th percentile of the sorted waits, whatever the arrival order", () => {
+    // Four requests 10 s apart queue behind one starting instance: waits 120, 130, 140, 150 s, all cold.
+    const queued = simulate([0, 10, 20, 30].map((s) => T0 + H + s * 1000), () => 0, { ...OPTS, maxInstances: 1 });
+    expect([queued.coldFraction, queued.waitMeanSeconds, queued.waitP50Seconds, queued.waitP95Seconds]).toEqual([1, 135, 140, 150]);
+    // One cold request, then two warm ones: the worst wait comes first and is still the 95th percentile.
+    const r = simulate([T0 + H, T0 + H + 600_000, T0 + H + 660_000], () => 0, { ...OPTS, maxInstances: 1 });
+    expect([r.coldRequests, r.coldFraction, r.waitP50Seconds, r.waitP95Seconds]).toEqual([1, 1 / 3, 0, 120]);
+    expect(r.startsOnDemand).toBe(1);
+  });
+
+  test("a request that would wait longer behind the starting instance than a new start takes gets its own instance; each is billed from its start to its idle expiry", () => {
+    // The second request, 1 s later, would wait 139 s for the first instance (starting, then serving the first):
+    // a new one is ready in 120 s. Each: start, one service, 900 s idle = 1040 s billed.
+    const r = simulate([T0 + H, T0 + H + 1000], () => 0, OPTS);
+    expect(r.startsOnDemand).toBe(2);
+    expect([r.waitP50Seconds, r.waitP95Seconds]).toEqual([120, 120]);
+    expect(r.billedInstanceHours * 3600).toBeCloseTo(2 * 1040, 6);
+  });
+
+  test("a prewarm in the same minute as an idle instance's expiry finds it gone and starts one", () => {
+    // Served +120..+140 s; gone at +1040 s. A prewarm at +1050 s starts a new instance; the request at +1200 s is warm.
+    const r = simulate([T0 + H, T0 + H + 1_200_000], () => 0, { ...OPTS, maxInstances: 1 }, [T0 + H + 1_050_000]);
+    expect(r.startsOnDemand).toBe(2);
+    expect(r.coldRequests).toBe(1);
+  });
+
+  test("the assumptions are printed with every result", () => {
+    expect(describeSimulation(OPTS)).toBe(
+      "simulated: each request 20 s on an instance serving 1 at a time, 120 s cold start, idle instances kept 15 min and billed, at most 2 instances, scale-out on-demand",
+    );
+    expect(describeSimulation({ ...OPTS, concurrency: 4, scaleOut: "wait-first" })).toMatch(/serving 4 at a time, .* scale-out wait-first$/);
   });
 
   test("a request behind a starting instance is cold and waits the remaining start time", () => {
