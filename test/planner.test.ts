@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DEFAULT_PRICES, describeTraffic, monthlyCost, requestLogMonthlyCost } from "../components/costModel";
 import { localMinutes } from "../components/localMinutes";
-import { daySpec, evaluateWindows, formatWindows, planClock, recommend, scoreBins, weekFolds, type PlanInputs } from "../components/planner";
+import { binRequests, daySpec, evaluateWindows, formatWindows, planClock, recommend, scoreBins, weekFolds, type PlanInputs } from "../components/planner";
 import { coldArrivals, dropOutliers, inFlightPercentile, littleDataWarning, saturationWarning } from "../components/planSanity";
 import { describeSimulation, simulate, type SimulationOptions } from "../components/planSimulator";
 import { parseRequestLog } from "../components/requestLog";
@@ -305,6 +305,40 @@ describe("cross-validation and the recommendation", () => {
     const perDay = Array.from(s.cold).reduce((a, b) => a + b, 0) / 7;
     expect(perDay).toBeGreaterThan(5.5);
     expect(perDay).toBeLessThan(6.5);
+  });
+
+  test("one request a day at 10:00: its half hour scores one cold request and 18 busy minutes, spread half to each neighbour", () => {
+    // Scale to zero keeps the instance 120 s start + 20 s service + 900 s idle = 17 min 20 s: minutes 10:00-10:17.
+    const times = burstyLog(28, [10], 1);
+    const s = scoreBins(times, [{ from: T0, to: T0 + 28 * DAY }], inputs(times));
+    expect(s.requestsPerWeek).toBe(7);
+    for (let d = 0; d < 7; d++) {
+      const at = (slot: number) => [s.cold[d * 48 + slot], s.busy[d * 48 + slot]].map((x) => Math.round(x * 1e9) / 1e9);
+      expect([at(19), at(20), at(21)], `day ${d}`).toEqual([[0.25, 4.5], [0.5, 9], [0.25, 4.5]]);
+      expect(at(18)).toEqual([0, 0]);
+      expect(at(22)).toEqual([0, 0]);
+    }
+  });
+
+  test("requests outside the scored ranges (a validation fold) are neither exposure nor busy time", () => {
+    const times = burstyLog(28, [10], 1);
+    const firstTwoWeeks = times.filter((t) => t < T0 + 14 * DAY);
+    const s = scoreBins(firstTwoWeeks, [{ from: T0, to: T0 + 14 * DAY }], inputs(times));
+    expect(s.requestsPerWeek).toBe(7);
+    expect(s.busy[20]).toBeCloseTo(9, 9);
+    // The heatmap's counts: per weekday and half hour, in the zone's local time.
+    const bins = binRequests(times, planClock(times, "Asia/Kolkata"));
+    expect(bins.map((day) => day[31])).toEqual([4, 4, 4, 4, 4, 4, 4]); // 10:00 UTC is 15:30 in Kolkata
+    expect(bins.flat().reduce((a, b) => a + b, 0)).toBe(28);
+  });
+
+  test("a plan's scheduler jobs are its min-instance jobs and its warmup jobs; traffic above the floor is per day", () => {
+    const times = burstyLog(14, [10], 1);
+    const o = evaluateWindows("x", "weekdays 09:00-12:00", inputs(times));
+    // Two edges (up, down) and one warmup.
+    expect([o.windowCount, o.schedulerJobs]).toEqual([1, 3]);
+    expect(o.offWindowInstanceHoursPerDay).toBeCloseTo((o.billedInstanceHours - o.floorInstanceHours) / o.periodDays, 12);
+    expect(o.offWindowInstanceHoursPerDay).toBeGreaterThan(0); // the weekend requests start instances
   });
 
   test("validation is measured on weeks the fit did not see, and the plan meets the target there", () => {
