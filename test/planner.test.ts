@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DEFAULT_PRICES, describeTraffic, monthlyCost, requestLogMonthlyCost } from "../components/costModel";
 import { localMinutes } from "../components/localMinutes";
-import { binRequests, daySpec, evaluateWindows, formatWindows, planClock, recommend, scoreBins, weekFolds, type PlanInputs } from "../components/planner";
+import { binRequests, daySpec, evaluateWindows, formatWindows, planClock, planFor, recommend, scoreBins, warmSpans, weekFolds, type PlanInputs } from "../components/planner";
 import { coldArrivals, dropOutliers, inFlightPercentile, littleDataWarning, saturationWarning } from "../components/planSanity";
 import { describeSimulation, simulate, type SimulationOptions } from "../components/planSimulator";
 import { parseRequestLog } from "../components/requestLog";
@@ -269,7 +269,26 @@ describe("windows", () => {
     expect(buildWarmSchedule(parseWarmWindows("mon 09:00-17:00; mon 12:00-13:00 x2"), "UTC", SCHED).warmups.flatMap((w) => w.hours)).toEqual([9, 12]);
   });
 
+  test("windows list in the order of their first day, days ascending, whatever order the search found them", () => {
+    expect(formatWindows([{ days: [6, 5], start: 24, length: 4 }, { days: [2, 0, 1], start: 18, length: 2 }])).toBe("mon-wed 09:00-10:00; weekends 12:00-14:00");
+    // A window of a whole day or more reads as 00:00-24:00.
+    expect(formatWindows([{ days: [3], start: 0, length: 48 }])).toBe("thu 00:00-24:00");
+  });
+
+  test("the heatmap's warm spans: per day, from the first warm minute to the last, a window past midnight split at it", () => {
+    const levels = weeklyLevels(parseWarmWindows("mon 09:00-10:30; tue 23:00-01:00"), { ...SCHED, leadMinutes: 0 });
+    expect(warmSpans(levels)).toEqual([
+      { day: 0, from: 540, to: 630 },
+      { day: 1, from: 1380, to: 1440 },
+      { day: 2, from: 0, to: 60 },
+    ]);
+    expect(warmSpans(weeklyLevels([], SCHED))).toEqual([]);
+  });
+
   test("day lists read as the grammar writes them", () => {
+    expect(daySpec([0, 1])).toBe("mon,tue");
+    expect(daySpec([4, 5, 6])).toBe("fri-sun");
+    expect(daySpec([0, 1, 3, 4, 5])).toBe("mon,tue,thu-sat");
     expect(daySpec([0, 1, 2, 3, 4])).toBe("weekdays");
     expect(daySpec([0, 1, 2, 3])).toBe("mon-thu");
     expect(daySpec([0, 2, 5, 6])).toBe("mon,wed,sat,sun");
@@ -292,6 +311,10 @@ describe("windows", () => {
 describe("cross-validation and the recommendation", () => {
   test("folds are contiguous blocks of whole weeks, at most 4; under two weeks there are none", () => {
     expect(weekFolds(T0, T0 + 13 * DAY)).toEqual([]);
+    expect(weekFolds(T0, T0 + 15 * DAY)).toEqual([
+      { from: T0, to: T0 + 7 * DAY },
+      { from: T0 + 7 * DAY, to: T0 + 15 * DAY + 1 },
+    ]);
     const f = weekFolds(T0, T0 + 90 * DAY);
     expect(f).toHaveLength(4);
     expect(f[1].from - f[0].from).toBe(3 * 7 * DAY);
@@ -379,6 +402,54 @@ describe("cross-validation and the recommendation", () => {
     const exact = recommend(p, { targetColdFraction: first.validationColdFraction }).chosen!;
     expect(exact.validationColdFraction).toBeLessThanOrEqual(first.validationColdFraction);
     expect(exact.validationMonthlyCost).toBeLessThanOrEqual(first.validationMonthlyCost);
+  });
+
+  test("validated figures are pooled over the folds: each fold's plan is fitted without it and replayed on it alone", () => {
+    const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
+    const p = inputs(office.filter((t) => t < office[0] + 15 * DAY));
+    const r = recommend(p, { targetColdFraction: 0.03 });
+    const c = r.chosen!;
+    const first = p.times[0];
+    const last = p.times[p.times.length - 1];
+    let cold = 0;
+    let requests = 0;
+    let cost = 0;
+    let days = 0;
+    for (const fold of weekFolds(first, last)) {
+      const training = p.times.filter((t) => t < fold.from || t >= fold.to);
+      const scores = scoreBins(training, [{ from: first, to: fold.from }, { from: fold.to, to: last + 1 }], p);
+      const out = evaluateWindows("fold", planFor(c.shape, scores, c.internalTarget, p.schedule.leadMinutes), p, p.times.filter((t) => t >= fold.from && t < fold.to));
+      cold += out.coldRequests;
+      requests += out.requests;
+      cost += out.monthlyCost * out.periodDays;
+      days += out.periodDays;
+    }
+    expect(requests).toBe(p.times.length);
+    expect(c.validationColdFraction).toBeCloseTo(cold / requests, 12);
+    expect(c.validationMonthlyCost).toBeCloseTo(cost / days, 9);
+    // The recommendation is that pair refitted on the whole log, carrying its validated figures.
+    expect(r.recommended).toMatchObject({ name: "recommended", validationColdFraction: c.validationColdFraction, validationMonthlyCost: c.validationMonthlyCost });
+    expect(r.recommended.warmWindows).toBe(planFor(c.shape, scoreBins(p.times, [{ from: first, to: last + 1 }], p), c.internalTarget, p.schedule.leadMinutes));
+    // The chart's candidates: every shape's refits, cheapest first, named by shape and internal target.
+    const costs = r.candidates.map((o) => o.monthlyCost);
+    expect(costs).toEqual([...costs].sort((a, b) => a - b));
+    expect(new Set(r.candidates.map((o) => o.name.split(",")[0]))).toEqual(new Set(["daily", "weekdays+weekends", "per day"]));
+    expect(r.candidates.every((o) => /^(daily|weekdays\+weekends|per day), fitted to \d+\.\d% cold$/.test(o.name))).toBe(true);
+    expect(r.candidates.map((o) => o.name)).toContain(`${c.shape}, fitted to ${(c.internalTarget * 100).toFixed(1)}% cold`);
+  });
+
+  test("under two weeks of log: no folds, and the fit alone meets the target", () => {
+    const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
+    const p = inputs(office.filter((t) => t < office[0] + 10 * DAY));
+    const r = recommend(p, { targetColdFraction: 0.05 });
+    expect([r.folds, r.validation, r.chosen]).toEqual([0, [], undefined]);
+    expect(r.recommended.name).toBe("recommended");
+    expect(r.recommended.coldFraction).toBeLessThanOrEqual(0.05);
+    // The cheapest of the fits that meet it.
+    const meeting = r.candidates.filter((o) => o.coldFraction <= 0.05);
+    expect(r.recommended.monthlyCost).toBe(Math.min(...meeting.map((o) => o.monthlyCost)));
+    const budget = recommend(p, { monthlyBudget: r.candidates[0].monthlyCost });
+    expect(budget.recommended.monthlyCost).toBe(r.candidates[0].monthlyCost);
   });
 
   test("--max-windows 1 keeps plans to one window", () => {
