@@ -114,6 +114,7 @@ describe("presigned GET URLs", () => {
     expect(() => parseS3Access("null", "f")).toThrow(/must be a JSON object/);
     expect(() => parseS3Access("5", "f")).toThrow(/must be a JSON object/);
     expect(() => parseS3Access(JSON.stringify({ ...ok, bucket: "  " }), "f")).toThrow(/^f: "bucket" must be a non-empty string$/);
+    expect(() => parseS3Access(JSON.stringify({ ...ok, accessKeyId: 5 }), "f")).toThrow(/^f: "accessKeyId" must be a non-empty string$/);
     // An origin, nothing before it, no path after it; plain http for a local S3 stand-in.
     for (const endpoint of ["see https://a.r2.cloudflarestorage.com", "https://a.r2.cloudflarestorage.com/models", "https://a.r2.cloudflarestorage.com//"]) {
       expect(() => parseS3Access(JSON.stringify({ ...ok, endpoint }), "f")).toThrow(/"endpoint" must be an http\(s\) origin/);
