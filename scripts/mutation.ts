@@ -21,7 +21,7 @@ then one table gives killed, survived, timed out and uncovered mutants and the s
 reports/mutation/<group>.html (gitignored). Takes about half an hour on 2 cores; run it before merging a change to
 the mutated modules (docs/testing.md).`,
   flags: {
-    group: { type: "string", value: "NAME", multiple: true, defaultText: "every group", help: "run only this group (schedule, cost, config, planner, fetch, presign, guard); repeatable" },
+    group: { type: "string", value: "NAME", multiple: true, defaultText: "every group", help: "run only this group (schedule, cost, config, simulator, planner, fetch, presign, guard); repeatable" },
     concurrency: { type: "string", value: "N", default: "1", help: "test runner processes at once; 2 halves the time on an otherwise idle 2-core machine" },
     incremental: { type: "boolean", help: "reuse reports/mutation/<group>.incremental.json: only mutants whose code or tests changed run again" },
   },
