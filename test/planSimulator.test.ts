@@ -79,6 +79,24 @@ describe("simulator", () => {
     expect(r.coldRequests).toBe(1);
   });
 
+  test("a request that would wait exactly a cold start behind a busy warm instance waits for it, warm", () => {
+    // The warm instance serves the first request for 130 s; the second, 10 s in, would wait 120 s: as long as a start.
+    const times = [T0 + H, T0 + H + 10_000];
+    const o = { ...OPTS, serviceSeconds: 130 };
+    const onDemand = simulate(times, () => 1, o);
+    expect([onDemand.coldRequests, onDemand.waitP95Seconds, onDemand.startsOnDemand]).toEqual([0, 120, 1]);
+    const waitFirst = simulate(times, () => 1, { ...o, scaleOut: "wait-first" });
+    expect([waitFirst.coldRequests, waitFirst.waitP95Seconds, waitFirst.startsOnDemand]).toEqual([0, 120, 0]);
+  });
+
+  test("instances the level raises start cold: a request a minute after the window opens waits the rest of the start", () => {
+    const opens = T0 + H;
+    // A request half an hour before: its instance has idled out by the time the window opens.
+    const r = simulate([opens - 1_800_000, opens + 60_000], (t) => (t >= opens ? 1 : 0), { ...OPTS, maxInstances: 1 });
+    expect([r.coldRequests, r.waitP95Seconds, r.startsOnDemand]).toEqual([2, 120, 1]);
+    expect(r.waitMeanSeconds).toBe((120 + 60) / 2);
+  });
+
   test("the assumptions are printed with every result", () => {
     expect(describeSimulation(OPTS)).toBe(
       "simulated: each request 20 s on an instance serving 1 at a time, 120 s cold start, idle instances kept 15 min and billed, at most 2 instances, scale-out on-demand",
