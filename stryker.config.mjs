@@ -46,8 +46,8 @@ export const GROUPS = {
   },
   guard: {
     // The handler, its state machine and what it does to the service and jobs, and the custom role's permissions.
-    mutate: ["functions/budgetGuard.ts", "functions/guardState.ts", "functions/localDay.ts", "functions/enforce.ts", "components/stackIdentities.ts:23"],
-    testFiles: ["test/budgetGuardHandler.test.ts", "test/guardState.test.ts", "test/guardPermissions.test.ts", "test/budget.test.ts"],
+    mutate: ["functions/budgetGuard.ts", "functions/guardState.ts", "functions/localDay.ts", "functions/enforce.ts", "components/stackIdentities.ts:23-23"],
+    testFiles: ["test/budgetGuardHandler.test.ts", "test/guardState.test.ts", "test/guardMessages.test.ts", "test/enforce.test.ts", "test/guardPermissions.test.ts", "test/budget.test.ts"],
     // The role's permission list is a module-level constant: a static mutant, run against every test of the group.
     options: { ignoreStatic: false },
   },
