@@ -18,8 +18,8 @@ const MUTATION = command({
   usage: "npm run test:mutation [-- --group NAME ...] [--concurrency N] [--incremental]",
   about: `Each group of stryker.config.mjs is mutated against only its own test files, one after the other (concurrency 1),
 then one table gives killed, survived, timed out and uncovered mutants and the score per module. HTML reports go to
-reports/mutation/<group>.html (gitignored). Takes about half an hour on 2 cores; run it before merging a change to
-the mutated modules (docs/testing.md).`,
+reports/mutation/<group>.html (gitignored). All groups take over two hours on 2 cores (docs/testing.md gives each
+group's time): before merging, run the groups of the modules you changed.`,
   flags: {
     group: { type: "string", value: "NAME", multiple: true, defaultText: "every group", help: "run only this group (schedule, cost, config, simulator, planner, fetch, presign, guard); repeatable" },
     concurrency: { type: "string", value: "N", default: "1", help: "test runner processes at once; 2 halves the time on an otherwise idle 2-core machine" },
