@@ -6,6 +6,7 @@
 import { describe, expect, test } from "vitest";
 import { configFromEnv, parseIncident, parseMessage, parseNotification } from "../functions/budgetGuard";
 import { GUARD_TICK } from "../functions/guardContract";
+import { localDate, nextLocalMidnight } from "../functions/localDay";
 import { buildWarmSchedule, parseWarmWindows, scheduleEdges } from "../components/warmWindows";
 
 const NOTIFICATION = { budgetDisplayName: "imagegen monthly (warmstart)", costAmount: 612.5, budgetAmount: 600, costIntervalStart: "2026-11-01T07:00:00Z", currencyCode: "USD" };
@@ -78,5 +79,19 @@ describe("the guard's environment", () => {
     expect(() => configFromEnv({ ...ENV, GUARD_DAILY_THRESHOLD: "-1" })).toThrow('GUARD_DAILY_THRESHOLD must be a number 0 or above, got "-1"');
     expect(() => configFromEnv({ ...ENV, GUARD_DAILY_LIMIT: "lots" })).toThrow('GUARD_DAILY_LIMIT must be a number 0 or above, got "lots"');
     expect(() => configFromEnv({ ...ENV, GUARD_DAILY_LIMIT: "Infinity" })).toThrow(/GUARD_DAILY_LIMIT must be a number 0 or above/);
+  });
+});
+
+describe("the guard's local day", () => {
+  test("dates are written with two-digit months and days, in the zone", () => {
+    expect(localDate(new Date("2026-03-05T12:00:00Z"), "UTC")).toBe("2026-03-05");
+    expect(localDate(new Date("2026-03-05T23:30:00Z"), "Asia/Kolkata")).toBe("2026-03-06");
+  });
+
+  test("the next local midnight is exact to the minute, across a DST change too", () => {
+    expect(nextLocalMidnight(new Date("2026-12-01T12:00:00Z"), "UTC").toISOString()).toBe("2026-12-02T00:00:00.000Z");
+    expect(nextLocalMidnight(new Date("2026-12-01T23:59:00Z"), "UTC").toISOString()).toBe("2026-12-02T00:00:00.000Z");
+    // New York leaves DST on 2026-11-01: that day's midnight after is 05:00 UTC, not 04:00.
+    expect(nextLocalMidnight(new Date("2026-11-01T12:00:00Z"), "America/New_York").toISOString()).toBe("2026-11-02T05:00:00.000Z");
   });
 });
