@@ -4,7 +4,8 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bin/**", ".synth/**", "container/dist/**"] },
+  // .stryker-tmp/ holds the sandboxes of a mutation run in progress (npm run test:mutation), reports/ its output.
+  { ignores: ["node_modules/**", "bin/**", ".synth/**", "container/dist/**", ".stryker-tmp/**", "reports/**"] },
   js.configs.recommended,
   { files: ["**/*.mjs"], languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,

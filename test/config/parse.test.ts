@@ -316,6 +316,47 @@ describe("warmstart:warmWindows", () => {
   });
 });
 
+describe("limits at their boundary", () => {
+  const parse = (over: Record<string, string>) => {
+    const config: Record<string, string> = { ...BASE_CONFIG, ...over };
+    return parseStackConfig((k) => config[k], { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(config) });
+  };
+  const problems = (over: Record<string, string>) => {
+    try {
+      parse(over);
+      return [];
+    } catch (e) {
+      return (e as ConfigError).problems.map((p) => `${p.key}: ${p.reason}`);
+    }
+  };
+
+  test("memory: exactly 4 GiB per vCPU is allowed, a MiB more is refused naming the vCPUs", () => {
+    expect(parse({ "warmstart:cpu": "4", "warmstart:memory": "16Gi" }).service.memoryGiB).toBe(16);
+    expect(parse({ "warmstart:cpu": "6", "warmstart:memory": "24576Mi" }).service.memoryGiB).toBe(24);
+    expect(problems({ "warmstart:cpu": "6", "warmstart:memory": "24577Mi" })).toEqual([expect.stringMatching(/^warmstart:memory: is more than 6 vCPUs allow \(4 GiB per vCPU\)/)]);
+    expect(problems({ "warmstart:cpu": "4", "warmstart:memory": "17Gi" })).toEqual([expect.stringMatching(/^warmstart:memory: is more than 4 vCPUs allow/)]);
+  });
+
+  test("memory: 16Gi and 32Gi are Cloud Run's GPU range, inclusive", () => {
+    expect(parse({ "warmstart:memory": "32Gi" }).service.memoryGiB).toBe(32);
+    expect(parse({ "warmstart:memory": "16384Mi" }).service.memoryGiB).toBe(16);
+    expect(problems({ "warmstart:memory": "16383Mi" })).toEqual([expect.stringMatching(/^warmstart:memory: must be 16Gi\.\.32Gi/)]);
+    expect(problems({ "warmstart:memory": "33Gi" })).toEqual([expect.stringMatching(/^warmstart:memory: must be 16Gi\.\.32Gi/)]);
+  });
+
+  test("guardMaxInstances, warmMinInstances and idleMinInstances may equal maxInstances, not exceed it", () => {
+    const at = { "warmstart:maxInstances": "3", "warmstart:guardMaxInstances": "3", "warmstart:warmMinInstances": "3", "warmstart:idleMinInstances": "3" };
+    const c = parse(at);
+    expect(c.budget.guardMaxInstances).toBe(3);
+    expect(c.service.maxInstances).toBe(3);
+    expect(problems({ ...at, "warmstart:guardMaxInstances": "4", "warmstart:warmMinInstances": "4", "warmstart:idleMinInstances": "4" }).sort()).toEqual([
+      "warmstart:guardMaxInstances: must not exceed warmstart:maxInstances (3)",
+      "warmstart:idleMinInstances: must not exceed warmstart:maxInstances (3)",
+      "warmstart:warmMinInstances: must not exceed warmstart:maxInstances (3)",
+    ]);
+  });
+});
+
 describe("warmstart:warmupOrigins", () => {
   const parse = (over: Record<string, string>) => {
     const config: Record<string, string> = { ...BASE_CONFIG, ...over };

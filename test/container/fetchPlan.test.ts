@@ -30,6 +30,19 @@ describe("request plan", () => {
     for (let i = 1; i < plans.length; i++) if (plans[i].file === plans[i - 1].file) expect(sizes[i]).toBeLessThanOrEqual(sizes[i - 1]);
   });
 
+  test("files of the same size go in path order; a file of exactly two chunks is two chunks, an empty one a single request", () => {
+    const a = file("a.bin", 2 * MIB);
+    const b = file("b.bin", 2 * MIB);
+    const plans = planRequests([b, a], MIB, MIB, 4, none);
+    expect(plans.map((p) => [p.file.path, p.chunks])).toEqual([
+      ["a.bin", [0]],
+      ["a.bin", [1]],
+      ["b.bin", [0]],
+      ["b.bin", [1]],
+    ]);
+    expect(planRequests([file("empty", 0)], MIB, MIB, 4, none).map((p) => p.chunks)).toEqual([[0]]);
+  });
+
   test("skips the chunks a partial download already has", () => {
     const f = file("a", 10 * MIB);
     const plans = planRequests([f], MIB, 64 * MIB, 1, () => new Set([0, 1, 5]));
@@ -47,6 +60,14 @@ describe("resume state", () => {
     expect(resumableChunks({ ...state, chunkBytes: 2 * MIB }, f, MIB).size).toBe(0);
     expect(resumableChunks("garbage", f, MIB).size).toBe(0);
   });
+
+  test("a file whose size changed, or a state without a chunk list, starts over; only whole chunk numbers of the file count", () => {
+    const state = { size: f.size, sha256: f.sha256, chunkBytes: MIB, done: [0, 9, 10, 1.5] };
+    expect([...resumableChunks(state, f, MIB)]).toEqual([0, 9]);
+    expect(resumableChunks({ ...state, size: f.size + 1 }, f, MIB).size).toBe(0);
+    expect(resumableChunks({ ...state, done: "0,9" }, f, MIB).size).toBe(0);
+    expect(resumableChunks(undefined, f, MIB).size).toBe(0);
+  });
 });
 
 test("Content-Range is parsed, and anything else rejected", () => {
@@ -54,6 +75,8 @@ test("Content-Range is parsed, and anything else rejected", () => {
   expect(parseContentRange("bytes 5-9/*")).toEqual({ start: 5, end: 9, total: undefined });
   expect(parseContentRange("items 0-1/2")).toBeUndefined();
   expect(parseContentRange(undefined)).toBeUndefined();
+  expect(parseContentRange(" bytes 0-99/1000\r")).toEqual({ start: 0, end: 99, total: 1000 });
+  for (const bad of ["xbytes 0-99/1000", "bytes 0-99/1000x", "bytes 0-99", "bytes -99/1000"]) expect(parseContentRange(bad), bad).toBeUndefined();
 });
 
 test("backoff doubles, is capped at 15 s and jittered", () => {

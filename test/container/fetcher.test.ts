@@ -222,6 +222,18 @@ describe("what is already on disk", () => {
     expect(result.fetched).toContain("vae/small.safetensors");
     expect(lines).toContainEqual(expect.stringMatching(/vae\/small\.safetensors: the file here does not match the manifest's sha256; fetching it again/));
   });
+
+  test("a file that starts with the right bytes but runs longer is not trusted either: the size decides before the hash", async () => {
+    await serve();
+    const out = tmpdir();
+    fs.mkdirSync(path.join(out, "vae"));
+    fs.writeFileSync(path.join(out, "vae/small.safetensors"), Buffer.concat([FILES["vae/small.safetensors"], Buffer.from("stale tail")]));
+    const lines: string[] = [];
+    const result = await fetchInto(out, { log: (l) => lines.push(l) });
+    expectAllVerified(out);
+    expect(result.fetched).toContain("vae/small.safetensors");
+    expect(lines).toContainEqual(expect.stringMatching(/vae\/small\.safetensors: the file here does not match the manifest's size; fetching it again/));
+  });
 });
 
 describe("a full disk", () => {

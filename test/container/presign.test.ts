@@ -12,7 +12,7 @@ import fc from "fast-check";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { waitForAccess } from "../../container/fetcher";
-import { objectUrl, parseS3Access, presignGetUrl } from "../../container/presign";
+import { objectUrl, parseS3Access, presignGetUrl, presignManifestUrls } from "../../container/presign";
 import { r2Client } from "../../scripts/models-sync";
 import { startForbiddenServer } from "../support/forbiddenServer";
 
@@ -77,6 +77,33 @@ describe("presigned GET URLs", () => {
     expect(() => presignGetUrl("https://h/b/k", creds, 0, new Date())).toThrow(/got 0/);
   });
 
+  test("live exactly 7 days (604800 s), the most SigV4 allows, or as little as 1 s; whole seconds only", () => {
+    const creds = { accessKeyId: "a", secretAccessKey: "b" };
+    const expires = (s: number) => new URL(presignGetUrl("https://h/b/k", creds, s, new Date("2026-11-29T00:00:00Z"))).searchParams.get("X-Amz-Expires");
+    expect(expires(604800)).toBe("604800");
+    expect(expires(1)).toBe("1");
+    expect(() => expires(3600.5)).toThrow(/got 3600\.5/);
+  });
+
+  test("sign for R2's region 'auto' unless the access file names one", () => {
+    const credential = (region?: string) => new URL(presignGetUrl("https://h/b/k", { accessKeyId: "a", secretAccessKey: "b", region }, 60, new Date("2026-11-29T00:00:00Z"))).searchParams.get("X-Amz-Credential");
+    expect(credential()).toBe("a/20261129/auto/s3/aws4_request");
+    expect(credential("weur")).toBe("a/20261129/weur/s3/aws4_request");
+  });
+
+  test("address each object path-style, its key's slashes kept and every other reserved byte percent-encoded in capitals", () => {
+    const access = { endpoint: "https://acct.r2.cloudflarestorage.com", bucket: "models" };
+    expect(objectUrl(access, "unet/flux dev\tü.safetensors")).toBe("https://acct.r2.cloudflarestorage.com/models/unet/flux%20dev%09%C3%BC.safetensors");
+  });
+
+  test("the fetcher's URL map: one presigned GET per manifest path, keyed by that path", () => {
+    const access = { endpoint: "https://acct.r2.cloudflarestorage.com", bucket: "models", accessKeyId: "a", secretAccessKey: "b" };
+    const now = new Date("2026-11-29T00:00:00Z");
+    const urls = presignManifestUrls(["unet/a.safetensors", "vae/b.safetensors"], access, 3600, now);
+    expect(Object.keys(urls)).toEqual(["unet/a.safetensors", "vae/b.safetensors"]);
+    expect(urls["vae/b.safetensors"]).toBe(presignGetUrl(objectUrl(access, "vae/b.safetensors"), access, 3600, now));
+  });
+
   test("a bad access file names the field to fix", () => {
     const ok = { endpoint: "https://a.r2.cloudflarestorage.com/", bucket: "m", accessKeyId: "k", secretAccessKey: "s" };
     expect(parseS3Access(JSON.stringify(ok), "f").endpoint).toBe("https://a.r2.cloudflarestorage.com");
@@ -84,6 +111,18 @@ describe("presigned GET URLs", () => {
     expect(() => parseS3Access(JSON.stringify({ ...ok, secretAccessKey: "" }), "f")).toThrow(/^f: "secretAccessKey" must be a non-empty string$/);
     expect(() => parseS3Access(JSON.stringify({ ...ok, endpoint: "a.r2.cloudflarestorage.com" }), "f")).toThrow(/"endpoint" must be an http\(s\) origin/);
     expect(() => parseS3Access("[]", "f")).toThrow(/must be a JSON object/);
+    expect(() => parseS3Access("null", "f")).toThrow(/must be a JSON object/);
+    expect(() => parseS3Access("5", "f")).toThrow(/must be a JSON object/);
+    expect(() => parseS3Access(JSON.stringify({ ...ok, bucket: "  " }), "f")).toThrow(/^f: "bucket" must be a non-empty string$/);
+    expect(() => parseS3Access(JSON.stringify({ ...ok, accessKeyId: 5 }), "f")).toThrow(/^f: "accessKeyId" must be a non-empty string$/);
+    // An origin, nothing before it, no path after it; plain http for a local S3 stand-in.
+    for (const endpoint of ["see https://a.r2.cloudflarestorage.com", "https://a.r2.cloudflarestorage.com/models", "https://a.r2.cloudflarestorage.com//"]) {
+      expect(() => parseS3Access(JSON.stringify({ ...ok, endpoint }), "f")).toThrow(/"endpoint" must be an http\(s\) origin/);
+    }
+    expect(parseS3Access(JSON.stringify({ ...ok, endpoint: "http://127.0.0.1:9000" }), "f").endpoint).toBe("http://127.0.0.1:9000");
+    expect(() => parseS3Access(JSON.stringify({ ...ok, region: "" }), "f")).toThrow(/^f: "region" must be a non-empty string when given$/);
+    expect(() => parseS3Access(JSON.stringify({ ...ok, region: 5 }), "f")).toThrow(/"region" must be a non-empty string/);
+    expect(parseS3Access(JSON.stringify({ ...ok, region: "weur" }), "f").region).toBe("weur");
   });
 });
 

@@ -2,25 +2,15 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DEFAULT_PRICES, describeTraffic, monthlyCost, requestLogMonthlyCost } from "../../components/budget/costModel";
 import { localMinutes } from "../../planner/localMinutes";
-import { daySpec, evaluateWindows, formatWindows, planClock, recommend, scoreBins, weekFolds, type PlanInputs } from "../../planner/recommender";
+import { binRequests, daySpec, evaluateWindows, formatWindows, planClock, planFor, recommend, scoreBins, warmSpans, weekFolds, type PlanInputs } from "../../planner/recommender";
 import { coldArrivals, dropOutliers, inFlightPercentile, littleDataWarning, saturationWarning } from "../../planner/planSanity";
 import { simulate, type SimulationOptions } from "../../planner/simulator";
 import { parseRequestLog } from "../../planner/requestLog";
 import { gcloudReadArgs, requestLogSinkFilter, requestLogViewName } from "../../components/logging/requestLogFilter";
-import { buildWarmSchedule, desiredMinInstances, parseWarmWindows, weeklyLevels } from "../../components/schedule/warmWindows";
+import { buildWarmSchedule, parseWarmWindows, weeklyLevels } from "../../components/schedule/warmWindows";
+import { generateRequests, OFFICE_SHAPE } from "../../scripts/exampleRequests";
+import { burstyLog, DAY, OPTS, SCHED, T0 } from "../support/plannerLogs";
 
-const OPTS: SimulationOptions = { serviceSeconds: 20, idleSeconds: 900, coldStartSeconds: 120, maxInstances: 2 };
-const T0 = Date.parse("2026-11-02T00:00:00Z"); // a Monday
-const H = 3_600_000;
-const DAY = 24 * H;
-const SCHED = { warmMinInstances: 1, idleMinInstances: 0, leadMinutes: 5 };
-
-/** Bursts of requests at given hours of each day, for `days` days. */
-function burstyLog(days: number, hours: number[], perBurst = 5, gapMs = 36_000, from = T0): number[] {
-  const out: number[] = [];
-  for (let d = 0; d < days; d++) for (const h of hours) for (let k = 0; k < perBurst; k++) out.push(from + d * DAY + h * H + k * gapMs);
-  return out.sort((a, b) => a - b);
-}
 
 function inputs(times: number[], timeZone = "UTC", sim: SimulationOptions = OPTS): PlanInputs {
   return { times, timeZone, sim, schedule: SCHED, shape: { cpu: 8, memoryGiB: 32, gpuZonalRedundancy: false }, prices: { ...DEFAULT_PRICES }, clock: planClock(times, timeZone) };
@@ -103,77 +93,6 @@ describe("input sanity", () => {
   });
 });
 
-describe("simulator", () => {
-  test("always warm with one instance: no cold request after the first", () => {
-    const times = burstyLog(7, [3, 9, 18, 21], 15, 20_000);
-    const r = simulate(times, () => 1, { ...OPTS, maxInstances: 1 });
-    expect(r.coldRequests).toBeLessThanOrEqual(1);
-  });
-
-  test("scale-to-zero bills exactly cold start + service + idle tail per isolated request", () => {
-    const r = simulate([T0 + H, T0 + 5 * H, T0 + 10 * H], () => 0, OPTS);
-    expect(r.coldRequests).toBe(3);
-    expect(r.waitP50Seconds).toBe(120);
-    expect(r.billedInstanceHours * 3600).toBeCloseTo(3 * (120 + 20 + 900), 6);
-    expect(r.floorInstanceHours).toBe(0);
-  });
-
-  test("a request behind a starting instance is cold and waits the remaining start time", () => {
-    const r = simulate([T0 + H, T0 + H + 30_000], () => 0, { ...OPTS, maxInstances: 1 });
-    expect(r.coldRequests).toBe(2);
-    expect(r.waitMeanSeconds).toBe((120 + 110) / 2);
-  });
-
-  test("on-demand (documented) starts an instance for a request that finds none free; wait-first queues behind a busy one", () => {
-    // A warm instance busy for 60 s; a second request arrives 10 s in.
-    const times = [T0 + H, T0 + H + 10_000];
-    const o = { ...OPTS, serviceSeconds: 60 };
-    const onDemand = simulate(times, () => 1, o);
-    const waitFirst = simulate(times, () => 1, { ...o, scaleOut: "wait-first" });
-    expect(onDemand.startsOnDemand).toBe(1);
-    expect(waitFirst.startsOnDemand).toBe(0);
-    expect(waitFirst.billedInstanceHours).toBeLessThan(onDemand.billedInstanceHours);
-    // The queued request waits 50 s either way (the busy instance frees before a new one could start).
-    expect(onDemand.waitP95Seconds).toBe(50);
-    expect(waitFirst.waitP95Seconds).toBe(50);
-  });
-
-  test("concurrency N: one instance serves N requests at once", () => {
-    const times = [T0 + H, T0 + H + 1000, T0 + H + 2000];
-    expect(simulate(times, () => 1, { ...OPTS, concurrency: 3 }).startsOnDemand).toBe(0);
-    expect(simulate(times, () => 1, { ...OPTS, concurrency: 1, maxInstances: 3 }).startsOnDemand).toBe(2);
-  });
-
-  test("a prewarm before the first request starts the instance early: the request waits only the rest of the start", () => {
-    const r = simulate([T0 + H], () => 0, OPTS, [T0 + H - 30_000]);
-    expect(r.coldRequests).toBe(1);
-    expect(r.waitP50Seconds).toBe(90);
-    expect(simulate([T0 + H], () => 0, OPTS, [T0 + H - 200_000]).coldRequests).toBe(0);
-  });
-
-  test("cost grows with window length, and cold requests do not", () => {
-    const times = burstyLog(14, [8, 10, 12, 14, 16, 18, 20]);
-    let lastCost = -1;
-    let lastCold = Infinity;
-    for (const end of ["11:00", "14:00", "17:00", "21:00"]) {
-      const s = buildWarmSchedule(parseWarmWindows(`daily 07:00-${end}`), "UTC", SCHED);
-      const r = simulate(times, (t) => desiredMinInstances(s, new Date(t)), OPTS);
-      expect(r.billedInstanceHours, end).toBeGreaterThanOrEqual(lastCost);
-      expect(r.coldRequests, end).toBeLessThanOrEqual(lastCold);
-      lastCost = r.billedInstanceHours;
-      lastCold = r.coldRequests;
-    }
-    expect(lastCold).toBe(0);
-  });
-
-  test("never more instances than maxInstances: extra requests queue", () => {
-    const times = Array.from({ length: 10 }, (_, i) => T0 + H + i * 1000);
-    const r = simulate(times, () => 0, { ...OPTS, maxInstances: 2 });
-    expect(r.billedInstanceHours * 3600).toBeLessThanOrEqual(2 * (120 + 10 * 20 + 900) + 1);
-    expect(r.waitP95Seconds).toBeGreaterThan(120);
-  });
-});
-
 describe("local minutes", () => {
   test("agree with the wall clock across a DST change, at every minute", () => {
     const from = Date.parse("2026-03-28T00:00:00Z");
@@ -205,7 +124,26 @@ describe("windows", () => {
     expect(buildWarmSchedule(parseWarmWindows("mon 09:00-17:00; mon 12:00-13:00 x2"), "UTC", SCHED).warmups.flatMap((w) => w.hours)).toEqual([9, 12]);
   });
 
+  test("windows list in the order of their first day, days ascending, whatever order the search found them", () => {
+    expect(formatWindows([{ days: [6, 5], start: 24, length: 4 }, { days: [2, 0, 1], start: 18, length: 2 }])).toBe("mon-wed 09:00-10:00; weekends 12:00-14:00");
+    // A window of a whole day or more reads as 00:00-24:00.
+    expect(formatWindows([{ days: [3], start: 0, length: 48 }])).toBe("thu 00:00-24:00");
+  });
+
+  test("the heatmap's warm spans: per day, from the first warm minute to the last, a window past midnight split at it", () => {
+    const levels = weeklyLevels(parseWarmWindows("mon 09:00-10:30; tue 23:00-01:00"), { ...SCHED, leadMinutes: 0 });
+    expect(warmSpans(levels)).toEqual([
+      { day: 0, from: 540, to: 630 },
+      { day: 1, from: 1380, to: 1440 },
+      { day: 2, from: 0, to: 60 },
+    ]);
+    expect(warmSpans(weeklyLevels([], SCHED))).toEqual([]);
+  });
+
   test("day lists read as the grammar writes them", () => {
+    expect(daySpec([0, 1])).toBe("mon,tue");
+    expect(daySpec([4, 5, 6])).toBe("fri-sun");
+    expect(daySpec([0, 1, 3, 4, 5])).toBe("mon,tue,thu-sat");
     expect(daySpec([0, 1, 2, 3, 4])).toBe("weekdays");
     expect(daySpec([0, 1, 2, 3])).toBe("mon-thu");
     expect(daySpec([0, 2, 5, 6])).toBe("mon,wed,sat,sun");
@@ -228,6 +166,10 @@ describe("windows", () => {
 describe("cross-validation and the recommendation", () => {
   test("folds are contiguous blocks of whole weeks, at most 4; under two weeks there are none", () => {
     expect(weekFolds(T0, T0 + 13 * DAY)).toEqual([]);
+    expect(weekFolds(T0, T0 + 15 * DAY)).toEqual([
+      { from: T0, to: T0 + 7 * DAY },
+      { from: T0 + 7 * DAY, to: T0 + 15 * DAY + 1 },
+    ]);
     const f = weekFolds(T0, T0 + 90 * DAY);
     expect(f).toHaveLength(4);
     expect(f[1].from - f[0].from).toBe(3 * 7 * DAY);
@@ -243,6 +185,40 @@ describe("cross-validation and the recommendation", () => {
     expect(perDay).toBeLessThan(6.5);
   });
 
+  test("one request a day at 10:00: its half hour scores one cold request and 18 busy minutes, spread half to each neighbour", () => {
+    // Scale to zero keeps the instance 120 s start + 20 s service + 900 s idle = 17 min 20 s: minutes 10:00-10:17.
+    const times = burstyLog(28, [10], 1);
+    const s = scoreBins(times, [{ from: T0, to: T0 + 28 * DAY }], inputs(times));
+    expect(s.requestsPerWeek).toBe(7);
+    for (let d = 0; d < 7; d++) {
+      const at = (slot: number) => [s.cold[d * 48 + slot], s.busy[d * 48 + slot]].map((x) => Math.round(x * 1e9) / 1e9);
+      expect([at(19), at(20), at(21)], `day ${d}`).toEqual([[0.25, 4.5], [0.5, 9], [0.25, 4.5]]);
+      expect(at(18)).toEqual([0, 0]);
+      expect(at(22)).toEqual([0, 0]);
+    }
+  });
+
+  test("requests outside the scored ranges (a validation fold) are neither exposure nor busy time", () => {
+    const times = burstyLog(28, [10], 1);
+    const firstTwoWeeks = times.filter((t) => t < T0 + 14 * DAY);
+    const s = scoreBins(firstTwoWeeks, [{ from: T0, to: T0 + 14 * DAY }], inputs(times));
+    expect(s.requestsPerWeek).toBe(7);
+    expect(s.busy[20]).toBeCloseTo(9, 9);
+    // The heatmap's counts: per weekday and half hour, in the zone's local time.
+    const bins = binRequests(times, planClock(times, "Asia/Kolkata"));
+    expect(bins.map((day) => day[31])).toEqual([4, 4, 4, 4, 4, 4, 4]); // 10:00 UTC is 15:30 in Kolkata
+    expect(bins.flat().reduce((a, b) => a + b, 0)).toBe(28);
+  });
+
+  test("a plan's scheduler jobs are its min-instance jobs and its warmup jobs; traffic above the floor is per day", () => {
+    const times = burstyLog(14, [10], 1);
+    const o = evaluateWindows("x", "weekdays 09:00-12:00", inputs(times));
+    // Two edges (up, down) and one warmup.
+    expect([o.windowCount, o.schedulerJobs]).toEqual([1, 3]);
+    expect(o.offWindowInstanceHoursPerDay).toBeCloseTo((o.billedInstanceHours - o.floorInstanceHours) / o.periodDays, 12);
+    expect(o.offWindowInstanceHoursPerDay).toBeGreaterThan(0); // the weekend requests start instances
+  });
+
   test("validation is measured on weeks the fit did not see, and the plan meets the target there", () => {
     const times = burstyLog(28, [9, 11, 14, 16], 6, 30_000);
     const r = recommend(inputs(times), { targetColdFraction: 0.05 });
@@ -251,6 +227,84 @@ describe("cross-validation and the recommendation", () => {
     expect(r.recommended.coldFraction).toBeLessThanOrEqual(0.05);
     expect(r.recommended.windowCount).toBeLessThanOrEqual(7);
     expect(r.recommended.warmWindows).toMatch(/^daily 0[89]:\d\d-1[67]:\d\d$/);
+  });
+
+  test("a monthly budget: the fewest cold requests whose validated cost is within it, a budget exactly at a plan's cost included", () => {
+    // Two weeks of the office example log: plans that trade cost for cold requests, not one that wins both.
+    const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
+    const p = inputs(office.filter((t) => t < office[0] + 15 * DAY));
+    // With a budget the internal targets do not depend on it: every budget sees the same validated candidates.
+    const all = recommend(p, { monthlyBudget: 1e9 }).validation;
+    const byColdThenCost = [...all].sort((a, b) => a.validationColdFraction - b.validationColdFraction || a.validationMonthlyCost - b.validationMonthlyCost);
+    const cheapest = Math.min(...all.map((c) => c.validationMonthlyCost));
+    const best = byColdThenCost[0];
+    expect(best.validationMonthlyCost).toBeGreaterThan(cheapest);
+    const atIt = recommend(p, { monthlyBudget: best.validationMonthlyCost });
+    expect(atIt.chosen).toEqual(best);
+    // A cent less: that plan is out, and what is chosen leaves more requests cold within the budget.
+    const below = recommend(p, { monthlyBudget: best.validationMonthlyCost - 0.01 });
+    expect(below.chosen!.validationMonthlyCost).toBeLessThanOrEqual(best.validationMonthlyCost - 0.01);
+    expect(below.chosen!.validationColdFraction).toBeGreaterThan(best.validationColdFraction);
+    // Under every plan's cost: the cheapest, said as such by its cost.
+    expect(recommend(p, { monthlyBudget: cheapest / 2 }).chosen!.validationMonthlyCost).toBe(cheapest);
+  });
+
+  test("a cold target is met by a plan whose validated cold fraction equals it: the cheapest such plan is chosen", () => {
+    const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
+    const p = inputs(office.filter((t) => t < office[0] + 15 * DAY));
+    const first = recommend(p, { targetColdFraction: 0.03 }).chosen!;
+    // Asked for exactly what that plan achieves: it (or a cheaper one as cold) meets the target.
+    const exact = recommend(p, { targetColdFraction: first.validationColdFraction }).chosen!;
+    expect(exact.validationColdFraction).toBeLessThanOrEqual(first.validationColdFraction);
+    expect(exact.validationMonthlyCost).toBeLessThanOrEqual(first.validationMonthlyCost);
+  });
+
+  test("validated figures are pooled over the folds: each fold's plan is fitted without it and replayed on it alone", () => {
+    const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
+    const p = inputs(office.filter((t) => t < office[0] + 15 * DAY));
+    const r = recommend(p, { targetColdFraction: 0.03 });
+    const c = r.chosen!;
+    const first = p.times[0];
+    const last = p.times[p.times.length - 1];
+    let cold = 0;
+    let requests = 0;
+    let cost = 0;
+    let days = 0;
+    for (const fold of weekFolds(first, last)) {
+      const training = p.times.filter((t) => t < fold.from || t >= fold.to);
+      const scores = scoreBins(training, [{ from: first, to: fold.from }, { from: fold.to, to: last + 1 }], p);
+      const out = evaluateWindows("fold", planFor(c.shape, scores, c.internalTarget, p.schedule.leadMinutes), p, p.times.filter((t) => t >= fold.from && t < fold.to));
+      cold += out.coldRequests;
+      requests += out.requests;
+      cost += out.monthlyCost * out.periodDays;
+      days += out.periodDays;
+    }
+    expect(requests).toBe(p.times.length);
+    expect(c.validationColdFraction).toBeCloseTo(cold / requests, 12);
+    expect(c.validationMonthlyCost).toBeCloseTo(cost / days, 9);
+    // The recommendation is that pair refitted on the whole log, carrying its validated figures.
+    expect(r.recommended).toMatchObject({ name: "recommended", validationColdFraction: c.validationColdFraction, validationMonthlyCost: c.validationMonthlyCost });
+    expect(r.recommended.warmWindows).toBe(planFor(c.shape, scoreBins(p.times, [{ from: first, to: last + 1 }], p), c.internalTarget, p.schedule.leadMinutes));
+    // The chart's candidates: every shape's refits, cheapest first, named by shape and internal target.
+    const costs = r.candidates.map((o) => o.monthlyCost);
+    expect(costs).toEqual([...costs].sort((a, b) => a - b));
+    expect(new Set(r.candidates.map((o) => o.name.split(",")[0]))).toEqual(new Set(["daily", "weekdays+weekends", "per day"]));
+    expect(r.candidates.every((o) => /^(daily|weekdays\+weekends|per day), fitted to \d+\.\d% cold$/.test(o.name))).toBe(true);
+    expect(r.candidates.map((o) => o.name)).toContain(`${c.shape}, fitted to ${(c.internalTarget * 100).toFixed(1)}% cold`);
+  });
+
+  test("under two weeks of log: no folds, and the fit alone meets the target", () => {
+    const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
+    const p = inputs(office.filter((t) => t < office[0] + 10 * DAY));
+    const r = recommend(p, { targetColdFraction: 0.05 });
+    expect([r.folds, r.validation, r.chosen]).toEqual([0, [], undefined]);
+    expect(r.recommended.name).toBe("recommended");
+    expect(r.recommended.coldFraction).toBeLessThanOrEqual(0.05);
+    // The cheapest of the fits that meet it.
+    const meeting = r.candidates.filter((o) => o.coldFraction <= 0.05);
+    expect(r.recommended.monthlyCost).toBe(Math.min(...meeting.map((o) => o.monthlyCost)));
+    const budget = recommend(p, { monthlyBudget: r.candidates[0].monthlyCost });
+    expect(budget.recommended.monthlyCost).toBe(r.candidates[0].monthlyCost);
   });
 
   test("--max-windows 1 keeps plans to one window", () => {

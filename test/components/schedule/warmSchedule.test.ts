@@ -75,4 +75,15 @@ describe("min instances at deploy time", () => {
     const run = await runStack({ "warmstart:warmWindows": "sun 01:30-04:00", "warmstart:timezone": "Europe/London", "warmstart:warmLeadMinutes": "0" });
     expect(run.warnings).toContainEqual(expect.stringMatching(/job warm-sun-0130-to-1 at 01:30 on 2027-03-28 \(Europe\/London\): that local time does not exist/));
   });
+
+  test("a warmup call in a skipped hour warns too, though its window's min-instance job runs before it", async () => {
+    // The lead puts the min-instance job at 00:45, outside both changes; the warmup at the window's start, 01:30, is
+    // skipped in March and repeated in October.
+    const run = await runStack({ "warmstart:warmWindows": "sun 01:30-04:00", "warmstart:timezone": "Europe/London", "warmstart:warmLeadMinutes": "45" });
+    const dst = run.warnings.filter((w) => /that local time/.test(w));
+    expect(dst).toEqual([
+      expect.stringMatching(/^job warmup-sun-0130 at 01:30 on 2027-03-28 \(Europe\/London\): that local time does not exist, so the job will not run that day/),
+      expect.stringMatching(/^job warmup-sun-0130 at 01:30 on 2027-10-31 \(Europe\/London\): that local time occurs twice/),
+    ]);
+  });
 });
