@@ -23,4 +23,36 @@ export default tseslint.config(
     files: ["test/**/*.ts", "scripts/offline.ts", "scripts/synthReport.ts", "functions/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
+  {
+    // The stack is composed of components; the planner is a tool beside it, and the supervisor a program in the
+    // image: the stack reads the supervisor's log names from container/logContract.ts only. CONTRIBUTING.md.
+    files: ["index.ts", "components/**/*.ts", "config/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/planner/**", "**/planner"], message: "The stack does not import the planner (a tool, not part of the stack)." },
+            { group: ["**/container/supervisor"], message: "Import the supervisor's log names from container/logContract, not the supervisor program." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Components declare their own args; index.ts maps the parsed config to them (CONTRIBUTING.md).
+    files: ["components/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/planner/**", "**/planner"], message: "The stack does not import the planner (a tool, not part of the stack)." },
+            { group: ["**/container/supervisor"], message: "Import the supervisor's log names from container/logContract, not the supervisor program." },
+            { group: ["**/config/**", "**/config"], message: "A component declares its own Args and does not import config/: index.ts maps the config to them." },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -3,26 +3,27 @@
  * outside them. Composition only: config in, components wired, outputs out.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Budget } from "./components/budget";
-import { BudgetGuard } from "./components/budgetGuard";
-import { CiAccess } from "./components/ciAccess";
-import { DeployReconcile } from "./components/deployReconcile";
-import { deployTime } from "./components/clock";
-import { loadStackConfig } from "./components/config";
-import { ASSUMED_REQUESTS_PER_DAY, instanceSecondsFor, monthlyCost } from "./components/costModel";
-import { DailySpendLimit } from "./components/dailySpendLimit";
-import { scheduleMarkdown } from "./components/dashboard";
-import { GpuService } from "./components/gpuService";
-import { ModelsBucket } from "./components/modelsBucket";
-import { ModelsSync } from "./components/modelsSync";
-import { StackIdentities } from "./components/stackIdentities";
-import { Observability } from "./components/observability";
-import { RequestLogBucket } from "./components/requestLogBucket";
-import { WarmSchedule } from "./components/warmSchedule";
-import { desiredMinInstances, scheduleEdges, warmInstanceHoursPerWeek } from "./components/warmWindows";
+import { Budget } from "./components/budget/budget";
+import { BudgetGuard } from "./components/budget/budgetGuard";
+import { CiAccess } from "./components/ci/ciAccess";
+import { DeployReconcile } from "./components/schedule/deployReconcile";
+import { deployTime } from "./components/schedule/clock";
+import { loadStackConfig } from "./config/parse";
+import { ASSUMED_REQUESTS_PER_DAY, instanceSecondsFor, monthlyCost } from "./components/budget/costModel";
+import { DailySpendLimit } from "./components/budget/dailySpendLimit";
+import { scheduleMarkdown } from "./components/observability/dashboardWidgets";
+import { GpuService } from "./components/service/gpuService";
+import { ModelsBucket } from "./components/models/modelsBucket";
+import { ModelsSync } from "./components/models/modelsSync";
+import { StackIdentities } from "./components/access/stackIdentities";
+import { Observability } from "./components/observability/observability";
+import { RequestLogBucket } from "./components/logging/requestLogBucket";
+import { WarmSchedule } from "./components/schedule/warmSchedule";
+import { desiredMinInstances, scheduleEdges, warmInstanceHoursPerWeek } from "./components/schedule/warmWindows";
 
 const rootDir = __dirname;
 const config = loadStackConfig(rootDir);
+const { service: svc, image } = config;
 for (const w of config.warnings) void pulumi.log.warn(w);
 const now = deployTime();
 const schedule = config.warm.schedule;
@@ -30,24 +31,60 @@ const minInstancesNow = desiredMinInstances(schedule, now);
 const edges = scheduleEdges(schedule);
 
 // Who everything runs as, and the grants that need IAM admin (applied from a laptop; see docs/operations.md).
-const identities = new StackIdentities(config.service.name, {
-  project: config.service.project,
-  serviceName: config.service.name,
+const identities = new StackIdentities(svc.name, {
+  project: svc.project,
   guard: Boolean(config.budget.billingAccount && config.budget.guard),
 });
 
-const models = config.modelsBucket ? new ModelsBucket(config.service.name, { bucket: config.modelsBucket }) : undefined;
+const bucket = config.modelsBucket;
+const models = bucket
+  ? new ModelsBucket(svc.name, {
+      accountId: bucket.accountId,
+      bucketName: bucket.bucketName,
+      jurisdiction: bucket.jurisdiction,
+      locationHint: bucket.locationHint,
+      access: bucket.access,
+      domain: bucket.domain,
+      gate: bucket.gate,
+      writeToken: bucket.syncOnDeploy,
+    })
+  : undefined;
 const sync = models?.writeAccess
   ? new ModelsSync(
-      config.service.name,
-      { manifestPath: config.image.manifestPath, manifest: config.image.manifest, writeAccess: models.writeAccess, huggingFaceToken: config.modelsBucket?.huggingFaceToken },
+      svc.name,
+      { manifestPath: image.manifestPath, manifest: image.manifest, writeAccess: models.writeAccess, huggingFaceToken: bucket?.huggingFaceToken },
       { dependsOn: [models] },
     )
   : undefined;
 
-const gpu = new GpuService(config.service.name, {
-  service: config.service,
-  image: config.image,
+const gpu = new GpuService(svc.name, {
+  project: svc.project,
+  region: svc.region,
+  cpu: svc.cpu,
+  memory: svc.memory,
+  concurrency: svc.concurrency,
+  requestTimeoutSeconds: svc.requestTimeoutSeconds,
+  maxInstances: svc.maxInstances,
+  maxColdStartSeconds: svc.maxColdStartSeconds,
+  gpuZonalRedundancy: svc.gpuZonalRedundancy,
+  invokers: svc.invokers,
+  public: svc.public,
+  warmupOrigins: svc.warmupOrigins,
+  deletionProtection: svc.deletionProtection,
+  modelServer: svc.modelServer,
+  image: {
+    mode: image.mode,
+    baseImage: image.baseImage,
+    baseReference: image.baseReference,
+    pinned: image.image,
+    manifestPath: image.manifestPath,
+    manifest: image.manifest,
+    buildMachineType: image.buildMachineType,
+    buildTimeoutMinutes: image.buildTimeoutMinutes,
+    models: image.models,
+  },
+  imageRetention: image.retention,
+  offloadWarning: image.offloadWarning,
   minInstanceCount: minInstancesNow,
   rootDir,
   // The build writes its log as the build account, so its grants must be in place (StackIdentities).
@@ -59,19 +96,18 @@ const gpu = new GpuService(config.service.name, {
   imageBuildServiceAccount: identities.imageBuild,
 });
 
-const warm = new WarmSchedule(config.service.name, {
+const warm = new WarmSchedule(svc.name, {
   schedule,
-  project: config.service.project,
-  region: config.service.region,
-  serviceName: gpu.serviceName,
-  serviceUrl: gpu.url,
+  project: svc.project,
+  region: svc.region,
+  service: gpu.service,
   schedulerServiceAccount: identities.scheduler,
-  invokerServiceAccountEmail: identities.invoker.email,
+  invokerServiceAccount: identities.invoker,
   now,
 });
 
 const estimate = monthlyCost({
-  shape: config.service,
+  shape: svc,
   warmInstanceHoursPerWeek: warmInstanceHoursPerWeek(schedule.levels),
   offWindowInstanceHoursPerDay: config.cost.offWindowInstanceHoursPerDay,
   schedulerJobs: schedule.jobs.length + schedule.warmups.length,
@@ -81,26 +117,29 @@ const estimate = monthlyCost({
 
 const billingAccount = config.budget.billingAccount;
 const budget = billingAccount
-  ? new Budget(config.service.name, {
-      budget: { ...config.budget, billingAccount },
-      project: config.service.project,
-      prefix: config.service.name,
+  ? new Budget(svc.name, {
+      project: svc.project,
+      billingAccount,
+      monthlyBudget: config.budget.monthlyBudget,
+      alertEmails: config.budget.alertEmails,
+      thresholds: config.budget.thresholds,
+      guarded: config.budget.guard,
       warmScheduleMonthlyCost: estimate.warm + estimate.scheduler,
     })
   : undefined;
 // The daily spend limit in billable instance-seconds in 24 hours: what that many USD buy at the service's shape.
 const dailyLimit = config.budget.dailySpendLimit;
-const daily = { limitUsd: dailyLimit, thresholdSeconds: dailyLimit > 0 ? Number(instanceSecondsFor(dailyLimit, config.service, config.cost.prices).toFixed(1)) : 0 };
+const daily = { limitUsd: dailyLimit, thresholdSeconds: dailyLimit > 0 ? Number(instanceSecondsFor(dailyLimit, svc, config.cost.prices).toFixed(1)) : 0 };
 const guard =
   budget && config.budget.guard
-    ? new BudgetGuard(config.service.name, {
+    ? new BudgetGuard(svc.name, {
         ratio: config.budget.guardRatio,
         maxInstances: config.budget.guardMaxInstances,
         daily,
-        project: config.service.project,
-        region: config.service.region,
+        project: svc.project,
+        region: svc.region,
         topic: budget.topic,
-        serviceName: gpu.serviceName,
+        service: gpu.service,
         serviceAccount: identities.guard!,
         buildServiceAccount: identities.guardBuild!,
         accessReady: [identities],
@@ -114,14 +153,14 @@ const guard =
 // The daily spend limit's alert (to the guard through a Pub/Sub channel on its topic) and its midnight tick.
 const dailySpendLimit =
   budget && guard && daily.limitUsd > 0
-    ? new DailySpendLimit(config.service.name, {
+    ? new DailySpendLimit(svc.name, {
         ...daily,
-        project: config.service.project,
-        region: config.service.region,
-        serviceName: config.service.name,
+        project: svc.project,
+        region: svc.region,
+        serviceName: svc.name,
         topic: budget.topic,
         timeZone: schedule.timeZone,
-        emailChannels: budget.notificationChannels.map((c) => c.id),
+        notificationChannels: budget.notificationChannels.map((c) => c.id),
         now,
         after: [guard],
       })
@@ -129,11 +168,11 @@ const dailySpendLimit =
 
 // Last: the level in force when the deploy ends, and the guard's hold re-applied to whatever this deploy replaced.
 const reconcile = new DeployReconcile(
-  config.service.name,
+  svc.name,
   {
-    project: config.service.project,
-    region: config.service.region,
-    serviceName: gpu.serviceName,
+    project: svc.project,
+    region: svc.region,
+    service: gpu.service,
     schedule: edges,
     jobs: warm.jobResourceNames,
     guardState: guard?.stateLocation,
@@ -143,9 +182,9 @@ const reconcile = new DeployReconcile(
   },
 );
 
-new Observability(config.service.name, {
-  project: config.service.project,
-  serviceName: config.service.name,
+new Observability(svc.name, {
+  project: svc.project,
+  serviceName: svc.name,
   coldStartAlertSeconds: config.coldStartAlertSeconds,
   notificationChannels: budget?.notificationChannels.map((c) => c.id) ?? [],
   scheduleMarkdown: scheduleMarkdown(schedule),
@@ -156,13 +195,13 @@ new Observability(config.service.name, {
 // The request log kept for the planner's window (npm run plan -- --from-cloud-logging; the replan workflow).
 const requestLogs =
   config.cost.requestLogRetentionDays > 0
-    ? new RequestLogBucket(config.service.name, { project: config.service.project, serviceName: config.service.name, retentionDays: config.cost.requestLogRetentionDays })
+    ? new RequestLogBucket(svc.name, { project: svc.project, serviceName: svc.name, retentionDays: config.cost.requestLogRetentionDays })
     : undefined;
 
 const ci = config.ci.githubRepository
-  ? new CiAccess(config.service.name, {
+  ? new CiAccess(svc.name, {
       githubRepository: config.ci.githubRepository,
-      project: config.service.project,
+      project: svc.project,
       stateBucket: config.ci.stateBucket,
       secretsKmsKey: config.ci.secretsKmsKey,
       billingAccount,

@@ -14,40 +14,40 @@
  */
 export const GROUPS = {
   schedule: {
-    mutate: ["components/warmWindows.ts", "components/warmSchedule.ts", "components/localMinutes.ts"],
-    testFiles: ["test/warmWindows.test.ts", "test/warmSchedule.test.ts", "test/planner.test.ts"],
+    mutate: ["components/schedule/warmWindows.ts", "components/schedule/warmSchedule.ts", "planner/localMinutes.ts"],
+    testFiles: ["test/components/schedule/warmWindows.test.ts", "test/components/schedule/warmSchedule.test.ts", "test/planner/recommender.test.ts"],
   },
   cost: {
-    mutate: ["components/costModel.ts"],
-    testFiles: ["test/planner.test.ts", "test/budget.test.ts", "test/costModel.test.ts"],
+    mutate: ["components/budget/costModel.ts"],
+    testFiles: ["test/planner/recommender.test.ts", "test/components/budget/budget.test.ts", "test/components/budget/costModel.test.ts"],
   },
   config: {
-    mutate: ["components/config.ts"],
-    testFiles: ["test/config.test.ts"],
+    mutate: ["config/keys.ts", "config/parse.ts"],
+    testFiles: ["test/config/parse.test.ts"],
   },
   // The simulator against its own quick tests: the planner's recommendation tests run it thousands of times and
   // take seconds each under instrumentation.
   simulator: {
-    mutate: ["components/planSimulator.ts"],
-    testFiles: ["test/planSimulator.test.ts"],
+    mutate: ["planner/simulator.ts"],
+    testFiles: ["test/planner/simulator.test.ts"],
   },
   planner: {
-    mutate: ["components/planner.ts"],
-    testFiles: ["test/planner.test.ts"],
+    mutate: ["planner/recommender.ts"],
+    testFiles: ["test/planner/recommender.test.ts"],
   },
   fetch: {
     // The fetcher's verification path: what is trusted on disk, the hash before the rename, verifyInPlace.
     mutate: ["container/fetchPlan.ts", "container/fetcher.ts:326-340", "container/fetcher.ts:416-431", "container/fetcher.ts:484-494"],
-    testFiles: ["test/fetchPlan.test.ts", "test/fetcher.test.ts"],
+    testFiles: ["test/container/fetchPlan.test.ts", "test/container/fetcher.test.ts"],
   },
   presign: {
     mutate: ["container/presign.ts"],
-    testFiles: ["test/presign.test.ts"],
+    testFiles: ["test/container/presign.test.ts"],
   },
   guard: {
     // The handler, its state machine and what it does to the service and jobs, and the custom role's permissions.
-    mutate: ["functions/budgetGuard.ts", "functions/guardState.ts", "functions/localDay.ts", "functions/enforce.ts", "components/stackIdentities.ts:23-23"],
-    testFiles: ["test/budgetGuardHandler.test.ts", "test/guardState.test.ts", "test/guardMessages.test.ts", "test/enforce.test.ts", "test/guardPermissions.test.ts", "test/budget.test.ts"],
+    mutate: ["functions/guardHandler.ts", "functions/guardState.ts", "functions/localDay.ts", "functions/enforce.ts", "components/access/stackIdentities.ts:22-22"],
+    testFiles: ["test/functions/guardHandler.test.ts", "test/functions/guardState.test.ts", "test/functions/guardMessages.test.ts", "test/functions/enforce.test.ts", "test/functions/guardPermissions.test.ts", "test/components/budget/budget.test.ts"],
     // The role's permission list is a module-level constant: a static mutant, run against every test of the group.
     options: { ignoreStatic: false },
   },

@@ -29,15 +29,8 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { parseOriginList, warmupCors, WARMUP_ORIGINS_ENV } from "./warmupOrigins";
 import { WebSocketRelay } from "./webSocketRelay";
+import { COLD_START_FIELD, logLine, READY_MESSAGE, WARMUP_FAILED_MESSAGE, type ColdStart, type Severity } from "./logContract";
 
-/** Field names of the log line written when the instance becomes ready; log-based metrics read these. */
-export const COLD_START_FIELD = "coldStart";
-export const COLD_START_PHASES = ["prefetchMs", "serverReadyMs", "warmupMs", "totalMs"] as const;
-export type ColdStart = Record<(typeof COLD_START_PHASES)[number], number> & { bytesPrefetched: number };
-/** Message of the log line written when a warmup fails (at startup or on POST /warmup). */
-export const WARMUP_FAILED_MESSAGE = "warmup failed";
-/** Message of the log line written when the instance becomes ready. */
-export const READY_MESSAGE = "ready: model loaded and warm";
 
 /**
  * Cloud Run sends SIGTERM, then SIGKILL 10 s later (https://cloud.google.com/run/docs/container-contract,
@@ -161,13 +154,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): SupervisorConfig {
   };
   if (problems.length > 0) throw new SupervisorConfigError(problems.join("; "));
   return config;
-}
-
-type Severity = "DEBUG" | "INFO" | "WARNING" | "ERROR";
-
-/** One JSON line per event, which Cloud Logging parses into a structured entry. */
-export function logLine(severity: Severity, message: string, fields: Record<string, unknown> = {}): string {
-  return JSON.stringify({ severity, message, component: "warmstart-supervisor", ...fields });
 }
 
 const log = (severity: Severity, message: string, fields?: Record<string, unknown>) => process.stdout.write(logLine(severity, message, fields) + "\n");

@@ -8,7 +8,7 @@
  * Job.State.ENABLED to be paused", "must be in Job.State.PAUSED to be resumed"), so blind calls fail on a redelivered
  * message and stop at the first job already in the wanted state.
  */
-import { levelAt, type ScheduleEdges } from "../components/warmWindows";
+import { levelAt, type ScheduleEdges } from "../components/schedule/warmWindows";
 import { ApiError, type GoogleApis } from "./googleApis";
 
 export interface GuardTargets {

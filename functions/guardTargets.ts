@@ -2,7 +2,7 @@
  * Reads what the guard and the deploy's reconcile step act on from their environment (both get the same values
  * from the stack), naming the variable in every error.
  */
-import type { ScheduleEdges } from "../components/warmWindows";
+import type { ScheduleEdges } from "../components/schedule/warmWindows";
 
 export function serviceFromEnv(value: string | undefined, variable: string): string {
   const v = value ?? "";

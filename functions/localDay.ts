@@ -3,7 +3,7 @@
  * midnight. Pure; DST-correct because every instant is read on the zone's own wall clock (IANA data in Node's ICU),
  * never computed as "plus 24 hours": a local day is 23, 24 or 25 hours long.
  */
-import { wallClock } from "../components/warmWindows";
+import { wallClock } from "../components/schedule/warmWindows";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

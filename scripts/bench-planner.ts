@@ -3,8 +3,8 @@
  * replays the next 30 days, for each target; prints fit, validated and held-out cold, windows and jobs. The seeds
  * are fresh variants of the two held-out shapes (scripts/exampleRequests.ts); docs/planner.md quotes the result.
  */
-import { DEFAULT_PRICES } from "../components/costModel";
-import { evaluateWindows, planClock, recommend, type PlanInputs } from "../components/planner";
+import { DEFAULT_PRICES } from "../components/budget/costModel";
+import { evaluateWindows, planClock, recommend, type PlanInputs } from "../planner/recommender";
 import { command, runCommand } from "../container/cli";
 import { generateRequests, HOLDOUT_SHAPE, OFFICE_SHAPE, type LogShape } from "./exampleRequests";
 

@@ -1,6 +1,6 @@
 // Bundles the container's programs (fetcher, supervisor) with their dependencies into container/dist/, which the
 // Dockerfile copies: the image build context is container/ alone, without node_modules.
-import { bundleContainer } from "../components/containerBundle";
+import { bundleContainer } from "../components/image/containerBundle";
 import { command, runCommand } from "../container/cli";
 
 const BUILD_CONTAINER = command({

@@ -6,7 +6,7 @@ import { generateRequests, TEAM_SHAPE, toCsv } from "./exampleRequests";
 
 const GEN_EXAMPLE_REQUESTS = command({
   name: "gen:example-requests",
-  purpose: "Writes examples/requests.csv, the synthetic request log the README's planner example and the tests use.",
+  purpose: "Writes examples/requests.csv, the synthetic request log docs/planner.md's example and the tests use.",
   usage: "npm run gen:example-requests",
   about: `The log imitates a small team (scripts/exampleRequests.ts, TEAM_SHAPE); a fixed seed makes the same file each
 time, so a change to it shows in git diff.`,

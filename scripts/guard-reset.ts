@@ -23,8 +23,8 @@
  * while the budget is still over.
  */
 import { spawnSync } from "node:child_process";
-import { deployTime } from "../components/clock";
-import { levelAt, type ScheduleEdges } from "../components/warmWindows";
+import { deployTime } from "../components/schedule/clock";
+import { levelAt, type ScheduleEdges } from "../components/schedule/warmWindows";
 import { command, runCommand, type Values } from "../container/cli";
 import { CommandError } from "../container/commandError";
 import { release, type Enforced } from "../functions/enforce";
@@ -56,7 +56,7 @@ program ignores these settings (docs/operations.md).`,
   exitCodes: { 0: "done, or nothing to do", 1: "a command or API call failed (running it again is safe: each step checks before it changes)", 2: "usage error, or stack outputs it cannot use", 3: "refused: the budget is still over" },
 });
 
-/** The stack outputs this reads (index.ts exports them; test/guardReset.test.ts holds the two together). */
+/** The stack outputs this reads (index.ts exports them; test/scripts/guardReset.test.ts holds the two together). */
 export const REQUIRED_OUTPUTS = ["serviceResourceName", "warmJobResourceNames", "warmScheduleEdges"] as const;
 export const GUARD_OUTPUTS = ["guardStateObject", "guardSettings"] as const;
 
@@ -166,7 +166,7 @@ async function main(args: Values<typeof GUARD_RESET.flags>): Promise<number> {
   const dryRun = Boolean(args["dry-run"]);
   const targets = targetsFromOutputs(stackOutputs(args.stack), args.stack);
   const changes: Change[] = [];
-  // WARMSTART_NOW pins the clock, as for the program (components/clock.ts).
+  // WARMSTART_NOW pins the clock, as for the program (components/schedule/clock.ts).
   const now = deployTime(process.env);
   const outcome = await reset(targets, deployerToken(process.env), now, endpointsFromEnv(process.env), dryRun ? dryRunFetch(changes) : fetch);
   if (outcome.kind === "refused") {

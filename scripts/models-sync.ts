@@ -22,7 +22,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { MultiBar, type SingleBar } from "cli-progress";
-import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "../components/r2";
+import { R2_JURISDICTIONS, r2S3Endpoint, type R2Jurisdiction } from "../components/models/r2";
 import { NEW_TOKEN_WAIT_SECONDS, waitWhileForbidden } from "../container/accessWait";
 import { command, numberFlag, readFlagFile, runCommand, UsageError, type Values } from "../container/cli";
 import { CommandError } from "../container/commandError";

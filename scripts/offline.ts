@@ -7,8 +7,8 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { deployTime, NOW_ENV } from "../components/clock";
-import { levelAt, type ScheduleEdges } from "../components/warmWindows";
+import { deployTime, NOW_ENV } from "../components/schedule/clock";
+import { levelAt, type ScheduleEdges } from "../components/schedule/warmWindows";
 
 export interface RecordedResource {
   readonly urn: string;

@@ -4,18 +4,18 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { StackConfig } from "../components/config";
-import { describeTraffic, PRICES_SOURCE } from "../components/costModel";
-import { binRequests, DEFAULT_MAX_WINDOWS, evaluateWindows, recommend, warmSpans, type PlanGoal, type PlanOutcome } from "../components/planner";
-import { coldArrivals, inFlightPercentile, littleDataWarning, saturationWarning } from "../components/planSanity";
-import { describeSimulation, SCALE_OUT_RULES, type ScaleOutRule } from "../components/planSimulator";
-import { RequestLogError } from "../components/requestLog";
-import { gcloudReadArgs } from "../components/requestLogFilter";
-import { timeZoneProblem } from "../components/timeZones";
-import { isValidTimeZone, parseWarmWindows, weeklyLevels } from "../components/warmWindows";
-import { loadRequestLog, planInputs, simulationOptions, SIM_DEFAULTS, trafficFromLog, type LoadedLog } from "./planInputs";
+import type { StackConfig } from "../config/types";
+import { describeTraffic, PRICES_SOURCE } from "../components/budget/costModel";
+import { binRequests, DEFAULT_MAX_WINDOWS, evaluateWindows, recommend, warmSpans, type PlanGoal, type PlanOutcome } from "../planner/recommender";
+import { coldArrivals, inFlightPercentile, littleDataWarning, saturationWarning } from "../planner/planSanity";
+import { describeSimulation, SCALE_OUT_RULES, type ScaleOutRule } from "../planner/simulator";
+import { RequestLogError } from "../planner/requestLog";
+import { gcloudReadArgs } from "../components/logging/requestLogFilter";
+import { timeZoneProblem } from "../components/schedule/timeZones";
+import { isValidTimeZone, parseWarmWindows, weeklyLevels } from "../components/schedule/warmWindows";
+import { loadRequestLog, planInputs, simulationOptions, SIM_DEFAULTS, trafficFromLog, type LoadedLog } from "../planner/inputs";
 import { missingStackMessage } from "./missingStack";
-import { frontierSpec, heatmapSpec, htmlReport, markdownTable, renderSvg, terminalHeatmap, type ReportData } from "./planReport";
+import { frontierSpec, heatmapSpec, htmlReport, markdownTable, renderSvg, terminalHeatmap, type ReportData } from "../planner/report";
 import { command, numberFlag, readFlagFile, runCommand, UsageError, writeFlagFile, type Values } from "../container/cli";
 import { CommandError } from "../container/commandError";
 
@@ -108,7 +108,7 @@ async function main(values: Values<typeof PLAN.flags>): Promise<number> {
   if (stackName) {
     // Loaded here, not above: the config module brings the Pulumi SDK, a second of start-up that --help and a
     // usage error need not wait for.
-    const { ConfigError, parseStackConfig } = await import("../components/config.js");
+    const { ConfigError, parseStackConfig } = await import("../config/parse.js");
     const { readStackConfig } = await import("./stackFiles.js");
     let files;
     try {

@@ -8,7 +8,7 @@
  * Run with the deploying identity; its token comes from GOOGLE_OAUTH_ACCESS_TOKEN (as for the gcp provider) or
  * `gcloud auth print-access-token`. Environment and exit codes: RECONCILE (its --help).
  */
-import type { ScheduleEdges } from "../components/warmWindows";
+import type { ScheduleEdges } from "../components/schedule/warmWindows";
 import { command, runCommand } from "../container/cli";
 import { CommandError } from "../container/commandError";
 import { applyScheduleLevel, hold } from "../functions/enforce";

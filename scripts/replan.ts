@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { command, numberFlag, readFlagFile, runCommand, writeFlagFile, type Values } from "../container/cli";
 import { CommandError } from "../container/commandError";
-import { decideReplan, planDocumentProblem, pullRequestBody, withWarmWindows, type PlanDocument } from "./replanDecision";
+import { decideReplan, planDocumentProblem, pullRequestBody, withWarmWindows, type PlanDocument } from "../planner/replanDecision";
 
 const REPLAN = command({
   name: "replan",

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { KEYS } from "../components/config";
+import { KEYS } from "../config/keys";
 import { missingStackMessage } from "./missingStack";
 
 export interface ProjectKey {

@@ -9,7 +9,7 @@ set -euo pipefail
 for v in BUILD_CONFIG CONTEXT_DIR PROJECT REGION BUILD_SERVICE_ACCOUNT SOURCE_STAGING_DIR; do
   if [ -z "${!v:-}" ]; then echo "submit-build: $v is not set" >&2; exit 2; fi
 done
-command -v gcloud >/dev/null || { echo "submit-build: gcloud not found; install the Google Cloud CLI (README, Deploy)" >&2; exit 2; }
+command -v gcloud >/dev/null || { echo "submit-build: gcloud not found; install the Google Cloud CLI (docs/operations.md, \"First deploy\")" >&2; exit 2; }
 model=0
 [ -z "${MANIFEST:-}${MANIFEST_JSON:-}" ] || model=1
 if [ "$model" = 1 ]; then

@@ -7,19 +7,20 @@
  * plain-text value (pulumi up refuses it the same way); exit 1 too when two resources would have one URN, which the
  * engine refuses. With --requests, the traffic outside the windows is measured by replaying a request log with the
  * planner's simulator instead of taken from warmstart:offWindowInstanceHoursPerDay: then synth and `npm run plan`
- * print the same monthly cost for the stack's windows (scripts/planInputs.ts).
+ * print the same monthly cost for the stack's windows (planner/inputs.ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { command, readFlagFile, runCommand, UsageError, type Values } from "../container/cli";
 import { CommandError } from "../container/commandError";
-import { ConfigError, parseStackConfig, type StackConfig } from "../components/config";
-import { ASSUMED_REQUESTS_PER_DAY, monthlyCost } from "../components/costModel";
-import { RequestLogError } from "../components/requestLog";
-import { warmInstanceHoursPerWeek } from "../components/warmWindows";
+import { ConfigError, parseStackConfig } from "../config/parse";
+import type { StackConfig } from "../config/types";
+import { ASSUMED_REQUESTS_PER_DAY, monthlyCost } from "../components/budget/costModel";
+import { RequestLogError } from "../planner/requestLog";
+import { warmInstanceHoursPerWeek } from "../components/schedule/warmWindows";
 import { DuplicateUrnError, runOffline } from "./offline";
 import { readProjectFile, readStackConfig } from "./stackFiles";
-import { loadRequestLog, planInputs, priceStackWindows, simulationOptions, trafficFromLog } from "./planInputs";
+import { loadRequestLog, planInputs, priceStackWindows, simulationOptions, trafficFromLog } from "../planner/inputs";
 import { diffPlans, parsePlanFile, PlanFileError, renderDiff, type PlanFile } from "./synthDiff";
 import { renderReport, type SynthCost } from "./synthReport";
 

@@ -4,9 +4,9 @@
  * with its key settings; lines wrapped to the terminal's width; values the mocks made up shown as <placeholders>.
  * Pure formatting.
  */
-import type { StackConfig } from "../components/config";
-import { describeTraffic, PRICES_SOURCE, type CostEstimate, type TrafficAssumption } from "../components/costModel";
-import { DAY_NAMES, edgesByDay, warmInstanceHoursPerWeek, type WarmSchedule } from "../components/warmWindows";
+import type { StackConfig } from "../config/types";
+import { describeTraffic, PRICES_SOURCE, type CostEstimate, type TrafficAssumption } from "../components/budget/costModel";
+import { DAY_NAMES, edgesByDay, warmInstanceHoursPerWeek, type CompiledSchedule } from "../components/schedule/warmWindows";
 import type { OfflineRun, Placeholders, RecordedResource } from "./offline";
 
 type Inputs = Record<string, any>;
@@ -101,7 +101,7 @@ export function renderResources(run: OfflineRun): string {
 }
 
 /** One row per day: the edges that day with the level each sets, and the level in force at 00:00. */
-export function renderSchedule(schedule: WarmSchedule, leadMinutes: number): string {
+export function renderSchedule(schedule: CompiledSchedule, leadMinutes: number): string {
   const lines = [`Warm schedule (${schedule.timeZone}; idle ${schedule.idleMinInstances}, raised ${leadMinutes} min before each window)`];
   if (schedule.windows.length === 0) lines.push("  no warm windows: min instances stay at the idle level all week");
   edgesByDay(schedule.levels).forEach((d, i) => {

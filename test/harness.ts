@@ -5,7 +5,7 @@
 import { vi } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { KEYS } from "../components/config";
+import { KEYS } from "../config/keys";
 import { runOffline, type OfflineRun, type OfflineRunOptions, type RecordedResource } from "../scripts/offline";
 
 const PROGRAM = path.resolve(__dirname, "../index.ts");

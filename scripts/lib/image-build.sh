@@ -97,7 +97,7 @@ stage_context() {
   cp "$2" "$1/models.json"
 }
 
-# The Cloud Build step's own script (components/cloudBuild.ts, after Cloud Build's $$ substitution), run by bash in
+# The Cloud Build step's own script (components/image/cloudBuild.ts, after Cloud Build's $$ substitution), run by bash in
 # the context as the builder image runs it in /workspace, with the access in WARMSTART_MODELS_ACCESS as secretEnv
 # puts it. Its `docker build` goes to buildah with the same flags, but for what this machine forces (no Docker
 # daemon, no Docker Hub; shared/recipes/container-build.md): --progress is dropped (buildah has no such flag and

@@ -1,6 +1,6 @@
 /**
- * APIs: which Google APIs each resource type (and each command `pulumi up` runs) calls, so that the README's list of
- * APIs to enable is exactly what the stack uses. A type without a row fails: a new resource must say what it calls.
+ * APIs: which Google APIs each resource type (and each command `pulumi up` runs) calls, so that the list of APIs to enable
+ * in docs/operations.md ("First deploy") is exactly what the stack uses. A type without a row fails: a new resource must say what it calls.
  *
  * Sources (read 2026-11-29): the API host in each product of hashicorp/terraform-provider-google v7.45.0
  * (google/services/<product>/product.go); project IAM bindings and getProject call cloudresourcemanager v1
@@ -76,21 +76,21 @@ export function apisOf(stack: SynthesizedStack): Set<string> {
   return apis;
 }
 
-/** The APIs the README's Deploy section tells people to enable (every *.googleapis.com in that item). */
-export function readmeApis(readme: string): Set<string> {
-  const item = /- the APIs the stack uses[\s\S]*?\n- \*\*L4 quota\*\*/.exec(readme)?.[0] ?? "";
+/** The APIs docs/operations.md's first deploy tells people to enable (every *.googleapis.com in that step). */
+export function apisToEnable(operations: string): Set<string> {
+  const item = /\*\*The APIs\*\* the stack uses[\s\S]*?\n\d+\. \*\*L4 quota\*\*/.exec(operations)?.[0] ?? "";
   return new Set(item.match(/[a-z0-9]+\.googleapis\.com/g) ?? []);
 }
 
 export const API_RULES: readonly ContractRule[] = [
   {
-    id: "apis/readme",
-    rule: "The README's list of APIs to enable holds every API an example stack calls, and nothing else across them all.",
+    id: "apis/enable",
+    rule: "The list of APIs to enable (docs/operations.md) holds every API an example stack calls, and nothing else across them all.",
     source: "terraform-provider-google v7.45.0 product.go per service (test/contracts/apis.ts)",
     checked: "2026-11-29",
     violations: (stack) => {
-      const listed = readmeApis(fs.readFileSync(path.resolve(__dirname, "../../README.md"), "utf8"));
-      return [...apisOf(stack)].filter((a) => !listed.has(a)).map((a) => `stack ${stack.stack} calls ${a}, which the README does not say to enable`);
+      const listed = apisToEnable(fs.readFileSync(path.resolve(__dirname, "../../docs/operations.md"), "utf8"));
+      return [...apisOf(stack)].filter((a) => !listed.has(a)).map((a) => `stack ${stack.stack} calls ${a}, which docs/operations.md does not say to enable`);
     },
     exercised: (stack) => apisOf(stack).size,
   },

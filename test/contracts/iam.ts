@@ -104,7 +104,7 @@ const updateService = (stack: SynthesizedStack, why: string): Need[] => [
   { permission: "iam.serviceAccounts.actAs", scope: { kind: "serviceAccount", email: runtimeOf(stack) }, why: `${why}: an update acts as the runtime account` },
 ];
 
-/** The image build's account: what the Cloud Build config it runs uses (components/cloudBuild.ts). */
+/** The image build's account: what the Cloud Build config it runs uses (components/image/cloudBuild.ts). */
 export function imageBuildNeeds(stack: SynthesizedStack): Need[] {
   const build = stack.ofType("command:local:Command").find((c) => String(c.plainInputs.create).includes("submit-build.sh"));
   if (!build) return [];
@@ -123,7 +123,7 @@ export function imageBuildNeeds(stack: SynthesizedStack): Need[] {
   return needs;
 }
 
-/** The budget guard (functions/budgetGuard.ts and functions/enforce.ts): what it calls, and its trigger. */
+/** The budget guard (functions/guardHandler.ts and functions/enforce.ts): what it calls, and its trigger. */
 export function guardNeeds(stack: SynthesizedStack): Need[] {
   const fn = stack.ofType("gcp:cloudfunctionsv2/function:Function")[0];
   if (!fn) return [];
@@ -152,7 +152,7 @@ export function guardBuildNeeds(stack: SynthesizedStack): Need[] {
   ];
 }
 
-/** The scheduler's account: the min-instance jobs PATCH the service (components/warmSchedule.ts). */
+/** The scheduler's account: the min-instance jobs PATCH the service (components/schedule/warmSchedule.ts). */
 export function schedulerNeeds(stack: SynthesizedStack): Need[] {
   return stack.ofType("gcp:cloudscheduler/job:Job").some((j) => (j.plainInputs.httpTarget as any)?.oauthToken) ? updateService(stack, "a min-instance job") : [];
 }

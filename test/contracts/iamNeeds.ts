@@ -161,5 +161,5 @@ export const DEPLOY_NEEDS: Readonly<Record<string, (r: RecordedResource, stack: 
   "pulumi:providers:gcp": () => [],
 };
 
-/** Types whose resources call Cloudflare, not Google: their tokens are Cloudflare's (README, "Models bucket"). */
+/** Types whose resources call Cloudflare, not Google: their tokens are Cloudflare's (docs/models-bucket.md). */
 export const NOT_GOOGLE = /^cloudflare:/;

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { bundleContainer } from "../../components/containerBundle";
+import { bundleContainer } from "../../components/image/containerBundle";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startFaultServer, type FaultServer } from "../support/faultServer";
 

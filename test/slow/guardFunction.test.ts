@@ -13,9 +13,9 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { guardArchive } from "../../components/budgetGuard";
-import { GUARD_RUNTIME, NODE_RUNTIMES } from "../../components/functionRuntimes";
-import { buildWarmSchedule, parseWarmWindows, scheduleEdges } from "../../components/warmWindows";
+import { guardArchive } from "../../components/budget/budgetGuard";
+import { GUARD_RUNTIME, NODE_RUNTIMES } from "../../components/budget/functionRuntimes";
+import { buildWarmSchedule, parseWarmWindows, scheduleEdges } from "../../components/schedule/warmWindows";
 import { startFakeGoogle, type FakeGoogle } from "../support/fakeGoogle";
 
 const ROOT = path.resolve(__dirname, "../..");

@@ -2,9 +2,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { DEFAULT_PRICES } from "../../components/costModel";
-import { evaluateWindows, planClock, recommend, type PlanInputs } from "../../components/planner";
-import { parseWarmWindows } from "../../components/warmWindows";
+import { DEFAULT_PRICES } from "../../components/budget/costModel";
+import { evaluateWindows, planClock, recommend, type PlanInputs } from "../../planner/recommender";
+import { parseWarmWindows } from "../../components/schedule/warmWindows";
 import { generateRequests, HOLDOUT_SHAPE, OFFICE_SHAPE, TEAM_SHAPE, toCsv, type LogShape } from "../../scripts/exampleRequests";
 
 const ROOT = path.resolve(__dirname, "../..");

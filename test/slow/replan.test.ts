@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, test } from "vitest";
-import { decideReplan, withWarmWindows, type PlanDocument } from "../../scripts/replanDecision";
+import { decideReplan, withWarmWindows, type PlanDocument } from "../../planner/replanDecision";
 
 const ROOT = path.resolve(__dirname, "../..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");

@@ -4,7 +4,7 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../../container/supervisor";
+import { COLD_START_FIELD, COLD_START_PHASES, READY_MESSAGE, WARMUP_FAILED_MESSAGE } from "../../container/logContract";
 import { BUNDLE, canUnshare, descendants, fakeStats, get, groupRunning, proc, ready, running, startSupervisor, until, useSupervisor, type Running } from "../support/supervisorRun";
 
 useSupervisor();

@@ -1,5 +1,5 @@
 /**
- * Prints the image build's Cloud Build step script, as components/cloudBuild.ts writes it and after Cloud Build's
+ * Prints the image build's Cloud Build step script, as components/image/cloudBuild.ts writes it and after Cloud Build's
  * substitution pass: what bash runs inside gcr.io/cloud-builders/docker. `npm run test:container` runs it with
  * `docker` mapped to buildah, so the container test builds with the shipped command line.
  *
@@ -7,8 +7,8 @@
  *   [--base-url URL] [--secret]   (--secret: the step gets the access as WARMSTART_MODELS_ACCESS, as secretEnv does)
  */
 import { parseArgs } from "node:util";
-import { cloudBuildConfig, modelImageBuildArgs, substituted } from "../../components/cloudBuild";
-import type { ModelsAccess } from "../../components/config";
+import { cloudBuildConfig, modelImageBuildArgs, substituted } from "../../components/image/cloudBuild";
+import type { ModelsAccess } from "../../components/models/modelsAccess";
 
 const { values } = parseArgs({
   options: { access: { type: "string" }, "base-image": { type: "string" }, image: { type: "string" }, "base-url": { type: "string" }, secret: { type: "boolean" } },

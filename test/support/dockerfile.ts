@@ -1,5 +1,5 @@
 /**
- * Just enough of a Dockerfile reader for the static checks of the reference images (test/images.test.ts):
+ * Just enough of a Dockerfile reader for the static checks of the reference images (test/images/images.test.ts):
  * instructions with their continuation lines joined and comments dropped, ARG defaults, and ENV pairs.
  */
 export interface Instruction {

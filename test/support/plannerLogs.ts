@@ -1,5 +1,5 @@
 /** What the planner's and the simulator's tests share: the simulation options, a Monday to start on, bursty logs. */
-import type { SimulationOptions } from "../../components/planSimulator";
+import type { SimulationOptions } from "../../planner/simulator";
 
 export const OPTS: SimulationOptions = { serviceSeconds: 20, idleSeconds: 900, coldStartSeconds: 120, maxInstances: 2 };
 export const T0 = Date.parse("2026-11-02T00:00:00Z"); // a Monday

@@ -10,7 +10,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { bundleContainer } from "../../components/containerBundle";
+import { bundleContainer } from "../../components/image/containerBundle";
 import { afterEach, beforeAll } from "vitest";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
