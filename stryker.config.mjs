@@ -47,7 +47,7 @@ export const GROUPS = {
   guard: {
     // The handler, its state machine and what it does to the service and jobs, and the custom role's permissions.
     mutate: ["functions/guardHandler.ts", "functions/guardState.ts", "functions/localDay.ts", "functions/enforce.ts", "components/access/stackIdentities.ts:22-22"],
-    testFiles: ["test/functions/guardHandler.test.ts", "test/functions/guardState.test.ts", "test/functions/guardMessages.test.ts", "test/functions/enforce.test.ts", "test/functions/guardPermissions.test.ts", "test/components/budget/budget.test.ts"],
+    testFiles: ["test/functions/guardHandler.test.ts", "test/functions/guardState.test.ts", "test/functions/guardStateEdges.test.ts", "test/functions/guardMessages.test.ts", "test/functions/enforce.test.ts", "test/functions/guardPermissions.test.ts", "test/components/budget/budget.test.ts"],
     // The role's permission list is a module-level constant: a static mutant, run against every test of the group.
     options: { ignoreStatic: false },
   },
