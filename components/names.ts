@@ -14,3 +14,8 @@ export function accountId(base: string, suffix: string): string {
 export function schedulerJobId(serviceName: string, jobName: string): string {
   return `${serviceName}-${jobName}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 500);
 }
+
+/** A Cloud Scheduler job's full name, projects/P/locations/R/jobs/J: what gcloud and the API take. */
+export function schedulerJobResourceName(project: string, region: string, jobId: string): string {
+  return `projects/${project}/locations/${region}/jobs/${jobId}`;
+}

@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { GUARD_TICK } from "../../functions/guardContract";
 import { monitoringServiceFilter, RUN_METRICS } from "../observability/dashboardWidgets";
-import { schedulerJobId } from "../names";
+import { schedulerJobId, schedulerJobResourceName } from "../names";
 import { dstWarnings } from "../schedule/warmWindows";
 
 export interface DailySpendLimitArgs {
@@ -150,7 +150,7 @@ export class DailySpendLimit extends pulumi.ComponentResource {
       },
       { ...parent, dependsOn: [...args.after] },
     );
-    this.midnightJobResourceName = pulumi.interpolate`projects/${args.project}/locations/${args.region}/jobs/${this.midnightJob.name}`;
+    this.midnightJobResourceName = this.midnightJob.name.apply((id) => schedulerJobResourceName(args.project, args.region, id));
     this.registerOutputs({ alertPolicy: this.alertPolicy.name, channel: this.channel.id, midnightJob: this.midnightJobResourceName });
   }
 }

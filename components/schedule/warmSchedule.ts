@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { schedulerJobId } from "../names";
+import { schedulerJobId, schedulerJobResourceName } from "../names";
 import { dstWarnings, type CompiledSchedule } from "./warmWindows";
 
 export interface WarmScheduleArgs {
@@ -118,7 +118,7 @@ export class WarmSchedule extends pulumi.ComponentResource {
       ),
     );
     this.jobNames = [...this.jobs, ...this.warmupJobs].map((j) => j.name);
-    this.jobResourceNames = this.jobNames.map((id) => pulumi.interpolate`projects/${args.project}/locations/${args.region}/jobs/${id}`);
+    this.jobResourceNames = this.jobNames.map((name) => name.apply((id) => schedulerJobResourceName(args.project, args.region, id)));
     this.registerOutputs({ schedulerServiceAccount: this.schedulerServiceAccount.email, jobNames: this.jobNames, jobResourceNames: this.jobResourceNames });
   }
 }
