@@ -33,7 +33,7 @@ export const GROUPS = {
   },
   planner: {
     mutate: ["planner/recommender.ts"],
-    testFiles: ["test/planner/recommender.test.ts"],
+    testFiles: ["test/planner/recommender.test.ts", "test/planner/windowSearch.test.ts"],
   },
   fetch: {
     // The fetcher's verification path: what is trusted on disk, the hash before the rename, verifyInPlace.
