@@ -3,27 +3,26 @@
  * each against only its own test files (stryker.config.mjs, GROUPS), then one table of scores per module. The HTML
  * report of each group lands in reports/mutation/<group>.html. docs/testing.md says when to run it.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import type { MutantResult } from "@stryker-mutator/api/core";
 import { command, numberFlag, runCommand, UsageError } from "../container/cli";
-
-/** What the issue asks of the score: overall, and of the weakest module. */
-const OVERALL_MIN = 85;
-const MODULE_MIN = 75;
+import { MODULE_MIN, OVERALL_MIN, reportMutants, scoreTable, tally, verdict, type ModuleScore, type MutationReport } from "./mutationScores";
 
 const MUTATION = command({
   name: "test:mutation",
   purpose: "Mutation testing (Stryker) of the schedule, cost model, config, planner, fetch, presign and budget guard code.",
-  usage: "npm run test:mutation [-- --group NAME ...] [--concurrency N] [--incremental]",
+  usage: "npm run test:mutation [-- --group NAME ...] [--concurrency N] [--incremental] [--from-reports]",
   about: `Each group of stryker.config.mjs is mutated against only its own test files, one after the other (concurrency 1),
 then one table gives killed, survived, timed out and uncovered mutants and the score per module. HTML reports go to
 reports/mutation/<group>.html (gitignored). All groups take over two hours on 2 cores (docs/testing.md gives each
-group's time): before merging, run the groups of the modules you changed.`,
+group's time): before merging, run the groups of the modules you changed. --from-reports prints the table of the
+last run of each group from its JSON report, running nothing: the overall score of runs made one group at a time.`,
   flags: {
     group: { type: "string", value: "NAME", multiple: true, defaultText: "every group", help: "run only this group (schedule, cost, config, simulator, planner, fetch, presign, guard); repeatable" },
     concurrency: { type: "string", value: "N", default: "1", help: "test runner processes at once; 2 halves the time on an otherwise idle 2-core machine" },
     incremental: { type: "boolean", help: "reuse reports/mutation/<group>.incremental.json: only mutants whose code or tests changed run again" },
+    "from-reports": { type: "boolean", help: "run nothing: score the last run of each group from reports/mutation/<group>.json, naming files changed since" },
   },
   example: "npm run test:mutation -- --group planner --group config",
   exitCodes: { 0: `every score met (overall ≥ ${OVERALL_MIN}%, each module ≥ ${MODULE_MIN}%)`, 1: "a score below that, or Stryker failed", 2: "usage error" },
@@ -35,52 +34,52 @@ interface Group {
   readonly options?: Record<string, unknown>;
 }
 
-interface Row {
-  readonly module: string;
-  killed: number;
-  survived: number;
-  timeout: number;
-  noCoverage: number;
-}
-
-/** Stryker's mutation score: detected (killed or timed out) of the valid mutants (errors and ignored ones aside). */
-const score = (r: Row) => {
-  const valid = r.killed + r.timeout + r.survived + r.noCoverage;
-  return valid === 0 ? 100 : (100 * (r.killed + r.timeout)) / valid;
-};
-
-function tally(results: readonly MutantResult[], into: Map<string, Row>): void {
-  for (const m of results) {
-    const module = path.relative(process.cwd(), m.fileName);
-    const row = into.get(module) ?? { module, killed: 0, survived: 0, timeout: 0, noCoverage: 0 };
-    into.set(module, row);
-    if (m.status === "Killed") row.killed++;
-    else if (m.status === "Survived") row.survived++;
-    else if (m.status === "Timeout") row.timeout++;
-    else if (m.status === "NoCoverage") row.noCoverage++;
+/** The table and the verdict, from the rows of the groups scored. */
+function report(rows: Map<string, ModuleScore>): number {
+  const sorted = [...rows.values()].sort((a, b) => a.module.localeCompare(b.module));
+  console.log(`\n${scoreTable(sorted)}\n`);
+  const v = verdict(sorted);
+  if (!v.met) {
+    console.log(`test:mutation: below the bar (overall ≥ ${OVERALL_MIN}%, each module ≥ ${MODULE_MIN}%)${v.weak.length ? `: ${v.weak.join(", ")}` : ""}`);
+    return 1;
   }
+  return 0;
 }
 
-function table(rows: readonly Row[]): string {
-  const total: Row = { module: "all", killed: 0, survived: 0, timeout: 0, noCoverage: 0 };
-  for (const r of rows) for (const k of ["killed", "survived", "timeout", "noCoverage"] as const) total[k] += r[k];
-  const head = ["module", "killed", "survived", "timeout", "no coverage", "score"];
-  const line = (r: Row) => [r.module, r.killed, r.survived, r.timeout, r.noCoverage, `${score(r).toFixed(1)}%`].map(String);
-  const cells = [head, ...rows.map(line), line(total)];
-  const widths = head.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
-  const fmt = (c: string[]) => `| ${c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(" | ")} |`;
-  return [fmt(cells[0]), `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...cells.slice(1).map(fmt)].join("\n");
+/** --from-reports: the last run of each group, as its JSON report recorded it. */
+function fromReports(names: readonly string[]): number {
+  const rows = new Map<string, ModuleScore>();
+  const missing: string[] = [];
+  for (const name of names) {
+    const file = path.join("reports", "mutation", `${name}.json`);
+    if (!fs.existsSync(file)) {
+      missing.push(name);
+      continue;
+    }
+    const { mutants, stale } = reportMutants(JSON.parse(fs.readFileSync(file, "utf8")) as MutationReport, (m) => (fs.existsSync(m) ? fs.readFileSync(m, "utf8") : undefined));
+    tally(mutants, rows);
+    const when = fs.statSync(file).mtime.toISOString().slice(0, 16).replace("T", " ");
+    console.log(`test:mutation: ${name}: ${file} (${when} UTC)${stale.length ? `; changed since, run the group again: ${stale.join(", ")}` : ""}`);
+  }
+  const code = report(rows);
+  if (missing.length > 0) {
+    console.log(`test:mutation: no report for ${missing.join(", ")}: the table leaves them out (run npm run test:mutation -- ${missing.map((n) => `--group ${n}`).join(" ")})`);
+    return 1;
+  }
+  return code;
 }
 
-async function main(values: { group: string[] | undefined; concurrency: number; incremental: boolean }): Promise<number> {
+async function main(values: { group: string[] | undefined; concurrency: number; incremental: boolean; fromReports: boolean }): Promise<number> {
   const configFile = path.resolve("stryker.config.mjs");
   const { GROUPS } = (await import(pathToFileURL(configFile).href)) as { GROUPS: Record<string, Group> };
-  const names = values.group ?? Object.keys(GROUPS);
+  // No --group is every group (the flag parser gives an empty list, not undefined).
+  const names = values.group && values.group.length > 0 ? values.group : Object.keys(GROUPS);
   for (const n of names) if (!GROUPS[n]) throw new UsageError(`--group ${n}: no such group; the groups are ${Object.keys(GROUPS).join(", ")}`);
+  if (values.fromReports) return fromReports(names);
 
   // Stryker is an ES module only; loaded here, after the flags, so that --help stays quick.
   const { Stryker } = await import("@stryker-mutator/core");
-  const rows = new Map<string, Row>();
+  const rows = new Map<string, ModuleScore>();
   const started = Date.now();
   for (const name of names) {
     const g = GROUPS[name];
@@ -98,20 +97,13 @@ async function main(values: { group: string[] | undefined; concurrency: number; 
       incremental: values.incremental,
       incrementalFile: `reports/mutation/${name}.incremental.json`,
     }).runMutationTest();
-    tally(results, rows);
+    tally(results.map((m) => ({ module: path.relative(process.cwd(), m.fileName), status: m.status })), rows);
     console.log(`test:mutation: ${name} took ${((Date.now() - t0) / 60_000).toFixed(1)} min`);
   }
-
-  const sorted = [...rows.values()].sort((a, b) => a.module.localeCompare(b.module));
-  console.log(`\n${table(sorted)}\n`);
-  const all = sorted.reduce((t, r) => ({ ...t, killed: t.killed + r.killed, survived: t.survived + r.survived, timeout: t.timeout + r.timeout, noCoverage: t.noCoverage + r.noCoverage }), { module: "all", killed: 0, survived: 0, timeout: 0, noCoverage: 0 });
-  const weak = sorted.filter((r) => score(r) < MODULE_MIN);
   console.log(`test:mutation: ${((Date.now() - started) / 60_000).toFixed(1)} min; reports in reports/mutation/`);
-  if (score(all) < OVERALL_MIN || weak.length > 0) {
-    console.log(`test:mutation: below the bar (overall ≥ ${OVERALL_MIN}%, each module ≥ ${MODULE_MIN}%)${weak.length ? `: ${weak.map((r) => r.module).join(", ")}` : ""}`);
-    return 1;
-  }
-  return 0;
+  return report(rows);
 }
 
-void runCommand(MUTATION, process.argv.slice(2), (v) => main({ group: v.group, concurrency: numberFlag("--concurrency", v.concurrency, 1, 16, { integer: true }), incremental: v.incremental })).then((code) => (process.exitCode = code));
+void runCommand(MUTATION, process.argv.slice(2), (v) =>
+  main({ group: v.group, concurrency: numberFlag("--concurrency", v.concurrency, 1, 16, { integer: true }), incremental: v.incremental, fromReports: v["from-reports"] }),
+).then((code) => (process.exitCode = code));
