@@ -6,9 +6,26 @@
 // Equivalent mutants are marked where they are, in the source, with `// Stryker disable next-line <mutator>: reason`;
 // nothing is excluded wholesale here.
 
+import { readFileSync } from "node:fs";
+
+/**
+ * `file:from-to`, the lines from the first that contains `first` to the next that contains `last` (the same line when
+ * `last` is omitted): a part of a file named by its code, so that an edit above it does not shift the range.
+ * @param {string} file
+ * @param {string} first
+ * @param {string} [last]
+ */
+function linesOf(file, first, last = first) {
+  const lines = readFileSync(new URL(file, import.meta.url), "utf8").split("\n");
+  const from = lines.findIndex((l) => l.includes(first));
+  const to = from < 0 ? -1 : lines.findIndex((l, i) => i >= from && l.includes(last));
+  if (to < 0) throw new Error(`stryker.config.mjs: ${file} has no line with ${JSON.stringify(from < 0 ? first : last)}; update the group's range`);
+  return `${file}:${from + 1}-${to + 1}`;
+}
+
 /**
  * Each group: what is mutated, and the test files that state its behaviour. `file.ts:from-to` mutates those lines
- * only (the fetcher's verification path, the guard's permission list).
+ * only (the fetcher's verification path, the guard's permission list), found by linesOf.
  * `options` overrides the defaults below for that group.
  * @type {Record<string, { mutate: string[]; testFiles: string[]; options?: import('@stryker-mutator/api/core').PartialStrykerOptions }>}
  */
@@ -37,7 +54,12 @@ export const GROUPS = {
   },
   fetch: {
     // The fetcher's verification path: what is trusted on disk, the hash before the rename, verifyInPlace.
-    mutate: ["container/fetchPlan.ts", "container/fetcher.ts:326-340", "container/fetcher.ts:416-431", "container/fetcher.ts:484-494"],
+    mutate: [
+      "container/fetchPlan.ts",
+      linesOf("container/fetcher.ts", "for (const file of files) {", "jobs.push(new FileJob(file, ctx));"),
+      linesOf("container/fetcher.ts", "const finishIfDone = async", "out.rename(job.partialPath, job.finalPath);"),
+      linesOf("container/fetcher.ts", "async function verifyInPlace(", "fs.closeSync(fd);"),
+    ],
     testFiles: ["test/container/fetchPlan.test.ts", "test/container/fetcher.test.ts"],
   },
   presign: {
@@ -46,7 +68,7 @@ export const GROUPS = {
   },
   guard: {
     // The handler, its state machine and what it does to the service and jobs, and the custom role's permissions.
-    mutate: ["functions/guardHandler.ts", "functions/guardState.ts", "functions/localDay.ts", "functions/enforce.ts", "components/access/stackIdentities.ts:22-22"],
+    mutate: ["functions/guardHandler.ts", "functions/guardState.ts", "functions/localDay.ts", "functions/enforce.ts", linesOf("components/access/stackIdentities.ts", "export const GUARD_SCHEDULER_PERMISSIONS =")],
     testFiles: ["test/functions/guardHandler.test.ts", "test/functions/guardState.test.ts", "test/functions/guardStateEdges.test.ts", "test/functions/guardMessages.test.ts", "test/functions/enforce.test.ts", "test/functions/guardPermissions.test.ts", "test/components/budget/budget.test.ts"],
     // The role's permission list is a module-level constant: a static mutant, run against every test of the group.
     options: { ignoreStatic: false },

@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, test } from "vitest";
 import { reportMutants, score, scoreTable, tally, verdict, type ModuleScore, type MutationReport } from "../../scripts/mutationScores";
@@ -55,6 +56,19 @@ describe("scores", () => {
     expect(stale).toEqual(["a.ts"]);
     expect(mutants).toEqual([{ module: "a.ts", status: "Killed" }, { module: "b.ts", status: "Survived" }]);
     expect(reportMutants(report, () => undefined).stale).toEqual(["a.ts", "b.ts"]);
+  });
+});
+
+describe("the groups", () => {
+  test("every group mutates files that exist, against tests that exist, and docs/testing.md lists those tests", async () => {
+    const { GROUPS } = (await import(pathToFileURL(path.join(ROOT, "stryker.config.mjs")).href)) as { GROUPS: Record<string, { mutate: string[]; testFiles: string[] }> };
+    const docs = fs.readFileSync(path.join(ROOT, "docs", "testing.md"), "utf8").split("\n");
+    for (const [name, g] of Object.entries(GROUPS)) {
+      for (const f of [...g.mutate.map((m) => m.replace(/:\d+-\d+$/, "")), ...g.testFiles]) expect(fs.existsSync(path.join(ROOT, f)), `${name}: ${f}`).toBe(true);
+      const row = docs.find((l) => l.startsWith(`| \`${name}\` |`));
+      expect(row, `docs/testing.md has no row for the ${name} group`).toBeDefined();
+      for (const t of g.testFiles) expect(row, `docs/testing.md, the ${name} group`).toContain(`\`${t}\``);
+    }
   });
 });
 
