@@ -59,7 +59,7 @@ interface Instance {
   /** When each of its `concurrency` slots frees up. */
   readonly slots: number[];
   lastUsedAt: number;
-  /** Last minute at which the policy's level needed this instance: it is billed at least until then. */
+  /** End of the last minute for which the policy's level needed this instance: it is billed at least until then. */
   heldUntil: number;
 }
 
@@ -73,7 +73,6 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 const freeAt = (i: Instance) => Math.min(...i.slots);
-const busyUntil = (i: Instance) => Math.max(...i.slots);
 
 /**
  * @param times request instants (epoch ms, sorted)
@@ -114,8 +113,9 @@ export function simulate(times: readonly number[], levelAt: (t: number) => numbe
     const kept: Instance[] = [];
     let surplus = alive.length - level;
     for (const inst of alive) {
+      // Past its expiry an instance is idle too: lastUsedAt is when its last request ends.
       const expiry = Math.max(Math.max(inst.lastUsedAt, inst.readyAt) + idle, inst.heldUntil);
-      if (surplus > 0 && busyUntil(inst) <= at && expiry <= at) {
+      if (surplus > 0 && expiry <= at) {
         retire(inst, expiry);
         surplus--;
       } else kept.push(inst);
@@ -128,7 +128,8 @@ export function simulate(times: readonly number[], levelAt: (t: number) => numbe
     floorMinutes += level;
     retireIdle(minute, level);
     while (alive.length < level) alive.push(make(minute, minute + cold));
-    if (alive.length <= level) for (const inst of alive) inst.heldUntil = minute;
+    // Needed through this whole minute: a window's instance is billed to the window's end, not its last minute's start.
+    if (alive.length <= level) for (const inst of alive) inst.heldUntil = minute + MINUTE;
 
     // Stryker disable next-line EqualityOperator: past the end the element is undefined and the second test fails.
     for (; nextPrewarm < prewarms.length && prewarms[nextPrewarm] < minute + MINUTE; nextPrewarm++) {

@@ -152,6 +152,43 @@ describe("simulator", () => {
     expect(lastCold).toBe(0);
   });
 
+  test("a warm window without traffic is billed exactly its floor: its instance to the window's end, not its last minute's start", () => {
+    // One hour warm from 01:00, requests only at 00:00 and 03:00 (each 120 s start + 20 s + 900 s idle = 1040 s).
+    const level = (t: number) => (t >= T0 + H && t < T0 + 2 * H ? 1 : 0);
+    const r = simulate([T0, T0 + 3 * H], level, OPTS);
+    expect(r.floorInstanceHours).toBe(1);
+    expect(r.billedInstanceHours * 3600).toBeCloseTo(3600 + 2 * 1040, 6);
+  });
+
+  test("when a burst's extra instance idles out, the warm window's instance stays: the next request is warm", () => {
+    // Warm all along (level 1). 00:01:00 is served by the floor instance A until 00:01:20; 00:01:05 finds A busy and
+    // starts B (ready 00:03:05; it waits for A instead); 00:02:45 keeps A busy until 00:03:05. Both idle out in the
+    // same minute (A at 00:18:05, B at 00:18:05 + 0): one goes, the floor's one stays for the request at 00:19:10.
+    const times = [T0 + 60_000, T0 + 65_000, T0 + 165_000, T0 + 1_150_000];
+    const r = simulate(times, () => 1, OPTS);
+    expect(r.startsOnDemand).toBe(1);
+    expect(r.coldRequests).toBe(0);
+    expect(r.waitP95Seconds).toBe(15);
+  });
+
+  test("a queued request goes to whichever instance frees first, the first or the second", () => {
+    // Two warm instances, 20 s a request: A serves 0-20 s, B 5-25 s; at 10 s A frees first (wait 10 s, then A to 40 s);
+    // at 12 s B frees first (wait 13 s).
+    const times = [0, 5, 10, 12].map((s) => T0 + H + s * 1000);
+    const r = simulate(times, () => 2, OPTS);
+    expect([r.coldRequests, r.startsOnDemand]).toEqual([0, 0]);
+    expect(r.waitMeanSeconds).toBe((10 + 13) / 4);
+    expect([r.waitP50Seconds, r.waitP95Seconds]).toEqual([10, 13]);
+  });
+
+  test("every page view's prewarm starts an instance when none exists, and none while one does", () => {
+    // Prewarms at 01:00 and 03:00 each start one (the first request's instance is gone by 03:00); one at 01:05 finds
+    // the 01:00 one and starts nothing.
+    const r = simulate([T0 + H + 180_000, T0 + 3 * H + 180_000], () => 0, OPTS, [T0 + H, T0 + H + 300_000, T0 + 3 * H]);
+    expect(r.startsOnDemand).toBe(2);
+    expect(r.coldRequests).toBe(0);
+  });
+
   test("never more instances than maxInstances: extra requests queue", () => {
     const times = Array.from({ length: 10 }, (_, i) => T0 + H + i * 1000);
     const r = simulate(times, () => 0, { ...OPTS, maxInstances: 2 });
