@@ -5,6 +5,7 @@ import { googleApis, metadataToken } from "../../functions/googleApis";
 import { decide, INITIAL_STATE, parseGuardState, type BudgetNotification, type GuardMessage } from "../../functions/guardState";
 import { buildWarmSchedule, parseWarmWindows, scheduleEdges } from "../../components/schedule/warmWindows";
 import { startFakeGoogle, type FakeGoogle } from "../support/fakeGoogle";
+import { GUARD_ENTRY_POINT } from "../../functions/guardContract";
 
 const SERVICE = "projects/p/locations/us-central1/services/imagegen";
 const JOBS = ["projects/p/locations/us-central1/jobs/imagegen-warm-weekdays-0855-to-1", "projects/p/locations/us-central1/jobs/imagegen-cool-weekdays-2100-to-0"];
@@ -260,5 +261,81 @@ describe("budgetGuard entry point", () => {
     await budgetGuard(event({ costAmount: "lots" }));
     expect(google.calls).toEqual([]);
     expect(log.mock.calls.map((c) => JSON.parse(c[0] as string).message)).toEqual(Array(2).fill("not a budget notification, Monitoring incident or midnight tick; dropped"));
+    // With its Pub/Sub message id, to find it in the subscription.
+    expect(JSON.parse(log.mock.calls[0][0] as string)).toEqual({ severity: "ERROR", message: "not a budget notification, Monitoring incident or midnight tick; dropped", component: "warmstart-budget-guard", messageId: "m-1" });
+  });
+});
+
+describe("the guard's log lines, as Cloud Logging shows them", () => {
+  const lines = () => (vi.mocked(console.log).mock.calls as unknown[][]).map((c) => JSON.parse(c[0] as string) as Record<string, unknown>);
+  const COMPONENT = "warmstart-budget-guard";
+  const monthlyTrip = { budget: "monthly", periodStart: "2026-11-01T07:00:00Z", since: NOW.toISOString(), costAmount: 612.5, budgetAmount: 600, currencyCode: "USD" };
+  const notified = (costAmount: number, costIntervalStart: string) => ({ messageKind: "budget notification", costAmount, budgetAmount: 600, currencyCode: "USD", costIntervalStart });
+
+  test("a trip, a notification while held, a release and one that changes nothing: each line in full", async () => {
+    await handle(msg(612.5));
+    await handle(msg(640));
+    await handle(msg(3, "2026-12-01T08:00:00Z"));
+    await handle(msg(4, "2026-12-01T08:00:00Z"));
+    expect(lines()).toEqual([
+      {
+        severity: "WARNING",
+        message: "budget guard tripped by the monthly budget: min instances set to 0 and warm-window jobs paused",
+        component: COMPONENT,
+        ...notified(612.5, "2026-11-01T07:00:00Z"),
+        reason: "tripped: 612.5 >= 1 x 600",
+        trippedBy: "monthly",
+        heldBy: ["monthly"],
+        service: SERVICE,
+        scaling: { minInstanceCount: 0 },
+        pausedJobs: JOBS,
+        trips: { monthly: monthlyTrip },
+      },
+      {
+        severity: "WARNING",
+        message: "budget guard holds (the monthly budget): the service stays down",
+        component: COMPONENT,
+        ...notified(640, "2026-11-01T07:00:00Z"),
+        reason: "still over: 640 >= 1 x 600",
+        heldBy: ["monthly"],
+        service: SERVICE,
+        scaling: { minInstanceCount: 0 },
+        pausedJobs: [],
+        trips: { monthly: monthlyTrip },
+      },
+      {
+        severity: "INFO",
+        message: "budget guard released: warm-window jobs resumed and min instances back on the schedule",
+        component: COMPONENT,
+        ...notified(3, "2026-12-01T08:00:00Z"),
+        reason: "released: a new monthly period began 2026-12-01T08:00:00Z",
+        released: ["monthly"],
+        resumedJobs: JOBS,
+        scaling: { minInstanceCount: 1 },
+      },
+      { severity: "INFO", message: "no action: below the line: 4 < 1 x 600", component: COMPONENT, ...notified(4, "2026-12-01T08:00:00Z"), reason: "below the line: 4 < 1 x 600" },
+    ]);
+  });
+
+  test("an incident that trips the daily hold logs the limit and the threshold; a console test incident is marked a test", async () => {
+    const daily = { ...cfg, dailyThresholdSeconds: 126678.49, dailySpendLimit: 50 };
+    const incident = (test?: true): GuardMessage => ({
+      kind: "incident",
+      incident: { incidentId: "0.nqp7", state: "open", policyName: "warmstart imagegen: daily spend limit", observedValue: 127003.5, startedAt: 1764590100, test: test ?? false },
+    });
+    await handleMessage(incident(), daily, api(), NOW);
+    await handleMessage(incident(true), daily, api(), NOW);
+    const [trip, again] = lines();
+    const fromIncident = { messageKind: "Monitoring incident", incidentId: "0.nqp7", incidentState: "open", policyName: "warmstart imagegen: daily spend limit", observedValue: 127003.5 };
+    expect(trip).toMatchObject({ message: "budget guard tripped by the daily spend limit: min instances set to 0 and warm-window jobs paused", ...fromIncident, trippedBy: "daily", heldBy: ["daily"], dailySpendLimit: 50, dailyThresholdSeconds: 126678.49 });
+    expect(trip).not.toHaveProperty("test");
+    expect(again).toMatchObject({ message: "budget guard holds (the daily spend limit): the service stays down", ...fromIncident, test: true, reason: "a test notification from Cloud Monitoring (incident 0.nqp7): not acted on" });
+    // Only a trip by the daily limit names it.
+    expect(again).not.toHaveProperty("dailySpendLimit");
+  });
+
+  test("loading the module registers the CloudEvent function under the entry point the deployment names", async () => {
+    const { getFunction } = await import("@google-cloud/functions-framework/testing");
+    expect(typeof getFunction(GUARD_ENTRY_POINT)).toBe("function");
   });
 });
