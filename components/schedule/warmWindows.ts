@@ -423,7 +423,8 @@ export function buildWarmSchedule(windows: readonly WarmWindow[], timeZone: stri
     levels,
     jobs: compileCronJobs(levels, opts.idleMinInstances),
     idleMinInstances: opts.idleMinInstances,
-    warmups: groupIntoCronTimes([...openings].sort((a, b) => a - b))
+    // In the order the windows list them: groupIntoCronTimes sorts each job's fields, and the jobs are sorted here.
+    warmups: groupIntoCronTimes(openings)
       .map((t) => ({ name: `warmup-${timesLabel(t)}`, cron: cronExpression(t), ...t }))
       .sort((a, b) => firstFire(a) - firstFire(b)),
   };
