@@ -90,7 +90,7 @@ describe("min instances at deploy time", () => {
 });
 
 describe("each scheduler job as deployed", () => {
-  const byName = (jobs: RecordedResource[]) => Object.fromEntries(jobs.map((j) => [String(j.inputs.name), j]).sort(([a], [b]) => a.localeCompare(b)));
+  const byName = (jobs: RecordedResource[]) => Object.fromEntries(jobs.map((j): [string, RecordedResource] => [String(j.inputs.name), j]).sort(([a], [b]) => a.localeCompare(b)));
 
   // runStack in each test, not a shared run: Stryker runs a mutant against the tests whose own run reached it.
   test("says what it sets or calls, when and in which zone; a min-instance job retries 5 times, a warmup waits out a cold start", async () => {
