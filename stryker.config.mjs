@@ -21,10 +21,6 @@ export const GROUPS = {
       "test/components/schedule/warmSchedule.test.ts",
       "test/planner/localMinutes.test.ts",
     ],
-    // The grammar's regular expressions and day groups are module-level constants. The stack tests re-import the
-    // module inside a test, so Stryker counts those tests as covering them and, with ignoreStatic, runs only those:
-    // the grammar's own tests would never see a mutated regex.
-    options: { ignoreStatic: false },
   },
   cost: {
     mutate: ["components/budget/costModel.ts"],

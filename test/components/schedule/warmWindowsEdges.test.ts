@@ -91,7 +91,9 @@ describe("warmWindows grammar, at its edges", () => {
     expect(refusal("weekdays 09:00 - 17:00, sat 10:00 - 14:00")).toBe(
       'window "weekdays 09:00 - 17:00, sat 10:00 - 14:00": holds 2 windows; separate windows with ";" (a comma joins days within one window), e.g. "weekdays 09:00 - 17:00; sat 10:00 - 14:00"',
     );
-    expect(refusal("mon 09:00-10:00 x12 , tue 10:00-11:00x3,wed 10:00-11:00")).toMatch(/holds 3 windows; .* e\.g\. "mon 09:00-10:00 x12; tue 10:00-11:00x3; wed 10:00-11:00"$/);
+    expect(refusal("mon 09:00-10:00 x12 , tue 10:00-11:00x3,wed 10:00-11:00 x 2,thu 10:00-11:00")).toMatch(
+      /holds 4 windows; .* e\.g\. "mon 09:00-10:00 x12; tue 10:00-11:00x3; wed 10:00-11:00 x 2; thu 10:00-11:00"$/,
+    );
   });
 
   test("the suggested lower count replaces the whole count, two digits and all", () => {
