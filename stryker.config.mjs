@@ -32,7 +32,12 @@ function linesOf(file, first, last = first) {
 export const GROUPS = {
   schedule: {
     mutate: ["components/schedule/warmWindows.ts", "components/schedule/warmSchedule.ts", "planner/localMinutes.ts"],
-    testFiles: ["test/components/schedule/warmWindows.test.ts", "test/components/schedule/warmSchedule.test.ts", "test/planner/recommender.test.ts"],
+    testFiles: [
+      "test/components/schedule/warmWindows.test.ts",
+      "test/components/schedule/warmWindowsEdges.test.ts",
+      "test/components/schedule/warmSchedule.test.ts",
+      "test/planner/localMinutes.test.ts",
+    ],
   },
   cost: {
     mutate: ["components/budget/costModel.ts"],

@@ -170,7 +170,7 @@ function windowLength(w: WarmWindow): number {
 
 /** "HH:MM" for a minute of the day; 1440 reads "24:00", as a window end may. */
 export function formatMinuteOfDay(m: number): string {
-  return m === MINUTES_PER_DAY ? "24:00" : `${pad(Math.floor(m / 60))}:${pad(m % 60)}`;
+  return `${pad(Math.floor(m / 60))}:${pad(m % 60)}`;
 }
 
 /** Per day (0 = Monday): the level in force at 00:00 and each change that day, as synth and the dashboard show them. */
@@ -423,7 +423,8 @@ export function buildWarmSchedule(windows: readonly WarmWindow[], timeZone: stri
     levels,
     jobs: compileCronJobs(levels, opts.idleMinInstances),
     idleMinInstances: opts.idleMinInstances,
-    warmups: groupIntoCronTimes([...openings].sort((a, b) => a - b))
+    // In the order the windows list them: groupIntoCronTimes sorts each job's fields, and the jobs are sorted here.
+    warmups: groupIntoCronTimes(openings)
       .map((t) => ({ name: `warmup-${timesLabel(t)}`, cron: cronExpression(t), ...t }))
       .sort((a, b) => firstFire(a) - firstFire(b)),
   };

@@ -1,13 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DEFAULT_PRICES, describeTraffic, monthlyCost, requestLogMonthlyCost } from "../../components/budget/costModel";
-import { localMinutes } from "../../planner/localMinutes";
 import { binRequests, daySpec, evaluateWindows, formatWindows, planClock, planFor, recommend, scoreBins, warmSpans, weekFolds, type PlanInputs } from "../../planner/recommender";
 import { coldArrivals, dropOutliers, inFlightPercentile, littleDataWarning, saturationWarning } from "../../planner/planSanity";
 import { simulate, type SimulationOptions } from "../../planner/simulator";
 import { parseRequestLog } from "../../planner/requestLog";
 import { gcloudReadArgs, requestLogSinkFilter, requestLogViewName } from "../../components/logging/requestLogFilter";
-import { buildWarmSchedule, parseWarmWindows, weeklyLevels } from "../../components/schedule/warmWindows";
+import { parseWarmWindows, weeklyLevels } from "../../components/schedule/warmWindows";
 import { generateRequests, OFFICE_SHAPE } from "../../scripts/exampleRequests";
 import { burstyLog, DAY, OPTS, SCHED, T0 } from "../support/plannerLogs";
 
@@ -93,19 +92,6 @@ describe("input sanity", () => {
   });
 });
 
-describe("local minutes", () => {
-  test("agree with the wall clock across a DST change, at every minute", () => {
-    const from = Date.parse("2026-03-28T00:00:00Z");
-    const lm = localMinutes(from, from + 3 * DAY, "Europe/Berlin");
-    const fmt = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Berlin", weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-    const days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    for (let t = from; t < from + 3 * DAY; t += 7 * 60_000) {
-      const p = Object.fromEntries(fmt.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
-      expect(lm.at(t)).toBe(days.indexOf(p.weekday) * 1440 + Number(p.hour) * 60 + Number(p.minute));
-    }
-  });
-});
-
 describe("windows", () => {
   test("a window running past midnight is one window, never split at 00:00", () => {
     expect(formatWindows([{ days: [4], start: 44, length: 8 }])).toBe("fri 22:00-02:00");
@@ -113,15 +99,6 @@ describe("windows", () => {
     expect(formatWindows([{ days: [6], start: 49, length: 4 }])).toBe("mon 00:30-02:30");
     expect(formatWindows([{ days: [0, 1, 2, 3, 4, 5, 6], start: 0, length: 48 }])).toBe("daily 00:00-24:00");
     expect(formatWindows([{ days: [0, 1, 2, 3, 4], start: 18, length: 30 }])).toBe("weekdays 09:00-24:00");
-  });
-
-  test("no warmup job for a window that only continues one past midnight", () => {
-    const split = buildWarmSchedule(parseWarmWindows("fri 22:00-24:00; sat 00:00-02:00"), "UTC", SCHED);
-    expect(split.warmups.map((w) => w.name)).toEqual(["warmup-fri-2200"]);
-    const joined = buildWarmSchedule(parseWarmWindows("fri 22:00-02:00"), "UTC", SCHED);
-    expect(joined.jobs.map((j) => j.cron)).toEqual(split.jobs.map((j) => j.cron));
-    // A window that raises the level (x2 over x1) still opens.
-    expect(buildWarmSchedule(parseWarmWindows("mon 09:00-17:00; mon 12:00-13:00 x2"), "UTC", SCHED).warmups.flatMap((w) => w.hours)).toEqual([9, 12]);
   });
 
   test("windows list in the order of their first day, days ascending, whatever order the search found them", () => {

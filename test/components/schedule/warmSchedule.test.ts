@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { runStack } from "../../harness";
+import type { RecordedResource } from "../../../scripts/offline";
 
 const JOB = "gcp:cloudscheduler/job:Job";
 const WINDOWS = { "warmstart:warmWindows": "weekdays 09:00-21:00", "warmstart:timezone": "Europe/London" };
@@ -85,5 +86,45 @@ describe("min instances at deploy time", () => {
       expect.stringMatching(/^job warmup-sun-0130 at 01:30 on 2027-03-28 \(Europe\/London\): that local time does not exist, so the job will not run that day/),
       expect.stringMatching(/^job warmup-sun-0130 at 01:30 on 2027-10-31 \(Europe\/London\): that local time occurs twice/),
     ]);
+  });
+});
+
+describe("each scheduler job as deployed", () => {
+  const byName = (jobs: RecordedResource[]) => Object.fromEntries(jobs.map((j): [string, RecordedResource] => [String(j.inputs.name), j]).sort(([a], [b]) => a.localeCompare(b)));
+
+  // runStack in each test, not a shared run: Stryker runs a mutant against the tests whose own run reached it.
+  test("says what it sets or calls, when and in which zone; a min-instance job retries 5 times, a warmup waits out a cold start", async () => {
+    // By name: the order jobs register in follows when their inputs resolve.
+    const jobs = byName((await runStack(WINDOWS)).ofType(JOB));
+    expect(Object.values(jobs).map((j) => [j.inputs.project, j.inputs.region, j.inputs.timeZone, j.inputs.description])).toEqual([
+      ["acme-test-123", "us-central1", "Europe/London", "Set 0 min instance(s) (0 21 * * 1-5, Europe/London)"],
+      ["acme-test-123", "us-central1", "Europe/London", "Set 1 min instance(s) (55 8 * * 1-5, Europe/London)"],
+      ["acme-test-123", "us-central1", "Europe/London", "Warm the model as a window opens (0 9 * * 1-5, Europe/London)"],
+    ]);
+    const [warm, warmup] = [jobs["warmstart-warm-weekdays-0855-to-1"].inputs as any, jobs["warmstart-warmup-weekdays-0900"].inputs as any];
+    const backoff = { minBackoffDuration: "10s", maxBackoffDuration: "120s", maxDoublings: 3 };
+    expect([warm.attemptDeadline, warm.retryConfig, warm.httpTarget.headers]).toEqual(["60s", { retryCount: 5, ...backoff }, { "Content-Type": "application/json" }]);
+    // A warmup may wait for a cold start, up to the startup probe's budget.
+    expect([warmup.attemptDeadline, warmup.retryConfig]).toEqual(["600s", { retryCount: 2, ...backoff }]);
+  });
+
+  test("belongs to the WarmSchedule, leaves the paused state to the budget guard, changes min instances only once it may, and is exported by its full name", async () => {
+    const run = await runStack(WINDOWS);
+    const jobs = Object.values(byName(run.ofType(JOB)));
+    for (const j of jobs) {
+      expect(j.parent, j.name).toBe("urn:pulumi:test::warmstart::warmstart:schedule:WarmSchedule::warmstart");
+      expect(j.ignoreChanges, j.name).toEqual(["paused"]);
+      expect(j.inputs.paused, j.name).toBeUndefined();
+    }
+    const grant = "urn:pulumi:test::warmstart::warmstart:schedule:WarmSchedule$gcp:cloudrunv2/serviceIamMember:ServiceIamMember::warmstart-scheduler-run-developer";
+    expect(jobs.map((j) => [j.inputs.name, j.dependencies.includes(grant)])).toEqual([
+      ["warmstart-cool-weekdays-2100-to-0", true],
+      ["warmstart-warm-weekdays-0855-to-1", true],
+      ["warmstart-warmup-weekdays-0900", false],
+    ]);
+    // What the budget guard pauses and `gcloud scheduler jobs resume` takes.
+    const ids = ["warmstart-warm-weekdays-0855-to-1", "warmstart-cool-weekdays-2100-to-0", "warmstart-warmup-weekdays-0900"];
+    expect(run.outputs.warmJobNames).toEqual(ids);
+    expect(run.outputs.warmJobResourceNames).toEqual(ids.map((id) => `projects/acme-test-123/locations/us-central1/jobs/${id}`));
   });
 });

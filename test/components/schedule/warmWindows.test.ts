@@ -125,6 +125,14 @@ describe("weekly schedule", () => {
     expect(s.jobs.map((j) => j.cron).sort()).toEqual(["0 10,13 * * *", "0 9,12 * * *"]);
   });
 
+  test("no warmup job for a window that only continues one past midnight (issue #20)", () => {
+    const split = schedule("fri 22:00-24:00; sat 00:00-02:00");
+    expect(split.warmups.map((w) => w.name)).toEqual(["warmup-fri-2200"]);
+    expect(schedule("fri 22:00-02:00").jobs.map((j) => j.cron)).toEqual(split.jobs.map((j) => j.cron));
+    // A window that raises the level (x2 over x1) still opens.
+    expect(schedule("mon 09:00-17:00; mon 12:00-13:00 x2").warmups.flatMap((w) => w.hours)).toEqual([9, 12]);
+  });
+
   test("the windows are read on the zone's wall clock, across DST", () => {
     const s = schedule("weekdays 09:00-17:00", "Europe/London", { ...OPTS, leadMinutes: 0 });
     expect(desiredMinInstances(s, at("2027-01-11T09:30:00Z"))).toBe(1); // GMT
