@@ -148,6 +148,12 @@ describe("the image and the weights' source", () => {
     expect(parseConfig({ ...PREBUILT, "warmstart:modelsAccess": "public" }).image.models).toBeUndefined();
   });
 
+  test("an unknown build mode is reported alone: nothing is known to be built, so no host or key is asked for", () => {
+    expect(configErrorLines({ "warmstart:imageBuild": "kaniko", "warmstart:modelsDomain": undefined, "warmstart:modelsAccessKey": undefined })).toEqual([
+      'warmstart:imageBuild: must be one of cloudbuild | local | none, got "kaniko"',
+    ]);
+  });
+
   test("a key that is refused is not also reported missing", () => {
     expect(configErrorLines({ "warmstart:modelsAccessKey": "" })).toEqual(["warmstart:modelsAccessKey: must not be empty, got [secret]"]);
   });
