@@ -154,6 +154,12 @@ describe("the image and the weights' source", () => {
     ]);
   });
 
+  test("a missing key alone is reported", () => {
+    expect(configErrorLines({ "warmstart:modelsAccessKey": undefined })).toEqual([
+      'warmstart:modelsAccessKey: is required when warmstart:modelsAccess is "header" (the value the build sends and the WAF rule checks); set it with pulumi config set --secret warmstart:modelsAccessKey <value>',
+    ]);
+  });
+
   test("a key that is refused is not also reported missing", () => {
     expect(configErrorLines({ "warmstart:modelsAccessKey": "" })).toEqual(["warmstart:modelsAccessKey: must not be empty, got [secret]"]);
   });
