@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { expect, test, vi } from "vitest";
 import { KEYS } from "../../config/keys";
 import { configurationMarkdown, GENERATED_MARKER, withGeneratedConfig } from "../../config/reference";
+import type * as GenConfig from "../../scripts/gen-config";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -10,7 +11,7 @@ test("Pulumi.yaml's config block and docs/configuration.md are what the key tabl
   // The table is loaded afresh inside the test, not only at import: mutation testing (docs/testing.md) then counts
   // its descriptions, defaults and ranges as this test's to check, as they are what the two files show.
   vi.resetModules();
-  const { generatedFiles } = await import("../../scripts/gen-config");
+  const { generatedFiles } = (await import(path.join(ROOT, "scripts/gen-config.ts"))) as typeof GenConfig;
   for (const [file, text] of Object.entries(generatedFiles(ROOT))) {
     expect(fs.readFileSync(path.join(ROOT, file), "utf8"), `${file} is stale: run npm run gen:config`).toBe(text);
   }
