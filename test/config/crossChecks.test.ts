@@ -8,7 +8,7 @@ import { describe, expect, test } from "vitest";
 import { ConfigError, parseStackConfig } from "../../config/parse";
 import { DEFAULT_PRICES, instanceHourlyCost } from "../../components/budget/costModel";
 import { BASE_CONFIG, projectTempDir } from "../harness";
-import { configError, configErrorLines, parseConfig, PROJECT_ROOT } from "../support/stackConfig";
+import { configError, configErrorLines, freshConfigParsers, parseConfig, PROJECT_ROOT } from "../support/stackConfig";
 
 const CF_ACCOUNT = "0123456789abcdef0123456789abcdef";
 const CF = { "warmstart:cloudflareAccountId": CF_ACCOUNT, "warmstart:cloudflareZoneId": "fedcba9876543210fedcba9876543210" };
@@ -63,7 +63,9 @@ describe("the Google Cloud project and region", () => {
     expect(c.service).toMatchObject({ project: "acme-test-123", region: "europe-west4" });
   });
 
-  test("a project id is 6-30 lowercase letters, digits or hyphens", () => {
+  test("a project id is 6-30 lowercase letters, digits or hyphens", async () => {
+    // Its pattern is built when the key table loads: loaded afresh here (test/support/stackConfig.ts says why).
+    const { parseConfig, configErrorLines } = await freshConfigParsers();
     for (const project of ["acme-1", `a${"b".repeat(29)}`]) expect(parseConfig({ "gcp:project": project }).service.project).toBe(project);
     for (const project of ["acme", `a${"b".repeat(30)}`, "Acme-test", "1acme-test", "acme-test-"]) {
       expect(configErrorLines({ "gcp:project": project }), project).toEqual([`gcp:project: must be a project id: 6-30 lowercase letters, digits or hyphens, got "${project}"`]);
@@ -226,6 +228,12 @@ describe("the models manifest", () => {
     }
   });
 
+  test("a path outside the root is refused as such before anything is looked up there, even one that does not exist", () => {
+    expect(configErrorLines({ "warmstart:modelsManifest": "../no-such-dir/models.json" })).toEqual([
+      'warmstart:modelsManifest: must lie inside the project root (symbolic links resolved): the program reads no file outside it; e.g. container/models.json, got "../no-such-dir/models.json"',
+    ]);
+  });
+
   test("a missing file names the path it looked for", () => {
     expect(configErrorLines({ "warmstart:modelsManifest": "no/such.json" })).toEqual([`warmstart:modelsManifest: cannot read ${path.join(PROJECT_ROOT, "no/such.json")} (ENOENT), got "no/such.json"`]);
   });
@@ -251,6 +259,9 @@ describe("the models manifest", () => {
     ]);
     expect(parseConfig({ "warmstart:imageBuild": "local", "warmstart:modelsManifest": "container/models.json" }).image.manifestPath).toBe("container/models.json");
     expect(parseConfig({ "warmstart:imageBuild": "cloudbuild" }).image.manifestPath).toBe("test/fixtures/models.json");
+    expect(configErrorLines({ "warmstart:imageBuild": "local", "warmstart:modelsManifest": "container/none.json" })).toEqual([
+      `warmstart:modelsManifest: cannot read ${path.join(PROJECT_ROOT, "container/none.json")} (ENOENT), got "container/none.json"`,
+    ]);
   });
 });
 
@@ -268,6 +279,8 @@ describe("a reference base image", () => {
     const root = projectTempDir("root-");
     fs.mkdirSync(path.join(root, "container"));
     fs.copyFileSync(path.join(PROJECT_ROOT, "test/fixtures/models.json"), path.join(root, "container/models.json"));
+    // A folder without a Dockerfile is no reference image.
+    fs.mkdirSync(path.join(root, "images/notes"), { recursive: true });
     const config: Record<string, string> = { ...BASE_CONFIG, "warmstart:modelsManifest": "container/models.json", "warmstart:baseImage": "./images/comfyui" };
     const error = (() => {
       try {
@@ -342,6 +355,9 @@ describe("the model server's environment", () => {
   test("a variable set both plainly and from Secret Manager is refused, naming it", () => {
     expect(configErrorLines({ "warmstart:modelServerEnv": '{"HF_TOKEN":"x","A":"1"}', "warmstart:modelServerSecrets": '{"HF_TOKEN":"hf-token","B":"b"}' })).toEqual([
       "warmstart:modelServerSecrets: names HF_TOKEN, which warmstart:modelServerEnv sets too; keep each variable in one of them",
+    ]);
+    expect(configErrorLines({ "warmstart:modelServerEnv": '{"A":"1","B":"2"}', "warmstart:modelServerSecrets": '{"B":"b","A":"a"}' })).toEqual([
+      "warmstart:modelServerSecrets: names A, B, which warmstart:modelServerEnv sets too; keep each variable in one of them",
     ]);
   });
 });

@@ -4,13 +4,15 @@
  */
 import { describe, expect, test } from "vitest";
 import { KEYS } from "../../config/keys";
-import { configErrorLines, parseConfig, type ConfigOverrides } from "../support/stackConfig";
+import { configErrorLines, freshConfigParsers, parseConfig, type ConfigOverrides } from "../support/stackConfig";
 
 /** The one line of the error, or a list of every line when the config gives other problems too (or none). */
-const errorLine = (over: ConfigOverrides) => {
-  const lines = configErrorLines(over);
+const errorLine = (over: ConfigOverrides, errorLines = configErrorLines) => {
+  const lines = errorLines(over);
   return lines.length === 1 ? lines[0] : lines;
 };
+
+// Tests of a check or pattern the key table builds when it loads take the table loaded afresh (freshConfigParsers).
 
 // [key, min, max, what else the limits need to pass the cross-checks]: every integer key of the table.
 const INTEGER_KEYS: [string, number, number, ConfigOverrides][] = [
@@ -191,6 +193,7 @@ describe("list keys", () => {
     expect(invokers("user:a@example.com")).toEqual(["user:a@example.com"]);
     expect(invokers("")).toEqual([]);
     expect(invokers("[]")).toEqual([]);
+    expect(invokers(' ["user:a@example.com"]')).toEqual(["user:a@example.com"]);
     expect(parseConfig().service.invokers).toEqual([]);
   });
 
@@ -208,30 +211,33 @@ describe("list keys", () => {
     );
   });
 
-  test("warmstart:invokers: every kind of IAM member; allUsers points to warmstart:public", () => {
+  test("warmstart:invokers: every kind of IAM member; allUsers points to warmstart:public", async () => {
+    const { parseConfig, configErrorLines } = await freshConfigParsers();
     const members = ["user:a@example.com", "serviceAccount:app@p.iam.gserviceaccount.com", "group:g@example.com", "domain:example.com", "principal://iam.googleapis.com/x", "principalSet://iam.googleapis.com/y"];
     expect(parseConfig({ "warmstart:invokers": JSON.stringify(members) }).service.invokers).toEqual(members);
     for (const everyone of ["allUsers", "allAuthenticatedUsers"]) {
-      expect(errorLine({ "warmstart:invokers": everyone })).toBe(`warmstart:invokers: item "${everyone}" is not allowed here; set warmstart:public true to open the service to everyone, got "${everyone}"`);
+      expect(errorLine({ "warmstart:invokers": everyone }, configErrorLines)).toBe(`warmstart:invokers: item "${everyone}" is not allowed here; set warmstart:public true to open the service to everyone, got "${everyone}"`);
     }
     for (const refused of ["user:", "user:a b", "xuser:a@example.com", "users:a@example.com", "user:a@example.com x"]) {
-      expect(errorLine({ "warmstart:invokers": JSON.stringify([refused]) }), refused).toMatch(new RegExp(`^warmstart:invokers: item ".*" must be an IAM member such as`));
+      expect(errorLine({ "warmstart:invokers": JSON.stringify([refused]) }, configErrorLines), refused).toMatch(new RegExp(`^warmstart:invokers: item ".*" must be an IAM member such as`));
     }
   });
 
-  test("warmstart:alertEmails: addresses, up to 5", () => {
+  test("warmstart:alertEmails: addresses, up to 5", async () => {
+    const { parseConfig, configErrorLines } = await freshConfigParsers();
     const five = ["a@example.org", "b.c@mail.example.org", "d+e@x.io", "f@g.hi", "j@k.lm"];
     expect(parseConfig({ "warmstart:alertEmails": JSON.stringify(five) }).budget.alertEmails).toEqual(five);
     for (const refused of ["a@b", "@b.com", "a@.com", "a@b.", "a b@c.com", "a@b c.com", "a@b.c d", "a@@b.com", "ab.com"]) {
-      expect(errorLine({ "warmstart:alertEmails": JSON.stringify([refused]) }), refused).toBe(`warmstart:alertEmails: item ${JSON.stringify(refused)} must be an email address, got ${JSON.stringify(JSON.stringify([refused]))}`);
+      expect(errorLine({ "warmstart:alertEmails": JSON.stringify([refused]) }, configErrorLines), refused).toBe(`warmstart:alertEmails: item ${JSON.stringify(refused)} must be an email address, got ${JSON.stringify(JSON.stringify([refused]))}`);
     }
     const six = [...five, "n@o.pq"];
-    expect(errorLine({ "warmstart:alertEmails": six.join(",") })).toBe(
+    expect(errorLine({ "warmstart:alertEmails": six.join(",") }, configErrorLines)).toBe(
       `warmstart:alertEmails: has 6 addresses; a budget takes at most 5 notification channels, got ${JSON.stringify(JSON.stringify(six))}`,
     );
   });
 
-  test("warmstart:budgetThresholds: fractions above 0 and at most 10, current or forecast spend", () => {
+  test("warmstart:budgetThresholds: fractions above 0 and at most 10, current or forecast spend", async () => {
+    const { parseConfig, configErrorLines } = await freshConfigParsers();
     expect(parseConfig().budget.thresholds).toEqual([
       { fraction: 0.5, basis: "CURRENT_SPEND" },
       { fraction: 0.9, basis: "CURRENT_SPEND" },
@@ -246,17 +252,18 @@ describe("list keys", () => {
       { fraction: 3, basis: "CURRENT_SPEND" },
     ]);
     for (const refused of ["0", "0.0", "forecast:0", "10.01", "forecast:10.5", "11", "-1", ".5", "1.", "forecast:", "fc:1", "1.0x", "x1.0", "forecast:forecast:1"]) {
-      expect(errorLine({ "warmstart:budgetThresholds": refused }), refused).toBe(
+      expect(errorLine({ "warmstart:budgetThresholds": refused }, configErrorLines), refused).toBe(
         `warmstart:budgetThresholds: item ${JSON.stringify(refused)} must be a fraction of the budget such as 0.9 (or "forecast:1.0"), above 0 and at most 10, got ${JSON.stringify(refused)}`,
       );
     }
   });
 
-  test("warmstart:prefetchDirs: absolute paths without : or spaces; ComfyUI's /models by default", () => {
+  test("warmstart:prefetchDirs: absolute paths without : or spaces; ComfyUI's /models by default", async () => {
+    const { parseConfig, configErrorLines } = await freshConfigParsers();
     expect(parseConfig().service.modelServer.prefetchDirs).toEqual(["/models"]);
     expect(parseConfig({ "warmstart:prefetchDirs": '["/models", "/", "/opt/weights-2"]' }).service.modelServer.prefetchDirs).toEqual(["/models", "/", "/opt/weights-2"]);
     for (const refused of ["models", "/a:b", "/a b", "x/models"]) {
-      expect(errorLine({ "warmstart:prefetchDirs": JSON.stringify([refused]) }), refused).toBe(
+      expect(errorLine({ "warmstart:prefetchDirs": JSON.stringify([refused]) }, configErrorLines), refused).toBe(
         `warmstart:prefetchDirs: item ${JSON.stringify(refused)} must be an absolute path without : or spaces, e.g. /models, got ${JSON.stringify(JSON.stringify([refused]))}`,
       );
     }
@@ -308,12 +315,14 @@ describe("string keys", () => {
     ["modelHealthPath", [["/health", "/health"]], (c) => c.service.modelServer.healthPath, ["health", "/he alth"], 'must be a path starting with "/", e.g. /health'],
   ];
 
-  test.each(STRING_KEYS)("warmstart:%s takes a valid value, trimmed", (key, accepted, typed, _refused, _reason, needs = {}) => {
+  test.each(STRING_KEYS)("warmstart:%s takes a valid value, trimmed", async (key, accepted, typed, _refused, _reason, needs = {}) => {
+    const { parseConfig } = await freshConfigParsers();
     for (const [value, expected] of accepted) expect(typed(parseConfig({ ...needs, [`warmstart:${key}`]: value })), value).toEqual(expected);
   });
 
   // The key's own line comes first; a key another one requires (modelsDomain, cloudflareZoneId) is also reported missing.
-  test.each(STRING_KEYS)("warmstart:%s refuses a malformed value, saying what it must be", (key, _accepted, _typed, refused, reason, needs = {}) => {
+  test.each(STRING_KEYS)("warmstart:%s refuses a malformed value, saying what it must be", async (key, _accepted, _typed, refused, reason, needs = {}) => {
+    const { configErrorLines } = await freshConfigParsers();
     for (const value of refused) expect(configErrorLines({ ...needs, [`warmstart:${key}`]: value })[0], value).toBe(`warmstart:${key}: ${reason}, got ${JSON.stringify(value)}`);
   });
 
@@ -322,7 +331,8 @@ describe("string keys", () => {
     expect(parseConfig().warm.schedule.timeZone).toBe("UTC");
   });
 
-  test("warmstart:baseImage: an image by registry host, or one of this repository's reference images", () => {
+  test("warmstart:baseImage: an image by registry host, or one of this repository's reference images", async () => {
+    const { parseConfig, configErrorLines } = await freshConfigParsers();
     const base = (value: string) => parseConfig({ "warmstart:baseImage": value }).image;
     expect(base(" docker.io/library/python:3.12 ")).toMatchObject({ baseImage: "docker.io/library/python:3.12", baseReference: undefined });
     for (const image of ["docker.io/library/python", "localhost:5000/python:3.12-slim", `ghcr.io/acme/server:1@sha256:${"a".repeat(64)}`, `ghcr.io/acme/server@sha256:${"a".repeat(64)}`]) {
@@ -331,7 +341,7 @@ describe("string keys", () => {
     expect(base("./images/pyserver/Dockerfile.cuda")).toMatchObject({ baseReference: { folder: "images/pyserver", dockerfile: "Dockerfile.cuda", imageName: "base-pyserver-cuda" } });
     expect(base("./images/pyserver/Dockerfile")).toMatchObject({ baseReference: { folder: "images/pyserver", dockerfile: "Dockerfile", imageName: "base-pyserver" } });
     for (const refused of ["python", "./images/", "./images/Comfy", "./images/comfyui/Containerfile", "Docker.io/library/python:3.12", "docker.io/library/python:3.12 x", "localhost:port/python", `ghcr.io/acme/server@sha256:${"a".repeat(63)}`]) {
-      expect(errorLine({ "warmstart:baseImage": refused }), refused).toBe(
+      expect(errorLine({ "warmstart:baseImage": refused }, configErrorLines), refused).toBe(
         `warmstart:baseImage: must be an image reference such as docker.io/library/python:3.12 (registry host first), or ./images/<name>, e.g. ./images/comfyui, got ${JSON.stringify(refused)}`,
       );
     }
@@ -358,6 +368,7 @@ describe("string keys", () => {
     expect(c.service.modelServer.env).toEqual({ HF_HOME: "/models" });
     expect(c.service.modelServer.secrets).toEqual({ HF_TOKEN: "hf-token" });
     expect(errorLine({ "warmstart:modelServerEnv": "HF_HOME=/models" })).toBe('warmstart:modelServerEnv: must be a JSON object of environment variables, e.g. {"HF_HOME":"/models"}, got "HF_HOME=/models"');
+    expect(errorLine({ "warmstart:modelServerSecrets": "HF_TOKEN=hf-token" })).toBe('warmstart:modelServerSecrets: must be a JSON object of secret ids, e.g. {"HF_TOKEN":"hf-token"}, got "HF_TOKEN=hf-token"');
     expect(errorLine({ "warmstart:modelServerSecrets": '{"HF_TOKEN":"hf token"}' })).toBe(
       'warmstart:modelServerSecrets: the value of "HF_TOKEN" must be a Secret Manager secret id in this project (letters, digits, - and _), e.g. hf-token, got "{\\"HF_TOKEN\\":\\"hf token\\"}"',
     );
@@ -378,7 +389,8 @@ describe("string keys", () => {
     expect(errorLine({ "warmstart:latencyObjectiveSeconds": '{"p50":5,"p50 ":6}' })).toMatch(/^warmstart:latencyObjectiveSeconds: (has "p50 "|names p50 twice)/);
   });
 
-  test("warmstart:secretsKmsKey: projects/P/locations/L/keyRings/R/cryptoKeys/K, each id as Cloud KMS allows it", () => {
+  test("warmstart:secretsKmsKey: projects/P/locations/L/keyRings/R/cryptoKeys/K, each id as Cloud KMS allows it", async () => {
+    const { parseConfig, configErrorLines } = await freshConfigParsers();
     const kms = (value: string) => parseConfig({ "warmstart:secretsKmsKey": value }).ci.secretsKmsKey;
     expect(kms("")).toBeUndefined();
     for (const key of [
@@ -401,12 +413,13 @@ describe("string keys", () => {
       ["projects/acme-prod/locations/global/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1", `must be projects/P/locations/L/keyRings/R/cryptoKeys/K, as in the stack's gcpkms:// secrets provider; ${example}`],
       ["gcpkms://projects/acme-prod/locations/global/keyRings/r/cryptoKeys/k", `must be projects/P/locations/L/keyRings/R/cryptoKeys/K, as in the stack's gcpkms:// secrets provider; ${example}`],
     ];
-    for (const [value, reason] of refused) expect(errorLine({ "warmstart:secretsKmsKey": value }), value).toBe(`warmstart:secretsKmsKey: ${reason}, got ${JSON.stringify(value)}`);
+    for (const [value, reason] of refused) expect(errorLine({ "warmstart:secretsKmsKey": value }, configErrorLines), value).toBe(`warmstart:secretsKmsKey: ${reason}, got ${JSON.stringify(value)}`);
   });
 });
 
 describe("secret keys", () => {
-  const key = (value: string) => {
+  const key = async (value: string) => {
+    const { parseConfig } = await freshConfigParsers();
     const models = parseConfig({ "warmstart:modelsAccessKey": value }).image.models;
     return new Promise<string>((resolve) => (models?.access === "header" ? models.key.apply(resolve) : resolve("no key")));
   };
