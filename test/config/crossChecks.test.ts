@@ -279,17 +279,19 @@ describe("a reference base image", () => {
     const root = projectTempDir("root-");
     fs.mkdirSync(path.join(root, "container"));
     fs.copyFileSync(path.join(PROJECT_ROOT, "test/fixtures/models.json"), path.join(root, "container/models.json"));
-    // A folder without a Dockerfile is no reference image.
-    fs.mkdirSync(path.join(root, "images/notes"), { recursive: true });
     const config: Record<string, string> = { ...BASE_CONFIG, "warmstart:modelsManifest": "container/models.json", "warmstart:baseImage": "./images/comfyui" };
-    const error = (() => {
+    const reasons = () => {
       try {
         parseStackConfig((k) => config[k], { rootDir: root, isEncrypted: () => true, presentKeys: Object.keys(config) });
+        return [];
       } catch (e) {
-        return e as ConfigError;
+        return (e as ConfigError).problems.map((p) => p.reason);
       }
-    })();
-    expect(error?.problems.map((p) => p.reason)).toEqual(["names ./images/comfyui, which has no Dockerfile; the reference images are (none)"]);
+    };
+    expect(reasons()).toEqual(["names ./images/comfyui, which has no Dockerfile; the reference images are (none)"]);
+    // A folder without a Dockerfile is no reference image.
+    fs.mkdirSync(path.join(root, "images/notes"), { recursive: true });
+    expect(reasons()).toEqual(["names ./images/comfyui, which has no Dockerfile; the reference images are (none)"]);
   });
 
   test("is built remotely: a local build is told how to build and push it itself", () => {

@@ -287,6 +287,7 @@ describe("warmstart:warmWindows as a string or a list", () => {
 });
 
 const HOST_253 = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(57)}.com`;
+const HOST_254 = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(58)}.com`;
 
 describe("string keys", () => {
   // [key, accepted values and the typed value each gives, refused values, the reason the line gives]
@@ -309,7 +310,7 @@ describe("string keys", () => {
     ["modelServerCommand", [["python3 /srv/server.py --port 9000", "python3 /srv/server.py --port 9000"]], (c) => c.service.modelServer.command, ["", "   "], "must be a command, e.g. python3 /srv/server.py --port 9000"],
     ["image", [["", undefined], [`us-docker.pkg.dev/p/r/img@sha256:${"e".repeat(64)}`, `us-docker.pkg.dev/p/r/img@sha256:${"e".repeat(64)}`], [`localhost:5000/img@sha256:${"0".repeat(64)}`, `localhost:5000/img@sha256:${"0".repeat(64)}`]], (c) => c.image.image, ["us-docker.pkg.dev/p/r/img:1", `Us-docker.pkg.dev/p/r/img@sha256:${"e".repeat(64)}`, `us-docker.pkg.dev/p/r/img@sha256:${"e".repeat(65)}`, `us-docker.pkg.dev/p/r/img@sha256:${"e".repeat(63)}`], "must be an image reference by digest, e.g. us-docker.pkg.dev/p/r/img@sha256:<64 hex>"],
     // A host name is at most 253 characters (RFC 1035), each label 1-63.
-    ["modelsDomain", [["weights.example.org", "https://weights.example.org"], ["m.example.org", "https://m.example.org"], [HOST_253, `https://${HOST_253}`]], (c) => (c.image.models && "baseUrl" in c.image.models ? c.image.models.baseUrl : undefined), ["weights", "https://weights.example.org", "weights.example.org/x", `a${HOST_253}`], "must be a host name such as models.example.com (no scheme, no path)"],
+    ["modelsDomain", [["weights.example.org", "https://weights.example.org"], ["m.example.org", "https://m.example.org"], [HOST_253, `https://${HOST_253}`]], (c) => (c.image.models && "baseUrl" in c.image.models ? c.image.models.baseUrl : undefined), ["weights", "https://weights.example.org", "weights.example.org/x", HOST_254], "must be a host name such as models.example.com (no scheme, no path)"],
     ["modelsAccessHeader", [["X-My-Key-2", "X-My-Key-2"]], (c) => (c.image.models?.access === "header" ? c.image.models.header : undefined), ["X_Key", "X Key", ""], "must be an HTTP header name (letters, digits and hyphens)"],
     ["modelServerUrl", [["http://127.0.0.1:9000", "http://127.0.0.1:9000"], ["http://localhost:9000/", "http://localhost:9000/"]], (c) => c.service.modelServer.url, ["http://10.0.0.1:9000", "https://127.0.0.1:9000"], "must be http://127.0.0.1:<port> (the model server listens inside the container; the supervisor proxies to it), e.g. http://127.0.0.1:8188"],
     ["modelHealthPath", [["/health", "/health"]], (c) => c.service.modelServer.healthPath, ["health", "/he alth"], 'must be a path starting with "/", e.g. /health'],
@@ -339,6 +340,9 @@ describe("string keys", () => {
       expect(base(image).baseImage).toBe(image);
     }
     expect(base("./images/pyserver/Dockerfile.cuda")).toMatchObject({ baseReference: { folder: "images/pyserver", dockerfile: "Dockerfile.cuda", imageName: "base-pyserver-cuda" } });
+    expect(base("./images/pyserver")).toMatchObject({ baseReference: { folder: "images/pyserver", dockerfile: "Dockerfile", imageName: "base-pyserver" } });
+    // Pulled like any image: only a value that starts with ./images/ is one of this repository's.
+    expect(base("ghcr.io/acme./images/comfyui")).toMatchObject({ baseImage: "ghcr.io/acme./images/comfyui", baseReference: undefined });
     expect(base("./images/pyserver/Dockerfile")).toMatchObject({ baseReference: { folder: "images/pyserver", dockerfile: "Dockerfile", imageName: "base-pyserver" } });
     for (const refused of ["python", "./images/", "./images/Comfy", "./images/comfyui/Containerfile", "Docker.io/library/python:3.12", "docker.io/library/python:3.12 x", "localhost:port/python", `ghcr.io/acme/server@sha256:${"a".repeat(63)}`]) {
       expect(errorLine({ "warmstart:baseImage": refused }, configErrorLines), refused).toBe(
