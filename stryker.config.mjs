@@ -45,7 +45,7 @@ export const GROUPS = {
   },
   config: {
     mutate: ["config/keys.ts", "config/parse.ts"],
-    testFiles: ["test/config/parse.test.ts"],
+    testFiles: ["test/config/parse.test.ts", "test/config/keyParsers.test.ts", "test/config/crossChecks.test.ts", "test/config/reference.test.ts"],
   },
   // The simulator against its own quick tests: the planner's recommendation tests run it thousands of times and
   // take seconds each under instrumentation.

@@ -3,10 +3,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseStackConfig } from "../../config/parse";
+import type { ConfigError } from "../../config/parse";
 import { KEYS, yamlValueToConfigString } from "../../config/keys";
 import { readProjectFile } from "../../scripts/stackFiles";
 import { BASE_CONFIG, lastResources, projectTempDir, runStack } from "../harness";
+import { configError, configProblems, parseConfig } from "../support/stackConfig";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -45,7 +46,7 @@ describe("Pulumi.yaml and config/parse.ts", () => {
 });
 
 describe("parsed defaults", () => {
-  const config = parseStackConfig((k) => BASE_CONFIG[k], { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(BASE_CONFIG) });
+  const config = parseConfig();
 
   test("give an 8 vCPU / 32 GiB L4 service with one request at a time and 2 instances at most", () => {
     expect(config.service).toMatchObject({ cpu: 8, memory: "32Gi", memoryGiB: 32, concurrency: 1, maxInstances: 2, gpuZonalRedundancy: false, public: false, deletionProtection: true, invokers: [] });
@@ -57,7 +58,7 @@ describe("parsed defaults", () => {
   });
 
   test("build ComfyUI's reference image (images/comfyui) as the model server: the Dockerfile's default command runs ComfyUI", () => {
-    const defaults = parseStackConfig((k) => (k === "warmstart:baseImage" ? undefined : BASE_CONFIG[k]), { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(BASE_CONFIG) });
+    const defaults = parseConfig({ "warmstart:baseImage": undefined });
     expect(defaults.image.baseReference).toEqual({ folder: "images/comfyui", dockerfile: "Dockerfile", imageName: "base-comfyui" });
     expect(defaults.service.modelServer.command).toMatch(/ComfyUI\/main\.py/);
   });
@@ -285,10 +286,7 @@ describe("the models manifest path", () => {
 });
 
 describe("warmstart:warmWindows", () => {
-  const parse = (value: string) => {
-    const config: Record<string, string> = { ...BASE_CONFIG, "warmstart:warmWindows": value };
-    return parseStackConfig((k) => config[k], { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(config) });
-  };
+  const parse = (value: string) => parseConfig({ "warmstart:warmWindows": value });
 
   test("a YAML list (one window per item) gives the same schedule as the string with ';'", () => {
     const fromList = parse(JSON.stringify(["weekdays 09:00-21:00", "sat,sun 12:00-18:00 x2"]));
@@ -317,18 +315,8 @@ describe("warmstart:warmWindows", () => {
 });
 
 describe("limits at their boundary", () => {
-  const parse = (over: Record<string, string>) => {
-    const config: Record<string, string> = { ...BASE_CONFIG, ...over };
-    return parseStackConfig((k) => config[k], { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(config) });
-  };
-  const problems = (over: Record<string, string>) => {
-    try {
-      parse(over);
-      return [];
-    } catch (e) {
-      return (e as ConfigError).problems.map((p) => `${p.key}: ${p.reason}`);
-    }
-  };
+  const parse = parseConfig;
+  const problems = configProblems;
 
   test("memory: exactly 4 GiB per vCPU is allowed, a MiB more is refused naming the vCPUs", () => {
     expect(parse({ "warmstart:cpu": "4", "warmstart:memory": "16Gi" }).service.memoryGiB).toBe(16);
@@ -358,17 +346,8 @@ describe("limits at their boundary", () => {
 });
 
 describe("warmstart:warmupOrigins", () => {
-  const parse = (over: Record<string, string>) => {
-    const config: Record<string, string> = { ...BASE_CONFIG, ...over };
-    return parseStackConfig((k) => config[k], { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(config) });
-  };
-  const problem = (over: Record<string, string>) => {
-    try {
-      parse(over);
-    } catch (e) {
-      return (e as ConfigError).message.split("\n").find((l) => l.includes("warmstart:warmupOrigins:"));
-    }
-  };
+  const parse = parseConfig;
+  const problem = (over: Record<string, string>) => configError(over)?.message.split("\n").find((l) => l.includes("warmstart:warmupOrigins:"));
 
   test("a public service takes the origins of the pages that warm it, as a list or comma-separated", () => {
     expect(parse({ "warmstart:public": "true", "warmstart:warmupOrigins": '["https://app.example.com","http://localhost:3000"]' }).service.warmupOrigins).toEqual(["https://app.example.com", "http://localhost:3000"]);
@@ -392,7 +371,6 @@ describe("warmstart:warmupOrigins", () => {
 
 test("IANA names are accepted, links included, whatever the runtime's own list says", () => {
   for (const zone of ["UTC", "Etc/UTC", "Asia/Kolkata", "Asia/Calcutta", "Europe/Kyiv", "Europe/Kiev", "America/Argentina/Buenos_Aires", "US/Eastern"]) {
-    const config: Record<string, string> = { ...BASE_CONFIG, "warmstart:timezone": zone };
-    expect(() => parseStackConfig((k) => config[k], { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(config) }), zone).not.toThrow();
+    expect(() => parseConfig({ "warmstart:timezone": zone }), zone).not.toThrow();
   }
 });
