@@ -98,6 +98,8 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   }
   const v = values as { [K in KeyName]: ReturnType<(typeof KEYS)[K]["parse"]> | undefined };
   const problem = (key: string, reason: string, got?: string) => problems.push({ key, reason, got });
+  // A key its own parser refused is unset below; "is required" would then say the same thing twice.
+  const refused = (key: KeyName) => problems.some((p) => p.key === `warmstart:${key}`);
 
   const knownKeys = Object.keys(KEYS);
   for (const full of opts.presentKeys) {
@@ -155,18 +157,17 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     }
   }
 
-  if (v.imageBuild === "none" && !v.image) {
+  if (v.imageBuild === "none" && !v.image && !refused("image")) {
     problem("warmstart:image", 'is required when warmstart:imageBuild is "none": a prebuilt image by digest');
   }
   const building = v.imageBuild !== undefined && v.imageBuild !== "none";
-  const keyProblem = () => problems.some((p) => p.key === "warmstart:modelsAccessKey");
   // The access mode decides what the build (and the bucket) need: a host, a key, or the stack's own bucket.
   const needsHost = (building || v.cloudflareAccountId) && v.modelsAccess !== "presigned";
-  if (needsHost && !v.modelsDomain) {
+  if (needsHost && !v.modelsDomain && !refused("modelsDomain")) {
     const why = building ? `warmstart:imageBuild is "${v.imageBuild}"` : "warmstart:cloudflareAccountId is set";
     problem("warmstart:modelsDomain", `is required when ${why} and warmstart:modelsAccess is "${v.modelsAccess}": the host the weights are served from`);
   }
-  if ((building || v.cloudflareAccountId) && v.modelsAccess === "header" && v.modelsAccessKey === undefined && !keyProblem()) {
+  if ((building || v.cloudflareAccountId) && v.modelsAccess === "header" && v.modelsAccessKey === undefined && !refused("modelsAccessKey")) {
     problem("warmstart:modelsAccessKey", 'is required when warmstart:modelsAccess is "header" (the value the build sends and the WAF rule checks); set it with pulumi config set --secret warmstart:modelsAccessKey <value>');
   }
   if (v.modelsAccess === "presigned" && !v.cloudflareAccountId) {
@@ -232,7 +233,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   if (v.syncModelsOnDeploy && !v.cloudflareAccountId) {
     problem("warmstart:syncModelsOnDeploy", "needs warmstart:cloudflareAccountId: the sync writes to the stack's own bucket with a token the stack makes", "true");
   }
-  if (v.cloudflareAccountId && v.modelsAccess !== "presigned" && !v.cloudflareZoneId) {
+  if (v.cloudflareAccountId && v.modelsAccess !== "presigned" && !v.cloudflareZoneId && !refused("cloudflareZoneId")) {
     problem("warmstart:cloudflareZoneId", "is required when warmstart:cloudflareAccountId is set: the zone of warmstart:modelsDomain");
   }
   const reference = v.baseImage === undefined ? undefined : referenceImage(v.baseImage);
@@ -277,7 +278,7 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       JSON.stringify(v.warmupOrigins),
     );
   }
-  if (v.githubRepository && !v.stateBucket) {
+  if (v.githubRepository && !v.stateBucket && !refused("stateBucket")) {
     problem("warmstart:stateBucket", "is required when warmstart:githubRepository is set: the bucket of your gs:// Pulumi backend");
   }
 

@@ -133,6 +133,14 @@ describe("the image and the weights' source", () => {
     ]);
   });
 
+  test("a key its own check refused is reported once, not again as required", () => {
+    const about = (key: string, over: Record<string, string | undefined>) => configErrorLines(over).filter((l) => l.startsWith(`${key}:`));
+    expect(about("warmstart:modelsDomain", { "warmstart:modelsDomain": "https://models.example.com/" })).toHaveLength(1);
+    expect(about("warmstart:image", { ...PREBUILT, "warmstart:image": "nginx:latest" })).toHaveLength(1);
+    expect(about("warmstart:cloudflareZoneId", { ...CF, "warmstart:cloudflareZoneId": "not-a-zone" })).toHaveLength(1);
+    expect(about("warmstart:stateBucket", { "warmstart:githubRepository": "acme/imagegen", "warmstart:stateBucket": "gs://" })).toHaveLength(1);
+  });
+
   test("without a build, the stack's own bucket (cloudflareAccountId) still needs its host, its zone and the key", () => {
     expect(configErrorLines({ ...PREBUILT, ...CF })).toEqual([
       'warmstart:modelsDomain: is required when warmstart:cloudflareAccountId is set and warmstart:modelsAccess is "header": the host the weights are served from',
