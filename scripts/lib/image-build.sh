@@ -30,6 +30,20 @@ image_build_cleanup() {
   rm -rf "$WORK"
 }
 
+# A base port with it and the next three free, below the kernel's ephemeral range. In that range, a client that polls
+# a port before its server listens (the supervisor polling the model server) can be given that very port as its own
+# and connect to itself (TCP self-connect); the server's listen then fails with EADDRINUSE, as a CI run saw.
+free_port_base() {
+  local low port
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  for _ in $(seq 1 50); do
+    port=$((10000 + RANDOM % (low - 10004)))
+    command -v ss >/dev/null || { echo "$port"; return; }
+    ss -Htan 2>/dev/null | awk '{print $4}' | grep -qE ":($port|$((port + 1))|$((port + 2))|$((port + 3)))\$" || { echo "$port"; return; }
+  done
+  echo "$port"
+}
+
 image_build_init() {
   local name=$1 tool
   shift
@@ -41,7 +55,7 @@ image_build_init() {
   CACHE=${WARMSTART_TEST_CACHE:-/var/tmp/warmstart-test}
   WORK=$(mktemp -d)
   chmod 755 "$WORK"
-  PORT=$((20000 + RANDOM % 20000))
+  PORT=$(free_port_base)
   KEY="not-in-any-layer-$RANDOM$RANDOM"
   trap image_build_cleanup EXIT
 }
