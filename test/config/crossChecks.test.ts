@@ -8,7 +8,7 @@ import { describe, expect, test } from "vitest";
 import { ConfigError, parseStackConfig } from "../../config/parse";
 import { DEFAULT_PRICES, instanceHourlyCost } from "../../components/budget/costModel";
 import { BASE_CONFIG, projectTempDir } from "../harness";
-import { configError, configErrorLines, freshConfigParsers, parseConfig, PROJECT_ROOT } from "../support/stackConfig";
+import { configError, configErrorLines, configProblems, freshConfigParsers, parseConfig, PROJECT_ROOT } from "../support/stackConfig";
 
 const CF_ACCOUNT = "0123456789abcdef0123456789abcdef";
 const CF = { "warmstart:cloudflareAccountId": CF_ACCOUNT, "warmstart:cloudflareZoneId": "fedcba9876543210fedcba9876543210" };
@@ -31,15 +31,7 @@ describe("the error", () => {
 });
 
 describe("keys the stack does not know", () => {
-  const unknown = (key: string) => {
-    const config = { ...BASE_CONFIG, [key]: "3" };
-    try {
-      parseStackConfig((k) => config[k], { rootDir: PROJECT_ROOT, isEncrypted: () => true, presentKeys: Object.keys(config) });
-      return [];
-    } catch (e) {
-      return (e as ConfigError).problems.map((p) => `${p.key}: ${p.reason}`);
-    }
-  };
+  const unknown = (key: string) => configProblems({ [key]: "3" });
 
   test("a misspelt warmstart: key names the key it is closest to", () => {
     expect(unknown("warmstart:maxInstanses")).toEqual([

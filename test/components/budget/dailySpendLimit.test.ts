@@ -1,9 +1,7 @@
-import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseStackConfig } from "../../../config/parse";
-import { BASE_CONFIG, runStack } from "../../harness";
+import { runStack } from "../../harness";
+import { configProblems, parseConfig } from "../../support/stackConfig";
 
-const ROOT = path.resolve(__dirname, "../../..");
 const TOPIC = "projects/acme-test-123/topics/warmstart-budget-updates";
 const DAILY = {
   "warmstart:billingAccount": "0A1B2C-3D4E5F-6A7B8C",
@@ -13,36 +11,24 @@ const DAILY = {
   "warmstart:timezone": "America/New_York",
   "warmstart:dailySpendLimit": "50",
 };
-const parse = (over: Record<string, string>) => {
-  const raw: Record<string, string> = { ...BASE_CONFIG, ...over };
-  return parseStackConfig((k) => raw[k], { rootDir: ROOT, isEncrypted: () => true, presentKeys: Object.keys(raw) });
-};
 
 describe("warmstart:dailySpendLimit", () => {
   test("is off by default, and the guard caps max instances at 1 while it holds", () => {
-    expect(parse({}).budget).toMatchObject({ dailySpendLimit: 0, guardMaxInstances: 1 });
+    expect(parseConfig({}).budget).toMatchObject({ dailySpendLimit: 0, guardMaxInstances: 1 });
   });
 
   test("needs the budget and its guard, which act on it", () => {
-    const problems = (over: Record<string, string>) => {
-      try {
-        parse(over);
-        return [];
-      } catch (err) {
-        return (err as ConfigError).problems.map((p) => `${p.key}: ${p.reason}`);
-      }
-    };
-    expect(problems({ "warmstart:dailySpendLimit": "50" })).toEqual([expect.stringMatching(/^warmstart:dailySpendLimit: needs warmstart:billingAccount .*; set it, or set the limit to 0$/)]);
-    expect(problems({ ...DAILY, "warmstart:budgetGuard": "false" })).toEqual([expect.stringMatching(/^warmstart:dailySpendLimit: needs warmstart:budgetGuard true/)]);
-    expect(problems({ ...DAILY, "warmstart:dailySpendLimit": "-1" })).toEqual([expect.stringMatching(/must be a number 0\.\.1000000/)]);
+    expect(configProblems({ "warmstart:dailySpendLimit": "50" })).toEqual([expect.stringMatching(/^warmstart:dailySpendLimit: needs warmstart:billingAccount .*; set it, or set the limit to 0$/)]);
+    expect(configProblems({ ...DAILY, "warmstart:budgetGuard": "false" })).toEqual([expect.stringMatching(/^warmstart:dailySpendLimit: needs warmstart:budgetGuard true/)]);
+    expect(configProblems({ ...DAILY, "warmstart:dailySpendLimit": "-1" })).toEqual([expect.stringMatching(/must be a number 0\.\.1000000/)]);
   });
 
   test("warns when the warm schedule alone passes it in its busiest 24 hours", () => {
     // 12 h 05 min warm on a weekday at $1.42092 an hour: about $17.17.
-    expect(parse({ ...DAILY, "warmstart:dailySpendLimit": "15" }).warnings).toContainEqual(
+    expect(parseConfig({ ...DAILY, "warmstart:dailySpendLimit": "15" }).warnings).toContainEqual(
       expect.stringMatching(/^the warm schedule alone keeps 12\.1 instance-hours warm in its busiest 24 h \(about 17\.17 USD\), more than warmstart:dailySpendLimit \(15\)/),
     );
-    expect(parse(DAILY).warnings.join("\n")).not.toMatch(/dailySpendLimit/);
+    expect(parseConfig(DAILY).warnings.join("\n")).not.toMatch(/dailySpendLimit/);
   });
 });
 

@@ -1,9 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { coldStartObjectiveWarning, parseLatencyObjectives, scheduledStartsPer24h } from "../../../components/observability/objectives";
-import { parseStackConfig } from "../../../config/parse";
 import { buildWarmSchedule, parseWarmWindows } from "../../../components/schedule/warmWindows";
-import { BASE_CONFIG } from "../../harness";
-import * as path from "node:path";
+import { parseConfig } from "../../support/stackConfig";
 
 const levels = (windows: string, warmMinInstances = 1) =>
   buildWarmSchedule(parseWarmWindows(windows), "UTC", { warmMinInstances, idleMinInstances: 0, leadMinutes: 5 }).levels;
@@ -60,8 +58,7 @@ describe("cold starts the warm schedule makes itself", () => {
   });
 
   test("the stack warns when its own windows reach the objective", () => {
-    const raw: Record<string, string> = { ...BASE_CONFIG, "warmstart:warmWindows": "daily 08:00-10:00; daily 12:00-14:00", "warmstart:coldStartsPerDayObjective": "2" };
-    const config = parseStackConfig((k) => raw[k], { rootDir: path.resolve(__dirname, "../../.."), isEncrypted: () => true, presentKeys: Object.keys(raw) });
+    const config = parseConfig({ "warmstart:warmWindows": "daily 08:00-10:00; daily 12:00-14:00", "warmstart:coldStartsPerDayObjective": "2" });
     expect(config.warnings).toContainEqual(expect.stringMatching(/warm windows alone start 2 instances in 24 h/));
   });
 });
