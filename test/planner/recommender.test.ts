@@ -1,19 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DEFAULT_PRICES, describeTraffic, monthlyCost, requestLogMonthlyCost } from "../../components/budget/costModel";
-import { binRequests, daySpec, evaluateWindows, formatWindows, planClock, planFor, recommend, scoreBins, warmSpans, weekFolds, type PlanInputs } from "../../planner/recommender";
+import { binRequests, daySpec, evaluateWindows, formatWindows, planClock, planFor, recommend, scoreBins, warmSpans, weekFolds } from "../../planner/recommender";
 import { coldArrivals, dropOutliers, inFlightPercentile, littleDataWarning, saturationWarning } from "../../planner/planSanity";
-import { simulate, type SimulationOptions } from "../../planner/simulator";
+import { simulate } from "../../planner/simulator";
 import { parseRequestLog } from "../../planner/requestLog";
 import { gcloudReadArgs, requestLogSinkFilter, requestLogViewName } from "../../components/logging/requestLogFilter";
 import { parseWarmWindows, weeklyLevels } from "../../components/schedule/warmWindows";
 import { generateRequests, OFFICE_SHAPE } from "../../scripts/exampleRequests";
-import { burstyLog, DAY, OPTS, SCHED, T0 } from "../support/plannerLogs";
+import { burstyLog, DAY, OPTS, planInputs, SCHED, T0 } from "../support/plannerLogs";
 
-
-function inputs(times: number[], timeZone = "UTC", sim: SimulationOptions = OPTS): PlanInputs {
-  return { times, timeZone, sim, schedule: SCHED, shape: { cpu: 8, memoryGiB: 32, gpuZonalRedundancy: false }, prices: { ...DEFAULT_PRICES }, clock: planClock(times, timeZone) };
-}
 
 describe("request log", () => {
   test("reads CSV with a timestamp column among others, ISO or epoch ms, and reports bad rows by line", () => {
@@ -155,7 +151,7 @@ describe("cross-validation and the recommendation", () => {
 
   test("a burst scores one cold start (plus the requests queued behind it), not its every request", () => {
     const times = burstyLog(28, [10], 15, 20_000);
-    const s = scoreBins(times, [{ from: times[0], to: times[times.length - 1] + 1 }], inputs(times));
+    const s = scoreBins(times, [{ from: times[0], to: times[times.length - 1] + 1 }], planInputs(times));
     // Every day at 10:00: the first request and the 5 queued in its 120 s start are cold, of 15; per day of the week.
     const perDay = Array.from(s.cold).reduce((a, b) => a + b, 0) / 7;
     expect(perDay).toBeGreaterThan(5.5);
@@ -165,7 +161,7 @@ describe("cross-validation and the recommendation", () => {
   test("one request a day at 10:00: its half hour scores one cold request and 18 busy minutes, spread half to each neighbour", () => {
     // Scale to zero keeps the instance 120 s start + 20 s service + 900 s idle = 17 min 20 s: minutes 10:00-10:17.
     const times = burstyLog(28, [10], 1);
-    const s = scoreBins(times, [{ from: T0, to: T0 + 28 * DAY }], inputs(times));
+    const s = scoreBins(times, [{ from: T0, to: T0 + 28 * DAY }], planInputs(times));
     expect(s.requestsPerWeek).toBe(7);
     for (let d = 0; d < 7; d++) {
       const at = (slot: number) => [s.cold[d * 48 + slot], s.busy[d * 48 + slot]].map((x) => Math.round(x * 1e9) / 1e9);
@@ -178,7 +174,7 @@ describe("cross-validation and the recommendation", () => {
   test("requests outside the scored ranges (a validation fold) are neither exposure nor busy time", () => {
     const times = burstyLog(28, [10], 1);
     const firstTwoWeeks = times.filter((t) => t < T0 + 14 * DAY);
-    const s = scoreBins(firstTwoWeeks, [{ from: T0, to: T0 + 14 * DAY }], inputs(times));
+    const s = scoreBins(firstTwoWeeks, [{ from: T0, to: T0 + 14 * DAY }], planInputs(times));
     expect(s.requestsPerWeek).toBe(7);
     expect(s.busy[20]).toBeCloseTo(9, 9);
     // The heatmap's counts: per weekday and half hour, in the zone's local time.
@@ -189,7 +185,7 @@ describe("cross-validation and the recommendation", () => {
 
   test("a plan's scheduler jobs are its min-instance jobs and its warmup jobs; traffic above the floor is per day", () => {
     const times = burstyLog(14, [10], 1);
-    const o = evaluateWindows("x", "weekdays 09:00-12:00", inputs(times));
+    const o = evaluateWindows("x", "weekdays 09:00-12:00", planInputs(times));
     // Two edges (up, down) and one warmup.
     expect([o.windowCount, o.schedulerJobs]).toEqual([1, 3]);
     expect(o.offWindowInstanceHoursPerDay).toBeCloseTo((o.billedInstanceHours - o.floorInstanceHours) / o.periodDays, 12);
@@ -198,7 +194,7 @@ describe("cross-validation and the recommendation", () => {
 
   test("validation is measured on weeks the fit did not see, and the plan meets the target there", () => {
     const times = burstyLog(28, [9, 11, 14, 16], 6, 30_000);
-    const r = recommend(inputs(times), { targetColdFraction: 0.05 });
+    const r = recommend(planInputs(times), { targetColdFraction: 0.05 });
     expect(r.folds).toBe(3);
     expect(r.recommended.validationColdFraction).toBeLessThanOrEqual(0.05);
     expect(r.recommended.coldFraction).toBeLessThanOrEqual(0.05);
@@ -209,7 +205,7 @@ describe("cross-validation and the recommendation", () => {
   test("a monthly budget: the fewest cold requests whose validated cost is within it, a budget exactly at a plan's cost included", () => {
     // Two weeks of the office example log: plans that trade cost for cold requests, not one that wins both.
     const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
-    const p = inputs(office.filter((t) => t < office[0] + 15 * DAY));
+    const p = planInputs(office.filter((t) => t < office[0] + 15 * DAY));
     // With a budget the internal targets do not depend on it: every budget sees the same validated candidates.
     const all = recommend(p, { monthlyBudget: 1e9 }).validation;
     const byColdThenCost = [...all].sort((a, b) => a.validationColdFraction - b.validationColdFraction || a.validationMonthlyCost - b.validationMonthlyCost);
@@ -228,7 +224,7 @@ describe("cross-validation and the recommendation", () => {
 
   test("a cold target is met by a plan whose validated cold fraction equals it: the cheapest such plan is chosen", () => {
     const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
-    const p = inputs(office.filter((t) => t < office[0] + 15 * DAY));
+    const p = planInputs(office.filter((t) => t < office[0] + 15 * DAY));
     const first = recommend(p, { targetColdFraction: 0.03 }).chosen!;
     // Asked for exactly what that plan achieves: it (or a cheaper one as cold) meets the target.
     const exact = recommend(p, { targetColdFraction: first.validationColdFraction }).chosen!;
@@ -238,7 +234,7 @@ describe("cross-validation and the recommendation", () => {
 
   test("validated figures are pooled over the folds: each fold's plan is fitted without it and replayed on it alone", () => {
     const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
-    const p = inputs(office.filter((t) => t < office[0] + 15 * DAY));
+    const p = planInputs(office.filter((t) => t < office[0] + 15 * DAY));
     const r = recommend(p, { targetColdFraction: 0.03 });
     const c = r.chosen!;
     const first = p.times[0];
@@ -272,7 +268,7 @@ describe("cross-validation and the recommendation", () => {
 
   test("under two weeks of log: no folds, and the fit alone meets the target", () => {
     const office = generateRequests(OFFICE_SHAPE).map((r) => r.timestamp);
-    const p = inputs(office.filter((t) => t < office[0] + 10 * DAY));
+    const p = planInputs(office.filter((t) => t < office[0] + 10 * DAY));
     const r = recommend(p, { targetColdFraction: 0.05 });
     expect([r.folds, r.validation, r.chosen]).toEqual([0, [], undefined]);
     expect(r.recommended.name).toBe("recommended");
@@ -288,15 +284,15 @@ describe("cross-validation and the recommendation", () => {
     const weekdays = burstyLog(21, [9, 12, 15], 5).filter((t) => new Date(t).getUTCDay() % 6 !== 0);
     const weekends = burstyLog(21, [19, 21], 5).filter((t) => new Date(t).getUTCDay() % 6 === 0);
     const times = [...weekdays, ...weekends].sort((a, b) => a - b);
-    expect(recommend(inputs(times), { targetColdFraction: 0.05 }).recommended.windowCount).toBeGreaterThan(1);
-    expect(recommend(inputs(times), { targetColdFraction: 0.05 }, 1).recommended.windowCount).toBe(1);
+    expect(recommend(planInputs(times), { targetColdFraction: 0.05 }).recommended.windowCount).toBeGreaterThan(1);
+    expect(recommend(planInputs(times), { targetColdFraction: 0.05 }, 1).recommended.windowCount).toBe(1);
   });
 });
 
 describe("one cost model", () => {
   test("a plan's total is the cost model's: warm floor + traffic above it + scheduler jobs + request-log bucket", () => {
     const times = burstyLog(28, [10, 15]);
-    const p = { ...inputs(times), requestLog: { retentionDays: 120, requestsPerDay: 10 } };
+    const p = { ...planInputs(times), requestLog: { retentionDays: 120, requestsPerDay: 10 } };
     const o = evaluateWindows("x", "weekdays 09:00-17:00", p);
     const again = monthlyCost({ shape: p.shape, prices: p.prices, warmInstanceHoursPerWeek: 5 * (8 + 5 / 60), offWindowInstanceHoursPerDay: o.offWindowInstanceHoursPerDay, schedulerJobs: o.schedulerJobs, requestLog: p.requestLog });
     expect(o.monthlyCost).toBeCloseTo(again.total, 9);

@@ -5,9 +5,8 @@
  */
 import { describe, expect, test } from "vitest";
 import { DEFAULT_PRICES } from "../../components/budget/costModel";
-import { evaluateWindows, planClock, planFor, recommend, scoreBins, type BinScores, type PlanInputs } from "../../planner/recommender";
-import type { SimulationOptions } from "../../planner/simulator";
-import { burstyLog, DAY, H, OPTS, SCHED, T0 } from "../support/plannerLogs";
+import { evaluateWindows, planFor, recommend, scoreBins, type BinScores } from "../../planner/recommender";
+import { burstyLog, DAY, H, OPTS, planInputs, T0 } from "../support/plannerLogs";
 
 const SLOTS_PER_DAY = 48;
 
@@ -20,9 +19,6 @@ function scores(coldAt: (day: number, slot: number) => number, busyMinutes = 0):
 /** Half hour `slot` falls in [from, to) (hours, 24 = midnight), as a window string would say it. */
 const within = (slot: number, from: number, to: number) => slot >= from * 2 && slot < to * 2;
 
-function inputs(times: number[], sim: SimulationOptions = OPTS): PlanInputs {
-  return { times, timeZone: "UTC", sim, schedule: SCHED, shape: { cpu: 8, memoryGiB: 32, gpuZonalRedundancy: false }, prices: { ...DEFAULT_PRICES }, clock: planClock(times, "UTC") };
-}
 
 describe("each shape's window for a known week", () => {
   const evening = scores((_d, s) => (within(s, 18, 20) ? 10 : 0));
@@ -87,14 +83,14 @@ describe("the target picks among a shape's plans", () => {
 describe("scores from a log", () => {
   test("a request at the first minute of the scored range counts as busy time", () => {
     const t = T0 + 10 * H;
-    const s = scoreBins([t], [{ from: t, to: t + DAY }], inputs([t]));
+    const s = scoreBins([t], [{ from: t, to: t + DAY }], planInputs([t]));
     expect(s.busy[20]).toBeGreaterThan(0); // Monday 10:00
   });
 
   test("a longer service time is more busy time (an instance exists for the start, the service and the idle tail)", () => {
     const times = burstyLog(7, [10], 1);
     const busyWith = (serviceSeconds: number) => {
-      const p = inputs(times, { ...OPTS, serviceSeconds });
+      const p = planInputs(times, "UTC", { ...OPTS, serviceSeconds });
       return scoreBins(times, [{ from: T0, to: T0 + 7 * DAY }], p).busy.reduce((a, b) => a + b, 0);
     };
     expect(busyWith(600)).toBeGreaterThan(busyWith(20) + 6 * 7 * 0.9);
@@ -102,7 +98,7 @@ describe("scores from a log", () => {
 
   test("a log of a few hours scores every half hour of the week with a number (no exposure is no evidence, not NaN)", () => {
     const times = burstyLog(1, [10], 3);
-    const s = scoreBins(times, [{ from: T0 + 9 * H, to: T0 + 12 * H }], inputs(times));
+    const s = scoreBins(times, [{ from: T0 + 9 * H, to: T0 + 12 * H }], planInputs(times));
     expect([...s.cold, ...s.busy].every(Number.isFinite)).toBe(true);
   });
 });
@@ -111,7 +107,7 @@ describe("plans priced and capped", () => {
   test("a plan's scheduler jobs are priced beyond the free ones: min-instance jobs and warmup jobs both count", () => {
     const times = burstyLog(7, [10], 1);
     // Seven windows: two edges and one warmup each.
-    const o = evaluateWindows("x", "mon 09:00-10:00; tue 10:00-11:00; wed 11:00-12:00; thu 12:00-13:00; fri 13:00-14:00; sat 14:00-15:00; sun 15:00-16:00", inputs(times));
+    const o = evaluateWindows("x", "mon 09:00-10:00; tue 10:00-11:00; wed 11:00-12:00; thu 12:00-13:00; fri 13:00-14:00; sat 14:00-15:00; sun 15:00-16:00", planInputs(times));
     expect(o.schedulerJobs).toBe(21);
     expect(o.cost.scheduler).toBeCloseTo((21 - DEFAULT_PRICES.freeSchedulerJobs) * DEFAULT_PRICES.schedulerJobPerMonth, 9);
   });
@@ -119,7 +115,7 @@ describe("plans priced and capped", () => {
   test("--max-windows 1: no candidate shown and no validated pair has a plan of more windows", () => {
     const weekdays = burstyLog(21, [9, 12, 15], 5).filter((t) => new Date(t).getUTCDay() % 6 !== 0);
     const weekends = burstyLog(21, [19, 21], 5).filter((t) => new Date(t).getUTCDay() % 6 === 0);
-    const p = inputs([...weekdays, ...weekends].sort((a, b) => a - b));
+    const p = planInputs([...weekdays, ...weekends].sort((a, b) => a - b));
     const open = recommend(p, { targetColdFraction: 0.05 });
     const capped = recommend(p, { targetColdFraction: 0.05 }, 1);
     expect(open.candidates.some((o) => o.windowCount > 1)).toBe(true);
@@ -131,7 +127,7 @@ describe("plans priced and capped", () => {
 
   test("a silent week (the service was down) leaves the validated figures finite", () => {
     const times = burstyLog(29, [9, 18], 5).filter((t) => t < T0 + 7 * DAY || t >= T0 + 14 * DAY);
-    const r = recommend(inputs(times), { targetColdFraction: 0.05 });
+    const r = recommend(planInputs(times), { targetColdFraction: 0.05 });
     expect(r.folds).toBe(4); // the second of them empty
     expect(r.validation.length).toBeGreaterThan(0);
     expect(r.validation.every((c) => Number.isFinite(c.validationColdFraction) && Number.isFinite(c.validationMonthlyCost))).toBe(true);
