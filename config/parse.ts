@@ -98,8 +98,10 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   }
   const v = values as { [K in KeyName]: ReturnType<(typeof KEYS)[K]["parse"]> | undefined };
   const problem = (key: string, reason: string, got?: string) => problems.push({ key, reason, got });
-  // A key its own parser refused is unset below; "is required" would then say the same thing twice.
-  const refused = (key: KeyName) => problems.some((p) => p.key === `warmstart:${key}`);
+  // A key its own parser refused is unset below: saying it "is required" too would report it twice.
+  const required = (key: KeyName, reason: string) => {
+    if (!problems.some((p) => p.key === `warmstart:${key}`)) problem(`warmstart:${key}`, `is required ${reason}`);
+  };
 
   const knownKeys = Object.keys(KEYS);
   for (const full of opts.presentKeys) {
@@ -157,18 +159,18 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
     }
   }
 
-  if (v.imageBuild === "none" && !v.image && !refused("image")) {
-    problem("warmstart:image", 'is required when warmstart:imageBuild is "none": a prebuilt image by digest');
+  if (v.imageBuild === "none" && !v.image) {
+    required("image", 'when warmstart:imageBuild is "none": a prebuilt image by digest');
   }
   const building = v.imageBuild !== undefined && v.imageBuild !== "none";
   // The access mode decides what the build (and the bucket) need: a host, a key, or the stack's own bucket.
   const needsHost = (building || v.cloudflareAccountId) && v.modelsAccess !== "presigned";
-  if (needsHost && !v.modelsDomain && !refused("modelsDomain")) {
+  if (needsHost && !v.modelsDomain) {
     const why = building ? `warmstart:imageBuild is "${v.imageBuild}"` : "warmstart:cloudflareAccountId is set";
-    problem("warmstart:modelsDomain", `is required when ${why} and warmstart:modelsAccess is "${v.modelsAccess}": the host the weights are served from`);
+    required("modelsDomain", `when ${why} and warmstart:modelsAccess is "${v.modelsAccess}": the host the weights are served from`);
   }
-  if ((building || v.cloudflareAccountId) && v.modelsAccess === "header" && v.modelsAccessKey === undefined && !refused("modelsAccessKey")) {
-    problem("warmstart:modelsAccessKey", 'is required when warmstart:modelsAccess is "header" (the value the build sends and the WAF rule checks); set it with pulumi config set --secret warmstart:modelsAccessKey <value>');
+  if ((building || v.cloudflareAccountId) && v.modelsAccess === "header" && v.modelsAccessKey === undefined) {
+    required("modelsAccessKey", 'when warmstart:modelsAccess is "header" (the value the build sends and the WAF rule checks); set it with pulumi config set --secret warmstart:modelsAccessKey <value>');
   }
   if (v.modelsAccess === "presigned" && !v.cloudflareAccountId) {
     problem("warmstart:modelsAccess", '"presigned" needs warmstart:cloudflareAccountId: the stack makes the bucket and the read token the URLs are signed with', "presigned");
@@ -233,8 +235,8 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
   if (v.syncModelsOnDeploy && !v.cloudflareAccountId) {
     problem("warmstart:syncModelsOnDeploy", "needs warmstart:cloudflareAccountId: the sync writes to the stack's own bucket with a token the stack makes", "true");
   }
-  if (v.cloudflareAccountId && v.modelsAccess !== "presigned" && !v.cloudflareZoneId && !refused("cloudflareZoneId")) {
-    problem("warmstart:cloudflareZoneId", "is required when warmstart:cloudflareAccountId is set: the zone of warmstart:modelsDomain");
+  if (v.cloudflareAccountId && v.modelsAccess !== "presigned" && !v.cloudflareZoneId) {
+    required("cloudflareZoneId", "when warmstart:cloudflareAccountId is set: the zone of warmstart:modelsDomain");
   }
   const reference = v.baseImage === undefined ? undefined : referenceImage(v.baseImage);
   if (v.baseImage !== undefined && reference) {
@@ -278,8 +280,8 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions): StackConfi
       JSON.stringify(v.warmupOrigins),
     );
   }
-  if (v.githubRepository && !v.stateBucket && !refused("stateBucket")) {
-    problem("warmstart:stateBucket", "is required when warmstart:githubRepository is set: the bucket of your gs:// Pulumi backend");
+  if (v.githubRepository && !v.stateBucket) {
+    required("stateBucket", "when warmstart:githubRepository is set: the bucket of your gs:// Pulumi backend");
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
